@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 LAB := PYTHONPATH=$(CURDIR)/tests $(BIN)/python -m lab
 
-.PHONY: help venv lab-up lab-down demo test pytest sanity lint clean
+.PHONY: help venv lab-up lab-down demo test pytest molecule sanity lint clean
 
 help:
 	@echo "make demo      run both KEDA install paths end to end against the local lab"
@@ -49,10 +49,13 @@ lab-down:
 demo: venv
 	hack/demo.sh
 
-test: venv pytest sanity lint
+test: venv pytest molecule sanity lint
 
 pytest: venv
 	$(BIN)/python -m pytest tests/contract tests/unit tests/integration -q -p no:cacheprovider
+
+molecule: venv
+	hack/molecule.sh
 
 sanity: venv
 	hack/sanity.sh "$(SHARED)"
