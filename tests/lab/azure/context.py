@@ -1,0 +1,167 @@
+"""What every ARM handler gets: the parsed path, the caller, the body, paging, and shared validators."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .. import ids
+from ..core import Request, Response
+from . import errors
+from .errors import ArmError
+from .store import ArmStore, Record
+
+if TYPE_CHECKING:
+    from .arm import ArmService
+
+
+@dataclass
+class ArmPath:
+    """A request path split the way ARM routes it.
+
+    ``scope`` is everything before the last ``/providers/{namespace}``; for a tracked resource that is
+    the subscription or resource group, for an extension resource (role assignments) any resource id.
+    """
+
+    segments: list[str]
+    scope: str = ""
+    scope_segments: list[str] = field(default_factory=list)
+    namespace: str | None = None
+    types: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, path: str) -> "ArmPath":
+        segments = [s for s in path.split("/") if s]
+        parsed = cls(segments)
+        last = max((i for i, s in enumerate(segments) if s.lower() == "providers"), default=None)
+        if last is None or last + 1 >= len(segments):
+            parsed.scope_segments = segments
+        else:
+            parsed.scope_segments = segments[:last]
+            parsed.namespace = segments[last + 1]
+            tail = segments[last + 2:]
+            parsed.types = tail[0::2]
+            parsed.names = tail[1::2]
+        parsed.scope = "/" + "/".join(parsed.scope_segments)
+        return parsed
+
+    @property
+    def subscription(self) -> str | None:
+        s = self.scope_segments
+        return s[1] if len(s) >= 2 and s[0].lower() == "subscriptions" else None
+
+    @property
+    def resource_group(self) -> str | None:
+        s = self.scope_segments
+        return s[3] if len(s) >= 4 and s[2].lower() == "resourcegroups" else None
+
+    @property
+    def kind(self) -> str:
+        """Lower-cased full resource type, e.g. ``microsoft.managedidentity/userassignedidentities``."""
+        if not self.namespace:
+            return ""
+        return "/".join([self.namespace] + self.types).lower()
+
+    @property
+    def is_collection(self) -> bool:
+        return len(self.types) > len(self.names)
+
+    @property
+    def scope_is_group_or_subscription(self) -> bool:
+        return len(self.scope_segments) in (2, 4)
+
+
+@dataclass
+class ArmContext:
+    """One ARM request after the front door: who is calling, where, with which api-version."""
+
+    service: "ArmService"
+    request: Request
+    path: ArmPath
+    caller: dict[str, Any]
+
+    @property
+    def store(self) -> ArmStore:
+        return self.service.store
+
+    @property
+    def api_version(self) -> str | None:
+        return self.arg("api-version")
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    def arg(self, name: str) -> str | None:
+        """Query parameters compared case-insensitively ($skipToken / $skiptoken both occur)."""
+        wanted = name.lower()
+        for key, values in self.request.query.items():
+            if key.lower() == wanted and values:
+                return values[-1]
+        return None
+
+    def setting(self, name: str) -> Any:
+        return self.service.lab.setting(name)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON object body, or the 400 ARM answers a malformed or non-object body with."""
+        raw = self.request.body
+        if not raw or not raw.strip():
+            raise errors.invalid_request_content("The request body is empty.")
+        try:
+            parsed = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise errors.invalid_request_content(f"{exc.__class__.__name__}: {exc}") from exc
+        if not isinstance(parsed, dict):
+            raise errors.invalid_request_content(f"Unexpected JSON token when reading the body: {type(parsed).__name__}. Path ''")
+        return parsed
+
+    def resource_group_record(self) -> Record:
+        rg = self.path.resource_group
+        record = self.store.get(resource_group_id(rg or ""))
+        if record is None:
+            raise errors.resource_group_not_found(rg or "")
+        return record
+
+    def next_link(self, path: str, **query: str) -> str:
+        params = {"api-version": self.api_version or ""}
+        params.update(query)
+        return self.service.url + path + "?" + urllib.parse.urlencode(params, safe="$'")
+
+
+def resource_group_id(name: str) -> str:
+    return f"/subscriptions/{ids.SUBSCRIPTION_ID}/resourceGroups/{name}"
+
+
+def normalize_location(location: str) -> str:
+    """ARM stores ``East US`` as ``eastus`` (lower case, no spaces)."""
+    return location.replace(" ", "").lower()
+
+
+def check_tags(tags: Any) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise errors.invalid_request_content("Error converting value to type 'Dictionary`2[String,String]'. Path 'tags'")
+    if len(tags) > 50:
+        raise ArmError(400, "InvalidTag", "The number of tags on a resource cannot exceed 50.")
+    return dict(tags)
+
+
+def paginate(ctx: ArmContext, items: list[dict[str, Any]], default_top: int | None = None) -> Response:
+    """A page of ``items`` honouring ``$top`` / ``$skipToken`` and the ``nextLink`` ARM list responses carry."""
+    try:
+        top = int(ctx.arg("$top") or default_top or 0)
+        skip = int((ctx.arg("$skipToken") or "0").strip("X'") or 0)
+    except ValueError as exc:
+        raise ArmError(400, "InvalidQueryParameterValue", f"Invalid paging parameter: {exc}") from exc
+    if top < 0:
+        raise ArmError(400, "InvalidQueryParameterValue", "The value of query parameter '$top' must be positive.")
+    page = items[skip:skip + top] if top else items[skip:]
+    payload: dict[str, Any] = {"value": page}
+    if top and skip + top < len(items):
+        payload["nextLink"] = ctx.next_link(ctx.request.raw_path, **{"$top": str(top), "$skipToken": f"X'{skip + top}'"})
+    return Response.json(200, payload)
