@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import ssl
 import threading
 import time
@@ -165,6 +166,18 @@ class StreamWriter:
     @property
     def closed(self) -> bool:
         return self._handler.lab.stopping.is_set()
+
+    @property
+    def peer_closed(self) -> bool:
+        """True once the client has hung up (a long watch should stop then, not at its timeout).
+
+        While a response streams the client sends nothing, so a readable socket means EOF.
+        """
+        try:
+            readable, _writable, _errored = select.select([self._handler.connection], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
 
 
 class _Handler(BaseHTTPRequestHandler):

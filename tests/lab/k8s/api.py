@@ -1,0 +1,808 @@
+"""The apiserver's request semantics, independent of HTTP: create, get, list, update, patch, delete.
+
+Every write runs the same pipeline as kube-apiserver's generic registry (handlers/create.go,
+update.go, patch.go, delete.go and registry/generic/registry/store.go): decode (with defaulting,
+and pruning for custom resources), mutating admission (namespace must exist, pod admission),
+name generation, the kind's strategy (system fields, status reset, generation), validation (422),
+storage (409 on conflicts), then field ownership and the controllers. ``dryRun=All`` runs
+everything but storage. The HTTP layer, the controllers and the Azure emulator all call this, so
+there is one code path for every write.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import copy
+import datetime
+import itertools
+import json
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from . import defaults, errors, schema, validation, webhook
+from .apply import Ownership
+from .oidc import TokenIssuer
+from .patch import PatchError, json_patch, merge_patch, strategic_merge
+from .resources import Registry, ResourceType
+from .selectors import Selector, label_selector_string
+from .store import Store, new_uid, now_rfc3339, random_suffix
+
+if TYPE_CHECKING:
+    from .controllers import Controllers
+
+PATCH_MERGE = "application/merge-patch+json"
+PATCH_STRATEGIC = "application/strategic-merge-patch+json"
+PATCH_JSON = "application/json-patch+json"
+PATCH_APPLY = "application/apply-patch+yaml"
+CUSTOM_PATCH_TYPES = [PATCH_JSON, PATCH_MERGE, PATCH_APPLY]
+BUILTIN_PATCH_TYPES = [PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC, PATCH_APPLY]
+
+# kube-apiserver refuses to delete these (pkg/registry/core/namespace/storage + NamespaceLifecycle).
+PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
+_PROPAGATION = ("Foreground", "Background", "Orphan")
+_METADATA_ORDER = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+                   "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
+                   "ownerReferences", "finalizers", "managedFields")
+
+
+class Options:
+    """Per-request options (the query parameters of a write) and the warnings it produced."""
+
+    def __init__(self, *, dry_run: bool = False, manager: str = "", field_validation: str = "Warn",
+                 force: bool | None = None, propagation: str | None = None,
+                 preconditions: dict[str, Any] | None = None):
+        self.dry_run = dry_run
+        self.manager = manager
+        self.field_validation = field_validation or "Warn"
+        self.force = force
+        self.propagation = propagation
+        self.preconditions = preconditions or {}
+        self.warnings: list[str] = []
+
+
+def order(obj: dict[str, Any]) -> dict[str, Any]:
+    """kind, apiVersion, metadata first, as the Go structs serialize."""
+    out: dict[str, Any] = {}
+    for key in ("kind", "apiVersion", "metadata"):
+        if key in obj:
+            out[key] = obj[key]
+    for key, value in obj.items():
+        if key not in out:
+            out[key] = value
+    meta = out.get("metadata")
+    if isinstance(meta, dict):
+        out["metadata"] = {k: meta[k] for k in _METADATA_ORDER if k in meta}
+        out["metadata"].update({k: v for k, v in meta.items() if k not in out["metadata"]})
+    return out
+
+
+def _content(obj: dict[str, Any], rt: ResourceType) -> dict[str, Any]:
+    """What a generation bump looks at: everything but metadata (and status with a status subresource)."""
+    skip = {"metadata", "apiVersion", "kind"} | ({"status"} if rt.has_status else set())
+    return {k: v for k, v in obj.items() if k not in skip}
+
+
+def _qos(spec: dict[str, Any]) -> str:
+    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    resources = [c.get("resources") or {} for c in containers]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+    for res in resources:
+        limits, requests = res.get("limits") or {}, res.get("requests") or {}
+        for name in ("cpu", "memory"):
+            if name not in limits or requests.get(name, limits[name]) != limits[name]:
+                return "Burstable"
+    return "Guaranteed"
+
+
+class Api:
+    """One cluster's state and the operations on it. Thread-safe: one store lock."""
+
+    def __init__(self, issuer: TokenIssuer, issuer_url: Callable[[], str], default_tenant: str,
+                 authority_host: Callable[[], str], ca_pem: Callable[[], str]) -> None:
+        # Callables, because the service's URL is only known once its server is bound.
+        self.issuer = issuer
+        self._issuer_url = issuer_url
+        self._authority_host = authority_host
+        self._ca_pem = ca_pem
+        self.default_tenant = default_tenant
+        self.store = Store()
+        self.registry = Registry()
+        self.ownership = Ownership()
+        self.controllers: Controllers | None = None
+        self._depth = 0
+        self._draining = False
+        self._cluster_ips = itertools.count(10)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def lock(self) -> Any:
+        return self.store.lock
+
+    @property
+    def issuer_url(self) -> str:
+        return self._issuer_url()
+
+    @property
+    def authority_host(self) -> str:
+        return self._authority_host()
+
+    def ca_pem(self) -> str:
+        return self._ca_pem()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the store lock; when the outermost operation ends, let the controllers react.
+
+        Controllers run synchronously before the response is sent, the way a real cluster would
+        look a moment later; their writes are ordinary writes with their own resourceVersions.
+        """
+        with self.store.lock:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and not self._draining and self.controllers is not None:
+                    self._draining = True
+                    try:
+                        self.controllers.drain()
+                    finally:
+                        self._draining = False
+
+    def present(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        obj = dict(obj)
+        obj["apiVersion"] = rt.api_version
+        obj["kind"] = rt.kind
+        return order(obj)
+
+    def _ns(self, rt: ResourceType, namespace: str | None) -> str:
+        return (namespace or "") if rt.namespaced else ""
+
+    def _oid(self, rt: ResourceType, namespace: str, name: str) -> tuple[str, str, str, str]:
+        return (rt.group, rt.plural, namespace, name)
+
+    def resolve(self, api_version: str, kind: str) -> ResourceType:
+        rt = self.registry.by_kind(api_version, kind)
+        if rt is None:
+            raise errors.ApiError(404, "NotFound", f'no matches for kind "{kind}" in version "{api_version}"', {})
+        return rt
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
+        with self.store.lock:
+            obj = self.store.get(rt.group_resource, self._ns(rt, namespace), name)
+        if obj is None:
+            raise errors.not_found(rt.plural, rt.group, name)
+        return self.present(rt, obj)
+
+    def find(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any] | None:
+        obj = self.store.get(rt.group_resource, self._ns(rt, namespace), name)
+        return self.present(rt, obj) if obj is not None else None
+
+    def list(self, rt: ResourceType, namespace: str | None, selector: Selector | None = None) -> tuple[list[dict[str, Any]], int]:
+        with self.store.lock:
+            items = self.store.items(rt.group_resource, namespace if rt.namespaced and namespace else None)
+            rv = self.store.resource_version
+        items = [self.present(rt, obj) for obj in items]
+        if selector is not None and not selector.empty:
+            items = [obj for obj in items if selector.matches(obj)]
+        return items, rv
+
+    # -- decoding ----------------------------------------------------------------------------
+
+    def _decode(self, rt: ResourceType, namespace: str, body: Any, opts: Options,
+                url_name: str | None = None) -> tuple[dict[str, Any], list[errors.FieldError]]:
+        """The request body as the registry sees it after decoding; returns (obj, schema errors)."""
+        version = rt.version
+        if not isinstance(body, dict):
+            raise errors.bad_request(f"the object provided is unrecognized (must be of type {rt.kind})")
+        obj = copy.deepcopy(body)
+        if not rt.builtin:
+            for field in ("kind", "apiVersion"):
+                if not obj.get(field):
+                    raise errors.bad_request(f"Object '{'Kind' if field == 'kind' else 'apiVersion'}' is missing in "
+                                             f"'{json.dumps(body, separators=(',', ':'))}'")
+        if obj.get("apiVersion") and obj["apiVersion"] != rt.api_version:
+            raise errors.bad_request(f"the API version in the data ({obj['apiVersion']}) does not match the expected "
+                                     f"API version ({rt.api_version})")
+        if obj.get("kind") and obj["kind"] != rt.kind:
+            raise errors.bad_request(f"{obj['kind']} in version \"{version}\" cannot be handled as a {rt.kind}: "
+                                     f"the kind in the data ({obj['kind']}) does not match the expected kind ({rt.kind})")
+        obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
+        meta = obj.setdefault("metadata", {})
+        if meta is None:
+            meta = obj["metadata"] = {}
+        if not isinstance(meta, dict):
+            raise errors.bad_request(f"{rt.kind} in version \"{version}\" cannot be handled as a {rt.kind}: "
+                                     "json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta")
+        for field in ("labels", "annotations"):
+            values = meta.get(field)
+            if values is None:
+                meta.pop(field, None)
+                continue
+            if not isinstance(values, dict) or any(not isinstance(v, str) for v in values.values()):
+                bad = next((v for v in (values.values() if isinstance(values, dict) else [values]) if not isinstance(v, str)), values)
+                raise errors.bad_request(
+                    f"{rt.kind} in version \"{version}\" cannot be handled as a {rt.kind}: json: cannot unmarshal "
+                    f"{schema.type_name(bad).replace('integer', 'number')} into Go struct field "
+                    f"ObjectMeta.metadata.{field} of type string")
+        # rest.EnsureObjectNamespaceMatchesRequestNamespace
+        if rt.namespaced:
+            if meta.get("namespace") and meta["namespace"] != namespace:
+                raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the request")
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        if url_name is not None and meta.get("name") and meta["name"] != url_name:
+            raise errors.bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL ({url_name})")
+        if url_name is not None and not meta.get("name"):
+            meta["name"] = url_name
+        found: list[errors.FieldError] = []
+        if rt.builtin:
+            if rt.kind == "Secret" and rt.group == "":
+                self._decode_secret(obj, rt)
+            defaults.apply(rt.group, rt.kind, obj)
+        else:
+            obj, result = schema.process(obj, rt.schema)
+            if result.unknown:
+                rendered = [f'unknown field "{path}"' for path in result.unknown]
+                if opts.field_validation == "Strict":
+                    raise errors.bad_request("strict decoding error: " + ", ".join(rendered))
+                if opts.field_validation == "Warn":
+                    opts.warnings.extend(rendered)
+            found = result.errors
+        return obj, found
+
+    @staticmethod
+    def _decode_secret(obj: dict[str, Any], rt: ResourceType) -> None:
+        data = obj.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise errors.bad_request(f"{rt.kind} in version \"v1\" cannot be handled as a Secret: json: cannot unmarshal "
+                                     "into Go struct field Secret.data of type map[string][]uint8")
+        for key, value in (data or {}).items():
+            try:
+                base64.b64decode(str(value), validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise errors.bad_request(f"Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data "
+                                         f"at input byte {len(str(value)) - 1}") from exc
+            if value is None:
+                data[key] = ""
+        # stringData is write-only: it is merged into data (pkg/apis/core/v1/conversion.go).
+        string_data = obj.pop("stringData", None) or {}
+        if string_data:
+            merged = dict(obj.get("data") or {})
+            for key, value in string_data.items():
+                merged[key] = base64.b64encode(str(value).encode()).decode("ascii")
+            obj["data"] = merged
+
+    # -- admission ---------------------------------------------------------------------------
+
+    def _require_namespace(self, rt: ResourceType, namespace: str) -> None:
+        if rt.namespaced and not self.store.exists(("", "namespaces"), "", namespace):
+            raise errors.not_found("namespaces", "", namespace)
+
+    def _get_sa(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self.store.get(("", "serviceaccounts"), namespace, name)
+
+    def _admit_create(self, rt: ResourceType, obj: dict[str, Any]) -> None:
+        if rt.group == "" and rt.kind == "Pod":
+            namespace = obj["metadata"]["namespace"]
+            account = webhook.service_account_admission(obj, namespace, self._get_sa)
+            webhook.workload_identity_mutation(obj, account, self.default_tenant, self.authority_host)
+            # Priority and DefaultTolerationSeconds admission plugins.
+            spec = obj["spec"]
+            spec.setdefault("priority", 0)
+            spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+            tolerations = spec.setdefault("tolerations", [])
+            for taint in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+                if not any(t.get("key") == taint for t in tolerations):
+                    tolerations.append({"key": taint, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})
+
+    # -- strategies --------------------------------------------------------------------------
+
+    def _prepare_create(self, rt: ResourceType, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields",
+                      "selfLink", "generation"):
+            meta.pop(field, None)
+        meta["uid"] = new_uid()
+        meta["creationTimestamp"] = now_rfc3339()
+        if rt.generation:
+            meta["generation"] = 1
+        if rt.has_status:
+            obj.pop("status", None)
+            if rt.builtin:
+                obj["status"] = {}
+        key = (rt.group, rt.kind)
+        if key == ("", "Namespace"):
+            obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
+            obj["status"] = {"phase": "Active"}
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+        elif key == ("", "Pod"):
+            obj["status"] = {"phase": "Pending", "qosClass": _qos(obj.get("spec") or {})}
+        elif key == ("", "Service"):
+            spec = obj.setdefault("spec", {})
+            if spec.get("type", "ClusterIP") != "ExternalName" and not spec.get("clusterIP"):
+                index = next(self._cluster_ips)
+                spec["clusterIP"] = f"10.0.{index // 250}.{index % 250 + 1}"
+            if spec.get("clusterIP"):
+                spec["clusterIPs"] = [spec["clusterIP"]]
+                spec.setdefault("ipFamilies", ["IPv4"])
+                spec.setdefault("ipFamilyPolicy", "SingleStack")
+            obj["status"] = {"loadBalancer": {}}
+            if spec.get("type") == "LoadBalancer":
+                # The cloud provider assigns a public IP (helm --wait waits for it).
+                index = next(self._cluster_ips)
+                obj["status"]["loadBalancer"]["ingress"] = [{"ip": f"20.62.{index // 250}.{index % 250 + 1}", "ipMode": "VIP"}]
+        elif key == ("batch", "Job"):
+            self._job_selector(obj)
+
+    @staticmethod
+    def _job_selector(obj: dict[str, Any]) -> None:
+        # Job PrepareForCreate: a generated selector on the controller-uid label (unless manualSelector).
+        spec = obj.setdefault("spec", {})
+        if spec.get("manualSelector"):
+            return
+        uid = obj["metadata"]["uid"]
+        name = obj["metadata"]["name"]
+        spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+        labels = spec.setdefault("template", {}).setdefault("metadata", {}).setdefault("labels", {})
+        labels.update({"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
+                       "controller-uid": uid, "job-name": name})
+
+    def _prepare_update(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], subresource: str) -> dict[str, Any]:
+        meta = obj["metadata"]
+        old_meta = old["metadata"]
+        for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
+            if field in old_meta:
+                meta[field] = old_meta[field]
+            else:
+                meta.pop(field, None)
+        meta.pop("managedFields", None)
+        meta.pop("selfLink", None)
+        if subresource == "status":
+            # Status strategies keep everything but status (metav1.ResetObjectMetaForStatus).
+            status = obj.get("status")
+            obj = copy.deepcopy(old)
+            if status is None:
+                obj.pop("status", None)
+            else:
+                obj["status"] = status
+            return obj
+        if rt.has_status:
+            if "status" in old:
+                obj["status"] = copy.deepcopy(old["status"])
+            else:
+                obj.pop("status", None)
+        key = (rt.group, rt.kind)
+        if key == ("", "Namespace"):
+            obj["spec"] = copy.deepcopy(old.get("spec") or {})
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+        elif key == ("", "Service"):
+            spec, old_spec = obj.setdefault("spec", {}), old.get("spec") or {}
+            for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+                if field not in spec and field in old_spec:
+                    spec[field] = copy.deepcopy(old_spec[field])
+        elif key == ("batch", "Job"):
+            spec, old_spec = obj.setdefault("spec", {}), old.get("spec") or {}
+            if "selector" not in spec and "selector" in old_spec:
+                spec["selector"] = copy.deepcopy(old_spec["selector"])
+        if rt.generation and _content(obj, rt) != _content(old, rt):
+            meta["generation"] = int(old_meta.get("generation") or 1) + 1
+        return obj
+
+    def _validate(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None,
+                  schema_errors: list[errors.FieldError]) -> None:
+        found = validation.validate(rt, obj, old) + schema_errors
+        if found:
+            raise errors.invalid_object(rt.kind, rt.group, obj["metadata"].get("name", ""), found)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _commit(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, opts: Options,
+                record_update: bool = True) -> dict[str, Any]:
+        stored = self.store.put(rt.group_resource, obj)
+        meta = stored["metadata"]
+        if record_update:
+            self.ownership.record_update(self._oid(rt, meta.get("namespace", ""), meta["name"]), opts.manager or "unknown",
+                                         rt.api_version, old, stored, rt.kind, rt.has_status)
+        if self.controllers is not None:
+            self.controllers.observe(rt, "ADDED" if old is None else "MODIFIED", stored, old)
+        return stored
+
+    def create(self, rt: ResourceType, namespace: str | None, body: Any, opts: Options) -> dict[str, Any]:
+        namespace = self._ns(rt, namespace)
+        with self.transaction():
+            obj, schema_errors = self._decode(rt, namespace, body, opts)
+            if obj["metadata"].get("resourceVersion"):
+                # etcd3 store: storage.ErrResourceVersionSetOnCreate surfaces as an internal error.
+                raise errors.internal("resourceVersion should not be set on objects to be created")
+            self._require_namespace(rt, namespace)
+            self._admit_create(rt, obj)
+            meta = obj["metadata"]
+            if not meta.get("name") and meta.get("generateName"):
+                meta["name"] = meta["generateName"] + random_suffix()
+            self._prepare_create(rt, obj)
+            self._validate(rt, obj, None, schema_errors)
+            if self.store.exists(rt.group_resource, namespace, meta["name"]):
+                raise errors.already_exists(rt.plural, rt.group, meta["name"])
+            if rt.kind == "CustomResourceDefinition" and rt.group == "apiextensions.k8s.io":
+                self._check_crd_conflicts(obj)
+            if opts.dry_run:
+                return self.present(rt, obj)
+            return self.present(rt, self._commit(rt, obj, None, opts))
+
+    def _existing(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
+        old = self.store.get(rt.group_resource, namespace, name)
+        if old is None:
+            raise errors.not_found(rt.plural, rt.group, name)
+        return old
+
+    def update(self, rt: ResourceType, namespace: str | None, name: str, body: Any, opts: Options,
+               subresource: str = "") -> dict[str, Any]:
+        namespace = self._ns(rt, namespace)
+        with self.transaction():
+            old = self._existing(rt, namespace, name)
+            obj, schema_errors = self._decode(rt, namespace, body, opts, url_name=name)
+            wanted_rv = obj["metadata"].get("resourceVersion")
+            if not wanted_rv and not _unconditional_update(rt):
+                raise errors.invalid_object(rt.kind, rt.group, name, [errors.FieldError(
+                    "metadata.resourceVersion", "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update")])
+            if wanted_rv and wanted_rv != old["metadata"].get("resourceVersion"):
+                raise errors.conflict(rt.plural, rt.group, name)
+            return self._finish_update(rt, obj, old, opts, subresource, schema_errors)
+
+    def _finish_update(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], opts: Options,
+                       subresource: str, schema_errors: list[errors.FieldError], record_update: bool = True) -> dict[str, Any]:
+        obj = self._prepare_update(rt, obj, old, subresource)
+        obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        self._validate(rt, obj, old, schema_errors)
+        if obj == old or opts.dry_run:
+            # An update that changes nothing is not written (etcd GuaranteedUpdate short-circuits),
+            # so resourceVersion and watchers stay as they were.
+            return self.present(rt, obj)
+        return self.present(rt, self._commit(rt, obj, old, opts, record_update))
+
+    def patch(self, rt: ResourceType, namespace: str | None, name: str, patch_type: str, body: Any, opts: Options,
+              subresource: str = "") -> tuple[dict[str, Any], bool]:
+        """Returns (object, created). Only apply patches can create."""
+        namespace = self._ns(rt, namespace)
+        if patch_type == PATCH_APPLY:
+            return self._apply(rt, namespace, name, body, opts, subresource)
+        if patch_type == PATCH_STRATEGIC and not rt.builtin:
+            raise errors.unsupported_media_type(CUSTOM_PATCH_TYPES)
+        with self.transaction():
+            old = self._existing(rt, namespace, name)
+            current = self.present(rt, old)
+            try:
+                if patch_type == PATCH_MERGE:
+                    patched = merge_patch(current, body)
+                elif patch_type == PATCH_JSON:
+                    patched = json_patch(current, body)
+                else:
+                    patched = strategic_merge(current, body, rt.kind)
+            except PatchError as exc:
+                if exc.bad_request:
+                    raise errors.bad_request(str(exc)) from exc
+                # handlers/patch.go: jsonpatch failures become a generic 422.
+                raise errors.ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
+                                      {}) from exc
+            if not isinstance(patched, dict):
+                raise errors.bad_request("the patched object is not a JSON object")
+            patched_meta = patched.get("metadata") or {}
+            if patched_meta.get("name") not in (None, name):
+                raise errors.bad_request(f"the name of the object ({patched_meta.get('name')}) does not match the name on the URL ({name})")
+            obj, schema_errors = self._decode(rt, namespace, patched, opts, url_name=name)
+            wanted_rv = obj["metadata"].get("resourceVersion")
+            if wanted_rv and wanted_rv != old["metadata"].get("resourceVersion"):
+                raise errors.conflict(rt.plural, rt.group, name)
+            return self._finish_update(rt, obj, old, opts, subresource, schema_errors), False
+
+    def _apply(self, rt: ResourceType, namespace: str, name: str, body: Any, opts: Options,
+               subresource: str) -> tuple[dict[str, Any], bool]:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the object provided is unrecognized (must be of type apply configuration)")
+        if (body.get("metadata") or {}).get("managedFields") is not None:
+            raise errors.bad_request("metadata.managedFields must be nil")
+        for field, label in (("apiVersion", "apiVersion"), ("kind", "Kind")):
+            if not body.get(field):
+                raise errors.bad_request(f"Object '{label}' is missing in '{json.dumps(body, separators=(',', ':'))}'")
+        with self.transaction():
+            old = self.store.get(rt.group_resource, namespace, name)
+            config, schema_errors = self._decode(rt, namespace, body, opts, url_name=name)
+            oid = self._oid(rt, namespace, name)
+            if old is None:
+                if subresource:
+                    raise errors.not_found(rt.plural, rt.group, name)
+                if config["metadata"].get("resourceVersion"):
+                    raise errors.not_found(rt.plural, rt.group, name)
+                created = self.create(rt, namespace, config, _apply_create_options(opts))
+                if not opts.dry_run:
+                    self.ownership.forget(oid)
+                    self.ownership.apply(oid, opts.manager, rt.api_version, {}, config, rt.kind, rt.has_status, True)
+                return created, True
+            wanted_rv = config["metadata"].get("resourceVersion")
+            if wanted_rv and wanted_rv != old["metadata"].get("resourceVersion"):
+                raise errors.conflict(rt.plural, rt.group, name)
+            # Work on a copy of the field managers: they change only if the write succeeds.
+            scratch = Ownership()
+            scratch.managers(oid).update(copy.deepcopy(self.ownership.managers(oid)))
+            merged = scratch.apply(oid, opts.manager, rt.api_version, self.present(rt, old), config, rt.kind,
+                                   rt.has_status, bool(opts.force))
+            merged["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+            obj, more_errors = self._decode(rt, namespace, merged, Options(field_validation="Ignore"), url_name=name)
+            result = self._finish_update(rt, obj, old, opts, subresource, schema_errors + more_errors, record_update=False)
+            if not opts.dry_run:
+                self.ownership.managers(oid).clear()
+                self.ownership.managers(oid).update(scratch.managers(oid))
+            return result, False
+
+    def delete(self, rt: ResourceType, namespace: str | None, name: str, opts: Options) -> dict[str, Any]:
+        namespace = self._ns(rt, namespace)
+        if opts.propagation is not None and opts.propagation not in _PROPAGATION:
+            raise errors.invalid_object("DeleteOptions", "meta.k8s.io", "", [errors.not_supported(
+                "propagationPolicy", opts.propagation, list(_PROPAGATION) + ["nil"])])
+        with self.transaction():
+            old = self._existing(rt, namespace, name)
+            meta = old["metadata"]
+            wanted_uid = opts.preconditions.get("uid")
+            if wanted_uid and wanted_uid != meta.get("uid"):
+                raise errors.conflict(rt.plural, rt.group, name, f"Precondition failed: UID in precondition: {wanted_uid}, "
+                                                                 f"UID in object meta: {meta.get('uid')}")
+            wanted_rv = opts.preconditions.get("resourceVersion")
+            if wanted_rv and wanted_rv != meta.get("resourceVersion"):
+                raise errors.conflict(rt.plural, rt.group, name,
+                                      f"Precondition failed: ResourceVersion in precondition: {wanted_rv}, "
+                                      f"ResourceVersion in object meta: {meta.get('resourceVersion')}")
+            if rt.group == "" and rt.kind == "Namespace" and name in PROTECTED_NAMESPACES:
+                raise errors.forbidden("namespaces", "", name, "this namespace may not be deleted")
+            final = old if opts.dry_run else self._remove(rt, old, opts.propagation or "Background")
+            return self._delete_response(rt, final)
+
+    def _delete_response(self, rt: ResourceType, final: dict[str, Any]) -> dict[str, Any]:
+        meta = final["metadata"]
+        if not rt.returns_deleted_object:
+            details = {"name": meta["name"]}
+            if rt.group:
+                details["group"] = rt.group
+            details["kind"] = rt.plural
+            details["uid"] = meta.get("uid", "")
+            return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+        shown = copy.deepcopy(final)
+        key = (rt.group, rt.kind)
+        if key == ("", "Namespace"):
+            # The namespace registry answers with the namespace switched to Terminating.
+            shown["metadata"]["deletionTimestamp"] = now_rfc3339()
+            shown["status"] = {"phase": "Terminating"}
+        elif key == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            shown["metadata"]["deletionTimestamp"] = now_rfc3339()
+            shown["metadata"]["finalizers"] = ["customresourcecleanup.apiextensions.k8s.io"]
+        elif key == ("", "Pod"):
+            shown["metadata"]["deletionTimestamp"] = now_rfc3339()
+            shown["metadata"]["deletionGracePeriodSeconds"] = (shown.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        return self.present(rt, shown)
+
+    def _remove(self, rt: ResourceType, old: dict[str, Any], propagation: str) -> dict[str, Any]:
+        """Remove an object, what it owns (garbage collection) and what lives in it (namespaces, CRDs)."""
+        meta = old["metadata"]
+        namespace, name = meta.get("namespace", ""), meta["name"]
+        if (rt.group, rt.kind) == ("", "Namespace"):
+            for gr in self.store.group_resources():
+                for obj in self.store.items(gr, name):
+                    self._remove_plain(gr, obj)
+        if (rt.group, rt.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+            spec = old.get("spec") or {}
+            gr = (spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
+            for obj in self.store.items(gr):
+                self._remove_plain(gr, obj)
+            self.registry.unregister_crd(name)
+        if (rt.group, rt.kind) == ("", "Pod"):
+            # Graceful deletion: watchers see the pod Terminating (deletionTimestamp set), then
+            # DELETED once the kubelet confirms, which in the lab is immediately.
+            terminating = copy.deepcopy(old)
+            terminating["metadata"]["deletionTimestamp"] = now_rfc3339()
+            terminating["metadata"]["deletionGracePeriodSeconds"] = (old.get("spec") or {}).get(
+                "terminationGracePeriodSeconds", 30)
+            old = self.store.put(rt.group_resource, terminating)
+        final = self.store.remove(rt.group_resource, namespace, name)
+        self.ownership.forget(self._oid(rt, namespace, name))
+        if self.controllers is not None and final is not None:
+            self.controllers.observe(rt, "DELETED", final, old)
+        self._collect_dependents(meta.get("uid", ""), namespace, propagation)
+        return final or old
+
+    def _remove_plain(self, gr: tuple[str, str], obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        final = self.store.remove(gr, meta.get("namespace", ""), meta["name"])
+        self.ownership.forget((gr[0], gr[1], meta.get("namespace", ""), meta["name"]))
+        rt = next((t for t in self.registry.versions_of(*gr)), None)
+        if rt is not None and final is not None and self.controllers is not None:
+            self.controllers.observe(rt, "DELETED", final, obj)
+
+    def _collect_dependents(self, uid: str, namespace: str, propagation: str) -> None:
+        """The garbage collector: dependents whose ownerReferences point at uid."""
+        if not uid:
+            return
+        for gr in self.store.group_resources():
+            types = self.registry.versions_of(*gr)
+            if not types:
+                continue
+            rt = types[0]
+            for obj in self.store.items(gr, namespace if rt.namespaced else None):
+                refs = obj["metadata"].get("ownerReferences") or []
+                if not any(ref.get("uid") == uid for ref in refs):
+                    continue
+                if propagation == "Orphan":
+                    obj["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != uid] or None
+                    if obj["metadata"]["ownerReferences"] is None:
+                        del obj["metadata"]["ownerReferences"]
+                    self._commit(rt, obj, self.store.get(gr, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]),
+                                 Options(manager="kube-controller-manager"))
+                else:
+                    self._remove(rt, obj, propagation)
+
+    def delete_collection(self, rt: ResourceType, namespace: str | None, selector: Selector,
+                          opts: Options) -> dict[str, Any]:
+        with self.transaction():
+            items = self.list(rt, namespace, selector)[0]
+            deleted = []
+            for obj in items:
+                meta = obj["metadata"]
+                if not opts.dry_run:
+                    self._remove(rt, self.store.get(rt.group_resource, meta.get("namespace", ""), meta["name"]) or obj,
+                                 opts.propagation or "Background")
+                deleted.append(obj)
+            return {"kind": rt.list_kind_name, "apiVersion": rt.api_version,
+                    "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted}
+
+    def system_write(self, rt: ResourceType, namespace: str, name: str, mutate: Callable[[dict[str, Any]], None],
+                     manager: str) -> dict[str, Any] | None:
+        """A controller's write of fields it owns (status, scheduling): no admission, no validation.
+
+        Like a status update, it is skipped when nothing changes, so controllers settle.
+        """
+        with self.transaction():
+            old = self.store.get(rt.group_resource, namespace, name)
+            if old is None:
+                return None
+            obj = copy.deepcopy(old)
+            mutate(obj)
+            if obj == old:
+                return old
+            if rt.generation and _content(obj, rt) != _content(old, rt):
+                obj["metadata"]["generation"] = int(old["metadata"].get("generation") or 1) + 1
+            return self._commit(rt, obj, old, Options(manager=manager))
+
+    # -- CRDs --------------------------------------------------------------------------------
+
+    def _check_crd_conflicts(self, obj: dict[str, Any]) -> None:
+        spec = obj.get("spec") or {}
+        for rt in self.registry.all():
+            if rt.group == spec.get("group") and rt.builtin:
+                raise errors.invalid_object("CustomResourceDefinition", "apiextensions.k8s.io", obj["metadata"]["name"], [
+                    errors.invalid("spec.group", spec.get("group"), "is a reserved group served by the apiserver")])
+
+    def register_crd(self, crd: dict[str, Any]) -> None:
+        self.registry.register_crd(crd)
+
+    # -- subresources ------------------------------------------------------------------------
+
+    def scale(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
+        obj = self.get(rt, namespace, name)
+        return _scale_of(obj)
+
+    def update_scale(self, rt: ResourceType, namespace: str | None, name: str, replicas: Any, opts: Options,
+                     wanted_rv: str | None = None) -> dict[str, Any]:
+        namespace = self._ns(rt, namespace)
+        with self.transaction():
+            old = self._existing(rt, namespace, name)
+            if wanted_rv and wanted_rv != old["metadata"].get("resourceVersion"):
+                raise errors.conflict(f"{rt.plural}", rt.group, name)
+            if not isinstance(replicas, int) or replicas < 0:
+                raise errors.invalid_object("Scale", "autoscaling", name, [
+                    errors.invalid("spec.replicas", replicas, "must be greater than or equal to 0")])
+            obj = copy.deepcopy(old)
+            obj.setdefault("spec", {})["replicas"] = replicas
+            result = self._finish_update(rt, obj, old, opts, "", [])
+            return _scale_of(result)
+
+    def token_request(self, namespace: str, name: str, body: Any, opts: Options) -> dict[str, Any]:
+        with self.transaction():
+            account = self.store.get(("", "serviceaccounts"), namespace, name)
+            if account is None:
+                raise errors.not_found("serviceaccounts", "", name)
+            request = body if isinstance(body, dict) else {}
+            spec = dict(request.get("spec") or {})
+            audiences = spec.get("audiences") or [self.api_audience]
+            expiration = spec.get("expirationSeconds")
+            expiration = 3600 if expiration is None else expiration
+            problems = []
+            if not isinstance(expiration, int) or expiration < 600:
+                problems.append(errors.invalid("spec.expirationSeconds", expiration,
+                                               "may not specify a duration less than 10 minutes"))
+            elif expiration > 2 ** 32:
+                problems.append(errors.invalid("spec.expirationSeconds", expiration,
+                                               "may not specify a duration larger than 2^32 seconds"))
+            if problems:
+                raise errors.invalid_object("TokenRequest", "authentication.k8s.io", "", problems)
+            bound = None
+            ref = spec.get("boundObjectRef")
+            if ref:
+                kind = ref.get("kind")
+                plural = {"Pod": "pods", "Secret": "secrets"}.get(kind)
+                if plural is None:
+                    raise errors.bad_request(f"cannot bind token for serviceaccount \"{name}\" to object of type {kind}")
+                target = self.store.get(("", plural), namespace, ref.get("name", ""))
+                if target is None:
+                    raise errors.not_found(plural, "", ref.get("name", ""))
+                if ref.get("uid") and ref["uid"] != target["metadata"]["uid"]:
+                    raise errors.conflict(plural, "", ref.get("name", ""), "the UID in the bound object reference "
+                                          f"({ref['uid']}) does not match the UID in record. The object might have been deleted "
+                                          "and then recreated")
+                bound = {"kind": kind, "name": ref.get("name", ""), "uid": target["metadata"]["uid"]}
+            response = {
+                "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"name": name, "namespace": namespace, "creationTimestamp": None},
+                "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": ref or None},
+                "status": {"token": "", "expirationTimestamp": ""},
+            }
+            if opts.dry_run:
+                return response
+            token, exp = self.issuer.issue(self.issuer_url, namespace, name, account["metadata"]["uid"], audiences,
+                                           expiration, bound)
+            response["status"] = {"token": token, "expirationTimestamp": _rfc3339(exp)}
+            return response
+
+    @property
+    def api_audience(self) -> str:
+        return "https://kubernetes.default.svc.cluster.local"
+
+    def authenticate(self, token: str) -> dict[str, Any] | None:
+        """The user a bearer token stands for (TokenReview semantics), or None."""
+        claims = self.issuer.verify(token, self.issuer_url)
+        if claims is None:
+            return None
+        audiences = claims.get("aud") or []
+        if isinstance(audiences, str):
+            audiences = [audiences]
+        if not set(audiences) & {self.api_audience, self.issuer_url}:
+            return None
+        private = claims.get("kubernetes.io") or {}
+        account = private.get("serviceaccount") or {}
+        namespace = private.get("namespace", "")
+        stored = self.store.get(("", "serviceaccounts"), namespace, account.get("name", ""))
+        if stored is None or stored["metadata"]["uid"] != account.get("uid"):
+            return None
+        return {"username": claims.get("sub"), "uid": account.get("uid"),
+                "groups": ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"],
+                "audiences": audiences}
+
+
+def _unconditional_update(rt: ResourceType) -> bool:
+    """Strategy.AllowUnconditionalUpdate: custom resources and CRDs demand a resourceVersion on PUT."""
+    return rt.builtin and rt.kind != "CustomResourceDefinition"
+
+
+def _apply_create_options(opts: Options) -> Options:
+    created = Options(dry_run=opts.dry_run, manager=opts.manager, field_validation="Ignore")
+    created.warnings = opts.warnings
+    return created
+
+
+def _scale_of(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj["metadata"]
+    return {
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta},
+        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+        "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                   "selector": label_selector_string((obj.get("spec") or {}).get("selector"))},
+    }
+
+
+def _rfc3339(epoch: int) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,122 @@
+"""Discovery documents: /version, /api, /apis, group and group-version lists, OpenAPI stubs.
+
+Only the legacy (unaggregated) discovery format is served. Clients that ask for aggregated
+discovery (``application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList``, as kubectl
+and client-go do) also accept plain JSON, see a response without the aggregated content type and
+fall back to fetching each group version, exactly as against an apiserver without it.
+
+OpenAPI: ``/openapi/v2`` is 404, ``/openapi/v3`` lists every served group version, and each
+group-version document declares, per kind, the PATCH operation with its
+``x-kubernetes-group-version-kind`` and the ``fieldValidation`` query parameter but no schemas and
+no request body. That is what client-go's query-param verifier reads to decide that the server
+validates fields itself (so kubectl and helm skip client-side schema validation), while kubectl's
+apply computes strategic merge patches from its compiled-in types, as it does for a server whose
+OpenAPI lacks a kind's schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from .resources import SUBRESOURCE_KINDS, Registry, ResourceType
+
+KUBERNETES_VERSION = "v1.32.6"
+
+
+def version() -> dict[str, Any]:
+    return {
+        "major": "1", "minor": "32", "gitVersion": KUBERNETES_VERSION,
+        "gitCommit": "ada3f2a8bd8a9a3a2a9e5a04c2c46bd2e4c1f3a0", "gitTreeState": "clean",
+        "buildDate": "2025-06-17T18:36:18Z", "goVersion": "go1.23.10", "compiler": "gc", "platform": "linux/amd64",
+    }
+
+
+def api_versions(server_address: str) -> dict[str, Any]:
+    return {"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+
+
+def _resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
+    entry: dict[str, Any] = {"name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced,
+                             "kind": rt.kind, "verbs": list(rt.verbs)}
+    if rt.short_names:
+        entry["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        entry["categories"] = list(rt.categories)
+    entry["storageVersionHash"] = hashlib.sha256(f"{rt.group}/{rt.plural}".encode()).hexdigest()[:11]
+    entries = [entry]
+    for sub in rt.subresources:
+        group, ver, kind, verbs = SUBRESOURCE_KINDS[sub]
+        sub_entry: dict[str, Any] = {"name": f"{rt.plural}/{sub}", "singularName": "", "namespaced": rt.namespaced}
+        if group or ver:
+            sub_entry["group"], sub_entry["version"] = group, ver
+        sub_entry["kind"] = kind or rt.kind
+        sub_entry["verbs"] = list(verbs)
+        entries.append(sub_entry)
+    return entries
+
+
+def resource_list(registry: Registry, group: str, ver: str) -> dict[str, Any]:
+    resources: list[dict[str, Any]] = []
+    for rt in registry.all():
+        if rt.group == group and rt.version == ver:
+            resources.extend(_resource_entries(rt))
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{ver}" if group else ver,
+            "resources": resources}
+
+
+def api_group(registry: Registry, group: str) -> dict[str, Any] | None:
+    versions = registry.group_versions().get(group)
+    if not versions:
+        return None
+    listed = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+    return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": listed, "preferredVersion": listed[0]}
+
+
+def group_list(registry: Registry) -> dict[str, Any]:
+    groups = []
+    for group in registry.group_versions():
+        if group:
+            entry = api_group(registry, group)
+            if entry:
+                entry = dict(entry)
+                entry.pop("kind")
+                entry.pop("apiVersion")
+                groups.append(entry)
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+# OpenAPI v3 ------------------------------------------------------------------------------------
+
+def _gv_path(group: str, ver: str) -> str:
+    return f"api/{ver}" if not group else f"apis/{group}/{ver}"
+
+
+def openapi_v3_document(registry: Registry, group: str, ver: str) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for rt in registry.all():
+        if rt.group != group or rt.version != ver or "patch" not in rt.verbs:
+            continue
+        prefix = "/" + _gv_path(group, ver)
+        item = f"{prefix}/namespaces/{{namespace}}/{rt.plural}/{{name}}" if rt.namespaced else f"{prefix}/{rt.plural}/{{name}}"
+        gvk = {"group": group, "version": ver, "kind": rt.kind}
+        params = [{"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+                  for name in ("dryRun", "fieldManager", "fieldValidation", "force")]
+        paths[item] = {
+            "get": {"operationId": f"read{rt.kind}", "x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk},
+            "patch": {"operationId": f"patch{rt.kind}", "x-kubernetes-action": "patch",
+                      "x-kubernetes-group-version-kind": gvk, "parameters": params},
+        }
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION}, "paths": paths}
+
+
+def openapi_v3_root(registry: Registry) -> dict[str, Any]:
+    paths = {}
+    for group, versions in registry.group_versions().items():
+        for ver in versions:
+            doc = json.dumps(openapi_v3_document(registry, group, ver), sort_keys=True).encode()
+            digest = hashlib.sha512(doc).hexdigest().upper()[:128]
+            paths[_gv_path(group, ver)] = {"serverRelativeURL": f"/openapi/v3/{_gv_path(group, ver)}?hash={digest}"}
+    return {"paths": paths}
