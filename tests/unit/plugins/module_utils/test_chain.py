@@ -1,0 +1,198 @@
+"""The trust-chain rules on plain data: each broken link fails exactly its own check."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _chain
+
+ISSUER = "https://eastus.oic.prod-aks.azure.com/tenant/guid/"
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+PRINCIPAL_ID = "99999999-8888-7777-6666-555555555555"
+SUBJECT = "system:serviceaccount:kube-system:keda-operator"
+INJECTED = [{"name": n, "value": CLIENT_ID if n == "AZURE_CLIENT_ID" else "x"} for n in _chain.INJECTED_ENV]
+
+
+def healthy() -> _chain.Facts:
+    return _chain.Facts(
+        cluster={"oidc_issuer": True, "workload_identity": True, "oidc_issuer_url": ISSUER},
+        cluster_ref="-g rg -n aks",
+        issuer=ISSUER,
+        identity={"client_id": CLIENT_ID, "principal_id": PRINCIPAL_ID, "tenant_id": "t"},
+        identity_ref=("rg", "mi"),
+        credentials=[{"name": "keda-operator", "issuer": ISSUER, "subject": SUBJECT,
+                      "audiences": ["api://AzureADTokenExchange"]}],
+        operator_namespace="kube-system",
+        operator_service_account="keda-operator",
+        operator_mode="addon",
+        operator_deployment={"metadata": {"name": "keda-operator"}},
+        service_account={"metadata": {"annotations": {_chain.CLIENT_ID_ANNOTATION: CLIENT_ID}}},
+        pods=[{"metadata": {"name": "keda-operator-abc", "labels": {_chain.USE_LABEL: "true"}},
+               "spec": {"containers": [{"name": "keda-operator", "env": INJECTED}]}}],
+        scalers=[{"kind": "ScaledObject", "metadata": {"name": "so", "namespace": "default"},
+                  "spec": {"triggers": [{"type": "prometheus", "authenticationRef": {"name": "ta"}}]}}],
+        trigger_auths={("TriggerAuthentication", "default", "ta"): {
+            "spec": {"podIdentity": {"provider": "azure-workload", "identityId": CLIENT_ID}}}},
+        roles=[{"scope": "/subscriptions/s/rg/x", "role": "Monitoring Data Reader", "holds": True, "at": "/subscriptions/s"}],
+    )
+
+
+def failed(facts: _chain.Facts) -> list[str]:
+    return sorted(c.id for c in _chain.evaluate(facts) if not c.ok)
+
+
+def _subject_other_namespace(f):
+    f.credentials[0]["subject"] = "system:serviceaccount:keda:keda-operator"
+
+
+def _subject_case(f):
+    f.credentials[0]["subject"] = "system:serviceaccount:kube-system:KEDA-operator"
+
+
+def _issuer_no_slash(f):
+    f.credentials[0]["issuer"] = ISSUER.rstrip("/")
+
+
+def _audience(f):
+    f.credentials[0]["audiences"] = ["api://AzureADTokenExchangeUSGov"]
+
+
+def _pods_before_annotation(f):
+    f.pods[0]["spec"]["containers"][0]["env"] = [e for e in INJECTED if e["name"] != "AZURE_CLIENT_ID"]
+
+
+def _pod_unlabelled(f):
+    f.pods[0]["metadata"]["labels"] = {}
+
+
+def _annotation_principal(f):
+    f.service_account["metadata"]["annotations"][_chain.CLIENT_ID_ANNOTATION] = PRINCIPAL_ID
+    f.pods[0]["spec"]["containers"][0]["env"][0]["value"] = PRINCIPAL_ID
+
+
+def _ta_elsewhere(f):
+    f.trigger_auths[("TriggerAuthentication", "default", "ta")] = None
+    f.trigger_auths_elsewhere = {"ta": ["other"]}
+
+
+def _ta_principal_id(f):
+    f.trigger_auths[("TriggerAuthentication", "default", "ta")]["spec"]["podIdentity"]["identityId"] = PRINCIPAL_ID
+
+
+def _role_missing(f):
+    f.roles[0].update(holds=False, at=None)
+
+
+def _oidc_off(f):
+    f.cluster.update(oidc_issuer=False, oidc_issuer_url=None)
+    f.issuer = ""
+
+
+def _wi_off(f):
+    f.cluster["workload_identity"] = False
+
+
+def _twenty(f):
+    f.credentials += [{"name": f"c{i}", "issuer": ISSUER, "subject": f"system:serviceaccount:ns{i}:sa",
+                       "audiences": ["api://AzureADTokenExchange"]} for i in range(19)]
+
+
+BREAKS = [
+    ("subject in another namespace", _subject_other_namespace, ["credential_subject"]),
+    ("subject differs only by case", _subject_case, ["credential_subject"]),
+    ("issuer without trailing slash", _issuer_no_slash, ["credential_issuer"]),
+    ("sovereign audience", _audience, ["credential_audience"]),
+    ("operator started before the annotation", _pods_before_annotation, ["operator_pods"]),
+    ("operator pod not labelled", _pod_unlabelled, ["operator_pods"]),
+    ("annotation holds the principal id", _annotation_principal, ["service_account_annotation"]),
+    ("TriggerAuthentication in another namespace", _ta_elsewhere, ["scaler_auth_ref:default/so"]),
+    ("TriggerAuthentication names the principal id", _ta_principal_id, ["trigger_auth:default/ta"]),
+    ("role assignment removed", _role_missing, ["role:Monitoring Data Reader@/subscriptions/s/rg/x"]),
+    ("workload identity disabled", _wi_off, ["workload_identity"]),
+    ("credential limit reached", _twenty, ["credential_limit"]),
+]
+
+
+def test_healthy_chain_has_no_failed_check():
+    assert failed(healthy()) == []
+
+
+@pytest.mark.parametrize("name,breaker,expected", BREAKS, ids=[b[0] for b in BREAKS])
+def test_one_broken_link_fails_exactly_its_check_with_a_fix(name, breaker, expected):
+    facts = copy.deepcopy(healthy())
+    breaker(facts)
+    checks = _chain.evaluate(facts)
+    assert sorted(c.id for c in checks if not c.ok) == expected, name
+    assert all(c.fix for c in checks if not c.ok)
+
+
+def test_oidc_issuer_off_fails_the_issuer_links():
+    facts = healthy()
+    _oidc_off(facts)
+    assert "oidc_issuer" in failed(facts)
+
+
+def test_issuer_near_miss_detail_names_the_trailing_slash():
+    facts = healthy()
+    _issuer_no_slash(facts)
+    issuer_check = next(c for c in _chain.evaluate(facts) if c.id == "credential_issuer")
+    assert "trailing '/'" in issuer_check.detail
+    assert f"issuer={ISSUER}" in issuer_check.fix
+
+
+def test_case_only_subject_names_aadsts7002138():
+    facts = healthy()
+    _subject_case(facts)
+    subject_check = next(c for c in _chain.evaluate(facts) if c.id == "credential_subject")
+    assert "AADSTS7002138" in subject_check.detail
+    assert f"subject={SUBJECT}" in subject_check.fix
+
+
+def test_another_identitys_trigger_auth_is_not_this_chains_problem():
+    facts = healthy()
+    facts.trigger_auths[("TriggerAuthentication", "default", "ta")]["spec"]["podIdentity"]["identityId"] = \
+        "00000000-0000-0000-0000-000000000001"
+    assert failed(facts) == []
+
+
+def test_missing_identity_is_one_check_not_a_cascade():
+    facts = healthy()
+    facts.identity = None
+    facts.credentials = []
+    assert "identity" in failed(facts)
+    assert not [c for c in failed(facts) if c.startswith("credential_")]
+
+
+class Refused(Exception):
+    pass
+
+
+@pytest.mark.parametrize("may_wait,answers,ok,attempts", [
+    (True, ["AADSTS70021: no match", "AADSTS70021: no match", None], True, 3),
+    (False, ["AADSTS70021: no match", None], False, 1),
+    (True, ["AADSTS700016: Application not found", None], False, 1),
+])
+def test_probe_waits_only_for_propagation(may_wait, answers, ok, attempts):
+    answers = list(answers)
+    slept = []
+
+    def try_exchange(token):
+        assert token == "t"
+        answer = answers.pop(0)
+        if answer:
+            raise Refused(answer)
+
+    result = _chain.probe(lambda: "t", try_exchange, wait_timeout=30, may_wait=may_wait, sleep=slept.append)
+    assert result["ok"] is ok
+    assert result["attempts"] == attempts
+    assert len(slept) == attempts - 1
+
+
+def test_probe_check_explains_the_aadsts_code():
+    check = _chain.probe_check({"ok": False, "code": "AADSTS700016", "message": "AADSTS700016: Application x",
+                                "attempts": 1, "elapsed": 0.1}, healthy())
+    assert not check.ok
+    assert "principal id" in check.detail
+    assert "client id" in check.fix
