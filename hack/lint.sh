@@ -3,6 +3,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+export ANSIBLE_COLLECTIONS_PATH="$root/.venv/collections" PATH="$root/.venv/bin:$PATH"
 paths=()
 for p in roles playbooks; do
   [ -d "$p" ] && [ -n "$(ls -A "$p" 2>/dev/null)" ] && paths+=("$p")
