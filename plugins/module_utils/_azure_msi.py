@@ -1,0 +1,349 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""User-assigned managed identities and their federated identity credentials
+(Microsoft.ManagedIdentity, api-version 2024-11-30).
+
+Each resource has a pure ``ensure_present`` / ``ensure_absent`` pair: given the live state (or
+None) and the desired one, return ``(changed, state)``; in check mode they return the predicted
+state without calling Azure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import re
+import tempfile
+import time
+from typing import Any, Callable, Iterator
+
+from ._azure import AzureConnection, AzureError, AzureValidationError, azure_errors, retry_on_codes
+
+IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
+
+# --- managed identity ------------------------------------------------------------------------
+
+
+def identity_id(subscription_id: str, resource_group: str, name: str) -> str:
+    return (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+            f"/providers/{IDENTITY_TYPE}/{name}")
+
+
+def identity_state(identity: Any) -> dict[str, Any]:
+    """The module's view of an SDK ``Identity``."""
+    return {
+        "id": identity.id,
+        "name": identity.name,
+        "client_id": identity.client_id,
+        "principal_id": identity.principal_id,
+        "tenant_id": identity.tenant_id,
+        "location": identity.location,
+        "tags": dict(identity.tags or {}),
+    }
+
+
+def normalize_location(location: str | None) -> str:
+    """ARM answers "eastus" for "East US"."""
+    return (location or "").replace(" ", "").lower()
+
+
+def get_identity(conn: AzureConnection, resource_group: str, name: str) -> dict[str, Any] | None:
+    """The identity, or None when it (or its resource group) does not exist."""
+    try:
+        with azure_errors(f"reading managed identity {name}"):
+            return identity_state(conn.msi().user_assigned_identities.get(resource_group, name))
+    except AzureError as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def resource_group_location(conn: AzureConnection, resource_group: str) -> str:
+    group = conn.arm().get(f"/subscriptions/{conn.subscription_id}/resourcegroups/{resource_group}",
+                           "2021-04-01", f"reading resource group {resource_group}")
+    return group["location"]
+
+
+def desired_tags(current: dict[str, str], tags: dict[str, Any] | None, purge_tags: bool) -> dict[str, str]:
+    """Tags after our change: given tags laid over the current ones; others kept unless purge_tags.
+    Without ``tags`` nothing is touched, even with ``purge_tags`` (as amazon.aws does)."""
+    if tags is None:
+        return dict(current)
+    wanted = {str(k): "" if v is None else str(v) for k, v in tags.items()}
+    return wanted if purge_tags else {**current, **wanted}
+
+
+def ensure_identity_present(conn: AzureConnection, before: dict[str, Any] | None, resource_group: str, name: str,
+                            location: str | None, tags: dict[str, Any] | None, purge_tags: bool,
+                            check_mode: bool) -> tuple[bool, dict[str, Any]]:
+    if before is None:
+        location = location or resource_group_location(conn, resource_group)
+        after = {"id": identity_id(conn.subscription_id, resource_group, name), "name": name, "client_id": None,
+                 "principal_id": None, "tenant_id": None, "location": normalize_location(location),
+                 "tags": desired_tags({}, tags, purge_tags)}
+        if check_mode:
+            return True, after
+        from azure.mgmt.msi.v2024_11_30.models import Identity
+        with azure_errors(f"creating managed identity {name}"):
+            created = conn.msi().user_assigned_identities.create_or_update(
+                resource_group, name, Identity(location=location, tags=after["tags"]))
+        return True, identity_state(created)
+
+    if location and normalize_location(location) != normalize_location(before["location"]):
+        raise AzureValidationError(
+            f"location: managed identity {name} is in {before['location']}; the location of an existing "
+            f"identity cannot be changed (delete it first)")
+    tags_after = desired_tags(before["tags"], tags, purge_tags)
+    if tags_after == before["tags"]:
+        return False, before
+    if check_mode:
+        return True, {**before, "tags": tags_after}
+    from azure.mgmt.msi.v2024_11_30.models import IdentityUpdate
+    from ._azure import RETRY_METHODS
+    with azure_errors(f"updating the tags of managed identity {name}"):
+        # PATCH, not PUT: a PUT replaces the whole identity (and would reset what we do not own).
+        updated = conn.msi().user_assigned_identities.update(
+            resource_group, name, IdentityUpdate(tags=tags_after), retry_on_methods=RETRY_METHODS)
+    return True, identity_state(updated)
+
+
+def ensure_identity_absent(conn: AzureConnection, before: dict[str, Any] | None, resource_group: str, name: str,
+                           check_mode: bool) -> tuple[bool, dict[str, Any] | None]:
+    if before is None:
+        return False, None
+    if not check_mode:
+        with azure_errors(f"deleting managed identity {name}"):
+            conn.msi().user_assigned_identities.delete(resource_group, name)
+    return True, None
+
+
+# --- federated identity credentials ----------------------------------------------------------
+
+# Entra's documented limits and rules (entra-docs workload-identity-federation-considerations.md,
+# ManagedIdentity.json 2024-11-30).
+FIC_NAME_RULE = "^[a-zA-Z0-9][a-zA-Z0-9-_]{2,119}$"
+FIC_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}$")
+FIC_LIMIT = 20
+FIC_FIELD_MAX = 600
+DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
+CONCURRENT_WRITE_CODE = "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity"
+# The conflict lasts as long as the other write (about a second): keep the waits short, so that a
+# writer from another controller is not starved behind ours.
+CONCURRENT_WRITE_MAX_DELAY = 8.0
+
+
+def validate_credential(name: str, issuer: str | None, subject: str | None, audiences: list[str] | None,
+                        state: str = "present") -> None:
+    """Fail before any call on input Entra would refuse or could never match (message names the option)."""
+    if not FIC_NAME_RE.match(name or ""):
+        raise AzureValidationError(
+            f"name: {name!r} is not a valid federated credential name: 3-120 characters, letters, digits, "
+            f"'-' and '_', starting with a letter or digit ({FIC_NAME_RULE})")
+    if state != "present":
+        return
+    if issuer is None or issuer == "":
+        raise AzureValidationError("issuer: required with state=present (the cluster's OIDC issuer URL)")
+    if issuer != issuer.strip():
+        raise AzureValidationError(
+            f"issuer: {issuer!r} has leading or trailing whitespace; Entra compares the issuer exactly, so "
+            f"the token exchange would never match")
+    if not issuer.startswith("https://") or len(issuer) <= len("https://") or " " in issuer:
+        raise AzureValidationError(f"issuer: {issuer!r} must be an https:// URL (the OIDC issuer of the token)")
+    if len(issuer) > FIC_FIELD_MAX:
+        raise AzureValidationError(f"issuer: longer than {FIC_FIELD_MAX} characters")
+    if subject is None or not subject.strip():
+        raise AzureValidationError(
+            "subject: required and must not be empty (for Kubernetes: system:serviceaccount:<namespace>:<name>)")
+    if len(subject) > FIC_FIELD_MAX:
+        raise AzureValidationError(f"subject: longer than {FIC_FIELD_MAX} characters")
+    if audiences is None or len(audiences) != 1:
+        raise AzureValidationError(
+            f"audiences: federated identity credentials must have exactly one audience, got "
+            f"{0 if audiences is None else len(audiences)}")
+    if not audiences[0] or not audiences[0].strip() or len(audiences[0]) > FIC_FIELD_MAX:
+        raise AzureValidationError(f"audiences: the audience must be non-empty and at most {FIC_FIELD_MAX} characters")
+
+
+def credential_state(credential: Any) -> dict[str, Any]:
+    return {
+        "id": credential.id,
+        "name": credential.name,
+        "issuer": credential.issuer,
+        "subject": credential.subject,
+        "audiences": list(credential.audiences or []),
+    }
+
+
+def list_credentials(conn: AzureConnection, resource_group: str, identity_name: str) -> list[dict[str, Any]]:
+    """Every credential on the identity (all pages). A missing identity or group raises Azure's 404."""
+    with azure_errors(f"listing the federated credentials of managed identity {identity_name}"):
+        return [credential_state(c) for c in conn.msi().federated_identity_credentials.list(resource_group, identity_name)]
+
+
+def find_credential(credentials: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    # ARM resource names are case-insensitive.
+    return next((c for c in credentials if (c["name"] or "").lower() == name.lower()), None)
+
+
+def near_misses(credentials: list[dict[str, Any]], issuer: str, subject: str) -> list[str]:
+    """Warnings for credentials that differ from (issuer, subject) only by a trailing slash or
+    letter case: Entra matches exactly, so such a pair never matches the token it was meant for."""
+    warnings = []
+    for cred in credentials:
+        if cred["issuer"] == issuer and cred["subject"] == subject:
+            continue
+        same_issuer = (cred["issuer"] or "").rstrip("/").lower() == issuer.rstrip("/").lower()
+        same_subject = (cred["subject"] or "").lower() == subject.lower()
+        if same_issuer and same_subject:
+            differences = []
+            if cred["issuer"] != issuer:
+                differences.append(f"issuer {cred['issuer']!r} vs {issuer!r}")
+            if cred["subject"] != subject:
+                differences.append(f"subject {cred['subject']!r} vs {subject!r}")
+            warnings.append(
+                f"federated credential {cred['name']!r} differs from the requested one only by trailing slash or "
+                f"case ({'; '.join(differences)}); Entra compares issuer and subject exactly (case-sensitive, "
+                f"trailing '/' included), so only one of them can match the token")
+    return warnings
+
+
+def plan_credential(credentials: list[dict[str, Any]], identity_name: str, name: str, issuer: str, subject: str,
+                    audiences: list[str]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(current, desired) for the named credential; desired is None when nothing must change.
+
+    Refuses, without writing, what Entra would refuse: the same issuer+subject under another name,
+    and a 21st credential on the identity.
+    """
+    current = find_credential(credentials, name)
+    desired = {"name": current["name"] if current else name, "issuer": issuer, "subject": subject,
+               "audiences": list(audiences)}
+    if current and all(current[k] == desired[k] for k in ("issuer", "subject", "audiences")):
+        return current, None
+    for cred in credentials:
+        if cred is not current and cred["issuer"] == issuer and cred["subject"] == subject:
+            raise AzureError(
+                f"Federated credential {cred['name']!r} on managed identity {identity_name} already has issuer "
+                f"{issuer!r} and subject {subject!r}; Entra allows each issuer+subject pair once per identity. "
+                f"Use name: {cred['name']} or remove that credential.",
+                code="IssuerSubjectAlreadyExists", status=None)
+    if current is None and len(credentials) >= FIC_LIMIT:
+        raise AzureError(
+            f"Managed identity {identity_name} already has {len(credentials)} federated credentials, the Entra "
+            f"limit is {FIC_LIMIT} per identity; credential {name!r} was not created",
+            code="FederatedIdentityCredentialLimitReached", status=None)
+    desired["id"] = current["id"] if current else None
+    return current, desired
+
+
+def lock_path(identity_resource_id: str) -> str:
+    digest = hashlib.sha256(identity_resource_id.lower().encode("utf-8")).hexdigest()[:32]
+    return os.path.join(tempfile.gettempdir(), f"kedaops-aks-fic-{digest}.lock")
+
+
+@contextlib.contextmanager
+def identity_write_lock(identity_resource_id: str, timeout: float) -> Iterator[None]:
+    """Serialise federated credential writes to one identity across every process on this
+    controller (forks, async tasks, parallel playbooks): Azure answers overlapping writes under
+    one identity with a 409. An advisory fcntl lock on a file keyed by the identity's id; the
+    kernel drops it if the holder dies."""
+    import fcntl
+
+    path = lock_path(identity_resource_id)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as err:
+                if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise AzureError(
+                        f"Timed out after {timeout:.0f} s waiting for the federated credential write lock of "
+                        f"{identity_resource_id} ({path})", code="LockTimeout") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def ensure_credential_present(conn: AzureConnection, resource_group: str, identity_name: str, name: str,
+                              issuer: str, subject: str, audiences: list[str], check_mode: bool, timeout: float,
+                              warn: Callable[[str], None]) -> tuple[bool, dict[str, Any] | None, dict[str, Any]]:
+    """Returns (changed, before, after)."""
+    validate_credential(name, issuer, subject, audiences)
+
+    def plan() -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[dict[str, Any]]]:
+        credentials = list_credentials(conn, resource_group, identity_name)
+        current, desired = plan_credential(credentials, identity_name, name, issuer, subject, audiences)
+        return current, desired, credentials
+
+    current, desired, credentials = plan()
+    if desired is None or check_mode:
+        for message in near_misses(credentials, issuer, subject):
+            warn(message)
+    if desired is None:
+        return False, current, current
+    if check_mode:
+        return True, current, {**desired, "id": desired["id"] or _credential_id(conn, resource_group, identity_name, name)}
+
+    with identity_write_lock(identity_id(conn.subscription_id, resource_group, identity_name), timeout):
+        # Another fork may have written while we waited for the lock: decide again on fresh state.
+        current, desired, credentials = plan()
+        if desired is None:
+            return False, current, current
+        for message in near_misses(credentials, issuer, subject):
+            warn(message)
+        from azure.mgmt.msi.v2024_11_30.models import FederatedIdentityCredential
+
+        def write() -> Any:
+            with azure_errors(f"writing federated credential {name} on managed identity {identity_name}"):
+                return conn.msi().federated_identity_credentials.create_or_update(
+                    resource_group, identity_name, desired["name"],
+                    FederatedIdentityCredential(issuer=issuer, subject=subject, audiences=list(audiences)))
+
+        written = retry_on_codes(write, {CONCURRENT_WRITE_CODE}, timeout, max_delay=CONCURRENT_WRITE_MAX_DELAY)
+    return True, current, credential_state(written)
+
+
+def ensure_credential_absent(conn: AzureConnection, resource_group: str, identity_name: str, name: str,
+                             check_mode: bool, timeout: float) -> tuple[bool, dict[str, Any] | None]:
+    """Returns (changed, before). Other credentials on the identity are never touched."""
+    validate_credential(name, None, None, None, state="absent")
+
+    def current() -> dict[str, Any] | None:
+        try:
+            credentials = list_credentials(conn, resource_group, identity_name)
+        except AzureError as err:
+            if err.status == 404:  # no identity (or group): none of its credentials exist
+                return None
+            raise
+        return find_credential(credentials, name)
+
+    before = current()
+    if before is None:
+        return False, None
+    if check_mode:
+        return True, before
+    with identity_write_lock(identity_id(conn.subscription_id, resource_group, identity_name), timeout):
+        before = current()
+        if before is None:
+            return False, None
+
+        def delete() -> None:
+            with azure_errors(f"deleting federated credential {name} on managed identity {identity_name}"):
+                conn.msi().federated_identity_credentials.delete(resource_group, identity_name, before["name"])
+
+        retry_on_codes(delete, {CONCURRENT_WRITE_CODE}, timeout, max_delay=CONCURRENT_WRITE_MAX_DELAY)
+    return True, before
+
+
+def _credential_id(conn: AzureConnection, resource_group: str, identity_name: str, name: str) -> str:
+    return f"{identity_id(conn.subscription_id, resource_group, identity_name)}/federatedIdentityCredentials/{name}"

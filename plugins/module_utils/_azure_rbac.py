@@ -1,0 +1,179 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Azure role assignments (Microsoft.Authorization, api-version 2022-04-01), idempotent on
+(scope, role, principal).
+
+An assignment is identified by what it grants, not by its name: one created by ``az role
+assignment create`` (random GUID name) counts as ours. Our own assignments get a deterministic
+uuid5 name from (scope, role, principal), so two runs racing each other write the same resource.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Callable
+
+from ._azure import AzureConnection, AzureError, AzureValidationError, azure_errors, retry_on_codes
+
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ROLE_DEFINITION_ID_RE = re.compile(
+    r"^(?:/subscriptions/[^/]+|/providers/Microsoft\.Management/managementGroups/[^/]+)?"
+    r"/providers/Microsoft\.Authorization/roleDefinitions/([0-9a-fA-F-]{36})$", re.IGNORECASE)
+SUBSCRIPTION_RE = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+PRINCIPAL_TYPES = ("ServicePrincipal", "User", "Group", "ForeignGroup", "Device")
+# A new managed identity takes a while to reach every Entra replica; until it does, ARM answers
+# PrincipalNotFound even with principalType set (https://aka.ms/docs-principaltype).
+PRINCIPAL_NOT_FOUND = "PrincipalNotFound"
+ASSIGNMENT_EXISTS = "RoleAssignmentExists"
+# Namespace of our deterministic assignment names.
+ASSIGNMENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/kedaops/aks/role_assignment")
+
+
+def normalize_scope(scope: str) -> str:
+    return scope.rstrip("/") if scope != "/" else scope
+
+
+def validate_assignment(scope: str, role: str | None, principal_id: str, principal_type: str) -> None:
+    if not scope or not scope.startswith("/"):
+        raise AzureValidationError(
+            f"scope: {scope!r} must be an Azure resource id starting with '/' "
+            f"(for example /subscriptions/<id>/resourceGroups/<name>)")
+    if not role:
+        raise AzureValidationError("role: required (a built-in or custom role name, a role GUID, or a role definition id)")
+    if not principal_id or not GUID_RE.match(principal_id):
+        raise AzureValidationError(
+            f"principal_id: {principal_id!r} must be the object id GUID of the principal (for a managed "
+            f"identity its principal_id, not its client_id)")
+    if principal_type not in PRINCIPAL_TYPES:
+        raise AzureValidationError(f"principal_type: must be one of {', '.join(PRINCIPAL_TYPES)}")
+
+
+def role_guid(role: str) -> str | None:
+    """The role definition GUID when ``role`` is a GUID or a definition id, else None (a name)."""
+    if GUID_RE.match(role):
+        return role.lower()
+    match = ROLE_DEFINITION_ID_RE.match(role)
+    return match.group(1).lower() if match else None
+
+
+def definition_guid(role_definition_id: str | None) -> str:
+    return (role_definition_id or "").rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def subscription_of(scope: str) -> str | None:
+    match = SUBSCRIPTION_RE.match(scope)
+    return match.group(1) if match else None
+
+
+def assignment_name(scope: str, role_definition_guid: str, principal_id: str) -> str:
+    key = f"{normalize_scope(scope).lower()}|{role_definition_guid.lower()}|{principal_id.lower()}"
+    return str(uuid.uuid5(ASSIGNMENT_NAMESPACE, key))
+
+
+def assignment_state(assignment: Any) -> dict[str, Any]:
+    return {
+        "id": assignment.id,
+        "name": assignment.name,
+        "scope": assignment.scope,
+        "role_definition_id": assignment.role_definition_id,
+        "principal_id": assignment.principal_id,
+        "principal_type": assignment.principal_type,
+    }
+
+
+def resolve_role(conn: AzureConnection, scope: str, role: str) -> str:
+    """The role definition id of ``role`` as seen from ``scope`` (custom roles are assignable only
+    where they are defined, so names are looked up at the scope, not globally)."""
+    client = conn.authorization(subscription_of(scope))
+    guid = role_guid(role)
+    with azure_errors(f"resolving role {role!r} at {scope}"):
+        if guid and not GUID_RE.match(role):
+            return client.role_definitions.get_by_id(role).id
+        if guid:
+            return client.role_definitions.get(scope, guid).id
+        escaped = role.replace("'", "''")
+        found = [d for d in client.role_definitions.list(scope, filter=f"roleName eq '{escaped}'")
+                 if (d.role_name or "").lower() == role.lower()]
+    if not found:
+        raise AzureError(f"Role {role!r} is not defined at scope {scope} (role names are matched exactly, as in the "
+                         f"portal, e.g. 'Monitoring Data Reader')", code="RoleDefinitionDoesNotExist", status=404)
+    return found[0].id
+
+
+def find_assignment(conn: AzureConnection, scope: str, guid: str, principal_id: str) -> dict[str, Any] | None:
+    """The assignment of role ``guid`` to ``principal_id`` exactly at ``scope`` (case-insensitive), if any.
+
+    ``principalId eq`` lists the principal's assignments at, above and below the scope; inherited
+    and child assignments are not ours and do not count.
+    """
+    client = conn.authorization(subscription_of(scope))
+    wanted_scope = normalize_scope(scope).lower()
+    with azure_errors(f"listing role assignments of {principal_id} at {scope}"):
+        for assignment in client.role_assignments.list_for_scope(scope, filter=f"principalId eq '{principal_id}'"):
+            if (normalize_scope(assignment.scope or "").lower() == wanted_scope
+                    and definition_guid(assignment.role_definition_id) == guid
+                    and (assignment.principal_id or "").lower() == principal_id.lower()):
+                return assignment_state(assignment)
+    return None
+
+
+def ensure_assignment_present(conn: AzureConnection, scope: str, role: str, principal_id: str, principal_type: str,
+                              check_mode: bool, timeout: float,
+                              on_retry: Callable[[AzureError, float], None] | None = None,
+                              ) -> tuple[bool, dict[str, Any] | None, dict[str, Any]]:
+    """Returns (changed, before, after)."""
+    validate_assignment(scope, role, principal_id, principal_type)
+    scope = normalize_scope(scope)
+    guid = role_guid(role)
+    role_definition_id = None
+    if guid is None:
+        role_definition_id = resolve_role(conn, scope, role)
+        guid = definition_guid(role_definition_id)
+    before = find_assignment(conn, scope, guid, principal_id)
+    if before is not None:
+        return False, before, before
+    if role_definition_id is None:
+        role_definition_id = resolve_role(conn, scope, role)
+    name = assignment_name(scope, guid, principal_id)
+    after = {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}", "name": name, "scope": scope,
+             "role_definition_id": role_definition_id, "principal_id": principal_id, "principal_type": principal_type}
+    if check_mode:
+        return True, None, after
+
+    from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
+    client = conn.authorization(subscription_of(scope))
+    parameters = RoleAssignmentCreateParameters(role_definition_id=role_definition_id, principal_id=principal_id,
+                                                principal_type=principal_type)
+
+    def create() -> Any:
+        with azure_errors(f"assigning role {role!r} to {principal_id} at {scope}"):
+            return client.role_assignments.create(scope, name, parameters)
+
+    try:
+        created = retry_on_codes(create, {PRINCIPAL_NOT_FOUND}, timeout, first_delay=2.0, max_delay=20.0,
+                                 on_retry=on_retry)
+    except AzureError as err:
+        if err.code != ASSIGNMENT_EXISTS:
+            raise
+        # Created meanwhile (another run, another name) or not yet visible to the list: the grant
+        # exists, which is all we promise.
+        existing = find_assignment(conn, scope, guid, principal_id)
+        return False, existing, existing or {**after, "id": None, "name": None}
+    return True, None, assignment_state(created)
+
+
+def ensure_assignment_absent(conn: AzureConnection, scope: str, role: str, principal_id: str, principal_type: str,
+                             check_mode: bool) -> tuple[bool, dict[str, Any] | None]:
+    """Deletes only the assignment of this role to this principal exactly at this scope."""
+    validate_assignment(scope, role, principal_id, principal_type)
+    scope = normalize_scope(scope)
+    guid = role_guid(role) or definition_guid(resolve_role(conn, scope, role))
+    before = find_assignment(conn, scope, guid, principal_id)
+    if before is None:
+        return False, None
+    if not check_mode:
+        client = conn.authorization(subscription_of(scope))
+        with azure_errors(f"deleting role assignment {before['id']}"):
+            client.role_assignments.delete_by_id(before["id"])
+    return True, before

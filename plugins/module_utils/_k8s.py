@@ -1,0 +1,227 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The desired-state runner every Kubernetes module hands its one definition to.
+
+A ``Definition`` states only the fields a module owns (``None`` = must be absent). ``ensure_present``
+reads the object once; when every owned field already matches it stops there (one GET, no write).
+Otherwise it creates the object or sends a JSON merge patch of the owned fields, guarded by the
+resourceVersion it read and retried on 409 Conflict. Check mode sends the same write with
+``dryRun=All``, so the predicted object is the server's own answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff, is_subset, without_volatile
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
+    NAMESPACE,
+    Api,
+    K8sError,
+    Resource,
+    ResourceNotServed,
+)
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
+
+# One retry policy for optimistic-concurrency conflicts: re-read, re-compare, re-send.
+CONFLICT_BACKOFF = (0.1, 0.3, 0.9)
+
+
+@dataclass
+class Definition:
+    """One object as a module wants it: where it lives and the fields the module owns."""
+
+    resource: Resource
+    name: str
+    namespace: str | None
+    owned: dict[str, Any]  # partial object: metadata.labels/annotations, spec, ...
+    # Owned paths compared for equality rather than as a subset: values the server never
+    # defaults (KEDA triggers), so a key the user removed counts as a change.
+    exact: tuple[tuple[str, ...], ...] = ()
+
+    def manifest(self) -> dict[str, Any]:
+        """The full object to create: owned fields without the ``None`` (absent) markers."""
+        body = prune(copy.deepcopy(self.owned)) or {}
+        metadata = dict(body.pop("metadata", None) or {}, name=self.name)
+        if self.resource.namespaced:
+            metadata["namespace"] = self.namespace
+        return {"apiVersion": self.resource.api_version, "kind": self.resource.kind, "metadata": metadata, **body}
+
+    def matches(self, live: dict[str, Any]) -> bool:
+        """Every owned field already has its value on the live object."""
+        return is_subset(self.owned, live) and all(_at(self.owned, path) == _at(live, path) for path in self.exact)
+
+    @property
+    def ref(self) -> str:
+        return self.resource.ref(self.name, self.namespace)
+
+
+@dataclass
+class Outcome:
+    changed: bool
+    before: dict | None
+    after: dict | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _at(obj: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def prune(value: Any) -> Any:
+    """Drop ``None`` values (and the dicts they leave empty) at every depth."""
+    if isinstance(value, dict):
+        pruned = {}
+        for key, item in value.items():
+            if item is None:
+                continue
+            kept = prune(item)
+            if isinstance(item, dict) and item and not kept:
+                continue  # held only absent markers
+            pruned[key] = kept
+        return pruned
+    if isinstance(value, list):
+        return [prune(v) for v in value]
+    return value
+
+
+def ensure_present(api: Api, definition: Definition, *, check_mode: bool, missing: str = "create",
+                   missing_message: str | None = None, create_namespace: bool = False,
+                   before_write: Callable[[], None] | None = None) -> Outcome:
+    """Make the owned fields true. ``missing``: "create" it, "fail" with ``missing_message``,
+    or "ignore" (nothing to change). ``before_write`` runs once, only if something is written."""
+    resource, name, namespace = definition.resource, definition.name, definition.namespace
+    checked = False
+    last_error: K8sError | None = None
+    for delay in (0.0,) + CONFLICT_BACKOFF:
+        if delay:
+            time.sleep(delay)
+        try:
+            existing = api.get(resource, name, namespace)
+        except ResourceNotServed as e:
+            if check_mode:
+                return Outcome(True, None, definition.manifest(),
+                               [f"{e.message}: check mode predicts the object a run would create once it is"])
+            raise
+        if existing is None:
+            if missing == "ignore":
+                return Outcome(False, None, None)
+            if missing == "fail":
+                raise K8sError(404, "NotFound", missing_message or f"{definition.ref} does not exist")
+            if before_write and not checked:
+                before_write()
+                checked = True
+            try:
+                created = _create(api, definition, check_mode, create_namespace)
+            except K8sError as e:
+                if e.code == 409 and e.reason == "AlreadyExists":
+                    last_error = e  # created meanwhile by someone else: compare with theirs
+                    continue
+                raise
+            return Outcome(True, None, created)
+        if definition.matches(existing):
+            return Outcome(False, existing, existing)
+        if before_write and not checked:
+            before_write()
+            checked = True
+        patch = copy.deepcopy(definition.owned)
+        patch.setdefault("metadata", {})["resourceVersion"] = existing["metadata"].get("resourceVersion")
+        try:
+            patched = api.patch(resource, name, patch, namespace, dry_run=check_mode)
+        except K8sError as e:
+            if e.code == 409:
+                last_error = e
+                continue
+            raise
+        return Outcome(without_volatile(existing) != without_volatile(patched), existing, patched)
+    if last_error is None:
+        raise RuntimeError("unreachable: every attempt either returns or records a 409")
+    raise last_error
+
+
+def _create(api: Api, definition: Definition, check_mode: bool, create_namespace: bool) -> dict:
+    resource, namespace = definition.resource, definition.namespace
+    manifest = definition.manifest()
+    try:
+        return api.create(resource, manifest, namespace, dry_run=check_mode)
+    except K8sError as e:
+        if not (create_namespace and e.code == 404 and e.details.get("kind") == "namespaces"):
+            raise
+    try:
+        api.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+                   dry_run=check_mode)
+    except K8sError as e:
+        if not (e.code == 409 and e.reason == "AlreadyExists"):
+            raise
+    if check_mode:
+        # The server cannot dry-run an object into a namespace that exists only as a dry run.
+        return manifest
+    return api.create(resource, manifest, namespace)
+
+
+def ensure_absent(api: Api, resource: Resource, name: str, namespace: str | None, *,
+                  check_mode: bool) -> Outcome:
+    try:
+        existing = api.get(resource, name, namespace)
+    except ResourceNotServed:
+        return Outcome(False, None, None)  # without the CRD no such object can exist
+    if existing is None:
+        return Outcome(False, None, None)
+    api.delete(resource, name, namespace, dry_run=check_mode)
+    return Outcome(True, existing, None)
+
+
+def clean(obj: dict | None) -> dict:
+    """An object as modules return it: without managedFields noise."""
+    if not obj:
+        return {}
+    result = copy.deepcopy(obj)
+    (result.get("metadata") or {}).pop("managedFields", None)
+    return result
+
+
+def outcome_result(outcome: Outcome, key: str, want_diff: bool,
+                   view: Callable[[dict | None], Any] = clean) -> dict[str, Any]:
+    """The module result: changed, the object under ``key``, diff (before/after) on request."""
+    result: dict[str, Any] = {"changed": outcome.changed, key: view(outcome.after)}
+    if want_diff:
+        before = view(without_volatile(outcome.before)) if outcome.before else None
+        after = view(without_volatile(outcome.after)) if outcome.after else None
+        result["diff"] = diff(before, after)
+    if outcome.warnings:
+        result["warnings"] = list(outcome.warnings)
+    return result
+
+
+def run_module(module, build: Callable[[dict[str, Any]], Any],
+               apply: Callable[[Api, Any, bool, bool], dict[str, Any]]) -> None:
+    """Validate everything (``build``), then connect and ``apply(api, plan, check_mode, diff)``;
+    Kubernetes errors keep their reason, code and message under ``error`` in the failure result."""
+    try:
+        plan = build(module.params)
+    except OptionError as e:
+        module.fail_json(msg=str(e))
+    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import ConfigError, connect
+    try:
+        transport = connect(module.params)
+    except ImportError as e:
+        from ansible.module_utils.basic import missing_required_lib
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(e))
+    except ConfigError as e:
+        module.fail_json(msg=str(e))
+    try:
+        result = apply(Api(transport), plan, module.check_mode, module._diff)
+    except OptionError as e:
+        module.fail_json(msg=str(e))
+    except ResourceNotServed as e:
+        module.fail_json(msg=e.message, error=e.as_dict())
+    except K8sError as e:
+        module.fail_json(msg=f"{e.reason} ({e.code}): {e.message}", error=e.as_dict())
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    module.exit_json(**result)

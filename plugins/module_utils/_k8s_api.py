@@ -1,0 +1,191 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubernetes REST verbs over known paths, and one error type that keeps the server's Status.
+
+No discovery: every kind our modules touch has a fixed path (``Resource``), so a call is one
+HTTP request. The transport (auth, TLS) comes from ``_k8s_client.connect``; this module only
+speaks the API conventions: Status bodies, ``dryRun=All``, merge patches, 404 semantics.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple, Protocol
+
+MERGE_PATCH = "application/merge-patch+json"
+JSON = "application/json"
+
+
+class Transport(Protocol):
+    def request(self, method: str, path: str, query: list[tuple[str, str]] | None = None,
+                body: Any = None, content_type: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        ...
+
+
+class Resource(NamedTuple):
+    """A kind and where it lives in the REST tree."""
+
+    api_version: str  # "v1" or "group/version"
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def crd_name(self) -> str:
+        return f"{self.plural}.{self.group}"
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        root = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+        parts = [root]
+        if self.namespaced and namespace:
+            parts.append(f"namespaces/{namespace}")
+        parts.append(self.plural)
+        if name:
+            parts.append(name)
+        return "/".join(parts)
+
+    def ref(self, name: str, namespace: str | None = None) -> str:
+        """How messages name an object: ``Kind ns/name`` or ``Kind name``."""
+        return f"{self.kind} {namespace}/{name}" if self.namespaced and namespace else f"{self.kind} {name}"
+
+
+NAMESPACE = Resource("v1", "Namespace", "namespaces", False)
+SERVICE_ACCOUNT = Resource("v1", "ServiceAccount", "serviceaccounts", True)
+POD = Resource("v1", "Pod", "pods", True)
+DEPLOYMENT = Resource("apps/v1", "Deployment", "deployments", True)
+STATEFUL_SET = Resource("apps/v1", "StatefulSet", "statefulsets", True)
+DAEMON_SET = Resource("apps/v1", "DaemonSet", "daemonsets", True)
+TRIGGER_AUTHENTICATION = Resource("keda.sh/v1alpha1", "TriggerAuthentication", "triggerauthentications", True)
+CLUSTER_TRIGGER_AUTHENTICATION = Resource("keda.sh/v1alpha1", "ClusterTriggerAuthentication",
+                                          "clustertriggerauthentications", False)
+SCALED_OBJECT = Resource("keda.sh/v1alpha1", "ScaledObject", "scaledobjects", True)
+SCALED_JOB = Resource("keda.sh/v1alpha1", "ScaledJob", "scaledjobs", True)
+
+WORKLOADS = {r.kind: r for r in (DEPLOYMENT, STATEFUL_SET, DAEMON_SET)}
+
+
+class K8sError(Exception):
+    """A failed call, with the server's Status (reason, code, message, details) kept."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.details = details or {}
+
+    def as_dict(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"reason": self.reason, "code": self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return error
+
+    @classmethod
+    def from_response(cls, status: int, headers: dict[str, str], data: bytes) -> K8sError:
+        status_body = _json_or_none(data)
+        if isinstance(status_body, dict) and status_body.get("kind") == "Status":
+            return cls(int(status_body.get("code") or status), status_body.get("reason") or _reason(status),
+                       status_body.get("message") or "", status_body.get("details"))
+        text = data.decode("utf-8", "replace").strip()
+        return cls(status, _reason(status), text or f"HTTP {status}")
+
+    @property
+    def object_not_found(self) -> bool:
+        """A 404 about one object (its Status names it), not about the kind or the group."""
+        return self.code == 404 and bool(self.details.get("name") or self.details.get("kind"))
+
+
+class ResourceNotServed(K8sError):
+    """The server has no such kind: the group is unknown or its CRD is not installed."""
+
+    def __init__(self, resource: Resource, cause: K8sError):
+        if resource.group == "keda.sh":
+            message = f"KEDA is not installed (CRD {resource.crd_name} missing)"
+        else:
+            message = f"the API server does not serve {resource.kind} ({resource.api_version})"
+        super().__init__(404, "NotFound", message, cause.details)
+        self.resource = resource
+
+
+def _reason(status: int) -> str:
+    return {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+            405: "MethodNotAllowed", 409: "Conflict", 410: "Gone", 415: "UnsupportedMediaType",
+            422: "Invalid", 429: "TooManyRequests", 500: "InternalError",
+            503: "ServiceUnavailable", 504: "Timeout"}.get(status, "Unknown")
+
+
+def _json_or_none(data: bytes) -> Any:
+    try:
+        return json.loads(data) if data else None
+    except ValueError:
+        return None
+
+
+class Api:
+    """The verbs, each one request. ``dry_run`` turns a write into ``dryRun=All``."""
+
+    def __init__(self, transport: Transport):
+        self.transport = transport
+
+    def call(self, method: str, path: str, query: list[tuple[str, str]] | None = None,
+             body: Any = None, content_type: str | None = None) -> Any:
+        status, headers, data = self.transport.request(method, path, query, body, content_type)
+        if 200 <= status < 300:
+            return _json_or_none(data)
+        raise K8sError.from_response(status, headers, data)
+
+    def _call_on(self, resource: Resource, method: str, path: str, **kwargs) -> Any:
+        try:
+            return self.call(method, path, **kwargs)
+        except K8sError as e:
+            if e.code == 404 and not e.object_not_found:
+                raise ResourceNotServed(resource, e) from e
+            raise
+
+    def get(self, resource: Resource, name: str, namespace: str | None = None) -> dict | None:
+        """The object, or None when it does not exist."""
+        try:
+            return self._call_on(resource, "GET", resource.path(namespace, name))
+        except ResourceNotServed:
+            raise
+        except K8sError as e:
+            if e.object_not_found:
+                return None
+            raise
+
+    def list(self, resource: Resource, namespace: str | None = None,
+             label_selector: str | None = None) -> list[dict]:
+        query = [("labelSelector", label_selector)] if label_selector else None
+        result = self._call_on(resource, "GET", resource.path(namespace), query=query)
+        return list((result or {}).get("items") or [])
+
+    def create(self, resource: Resource, body: dict, namespace: str | None = None,
+               dry_run: bool = False) -> dict:
+        return self._call_on(resource, "POST", resource.path(namespace), query=_dry(dry_run),
+                             body=body, content_type=JSON)
+
+    def patch(self, resource: Resource, name: str, patch: dict, namespace: str | None = None,
+              dry_run: bool = False) -> dict:
+        """JSON merge patch (RFC 7386): works on built-in kinds and custom resources alike."""
+        return self._call_on(resource, "PATCH", resource.path(namespace, name), query=_dry(dry_run),
+                             body=patch, content_type=MERGE_PATCH)
+
+    def delete(self, resource: Resource, name: str, namespace: str | None = None,
+               dry_run: bool = False) -> dict | None:
+        """Delete; None when the object was already gone (deletes are idempotent)."""
+        try:
+            return self._call_on(resource, "DELETE", resource.path(namespace, name), query=_dry(dry_run))
+        except ResourceNotServed:
+            raise
+        except K8sError as e:
+            if e.object_not_found:
+                return None
+            raise
+
+
+def _dry(dry_run: bool) -> list[tuple[str, str]] | None:
+    return [("dryRun", "All")] if dry_run else None

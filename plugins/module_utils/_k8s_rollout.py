@@ -1,0 +1,191 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""``kubectl rollout restart``, made idempotent for the workload identity case.
+
+The webhook injects AZURE_* variables only into pods created after their service account was
+annotated, so the fix for an operator started too early is a restart. With ``unless_env_present``
+the restart happens only while some live pod of the workload still lacks one of the variables;
+once every pod has them, a run is two reads (the workload, its pods) and no write.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_validate as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import POD, WORKLOADS, Api, K8sError, Resource
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # the annotation kubectl's restart sets
+LIVE_PHASES = ("Pending", "Running")
+
+
+@dataclass
+class RolloutPlan:
+    resource: Resource
+    name: str
+    namespace: str
+    required_env: list[str]
+    wait: bool
+    timeout: int
+
+    @property
+    def ref(self) -> str:
+        return self.resource.ref(self.name, self.namespace)
+
+
+def build(params: dict[str, Any]) -> RolloutPlan:
+    namespace = validate.dns_label("namespace", params["namespace"])
+    name = validate.dns_subdomain("name", params["name"])
+    required = []
+    for index, variable in enumerate(params.get("unless_env_present") or []):
+        if not variable or "=" in variable or variable != variable.strip():
+            raise validate.OptionError(f"unless_env_present[{index}]: '{variable}' is not an environment variable name")
+        required.append(variable)
+    timeout = validate.int_range("timeout", params["timeout"], 1)
+    return RolloutPlan(WORKLOADS[params["kind"]], name, namespace, required, bool(params["wait"]), timeout)
+
+
+def label_selector(workload: dict) -> str:
+    """spec.selector (matchLabels + matchExpressions) in the API's labelSelector syntax."""
+    selector = (workload.get("spec") or {}).get("selector") or {}
+    terms = [f"{key}={value}" for key, value in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+        if operator == "In":
+            terms.append(f"{key} in ({','.join(values)})")
+        elif operator == "NotIn":
+            terms.append(f"{key} notin ({','.join(values)})")
+        elif operator == "Exists":
+            terms.append(key)
+        elif operator == "DoesNotExist":
+            terms.append(f"!{key}")
+    return ",".join(terms)
+
+
+def env_names(pod: dict) -> list[str]:
+    names = set()
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        names.update(item["name"] for item in container.get("env") or [] if item.get("name"))
+    return sorted(names)
+
+
+def pod_summary(pod: dict, required: list[str]) -> dict[str, Any]:
+    metadata, status = pod.get("metadata") or {}, pod.get("status") or {}
+    present = env_names(pod)
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+    return {"name": metadata.get("name"), "phase": status.get("phase"), "ready": ready, "env": present,
+            "missing_env": [v for v in required if v not in present], "created": metadata.get("creationTimestamp")}
+
+
+def live_pods(api: Api, plan: RolloutPlan, workload: dict) -> list[dict[str, Any]]:
+    selector = label_selector(workload)
+    if not selector:
+        return []  # a selector-less workload selects nothing; never list the whole namespace
+    pods = api.list(POD, plan.namespace, selector)
+    live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")
+            and (p.get("status") or {}).get("phase") in LIVE_PHASES]
+    summaries = [pod_summary(p, plan.required_env) for p in live]
+    return sorted(summaries, key=lambda s: (s["created"] or "", s["name"] or ""))
+
+
+def rollout_done(kind: str, workload: dict) -> tuple[bool, str]:
+    """kubectl rollout status's rules, per kind: (finished, what it is waiting for)."""
+    spec, status = workload.get("spec") or {}, workload.get("status") or {}
+    generation = (workload.get("metadata") or {}).get("generation") or 0
+    if status.get("observedGeneration", 0) < generation:
+        return False, "waiting for the controller to observe the new generation"
+    if kind == "Deployment":
+        for condition in status.get("conditions") or []:
+            if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
+                raise RolloutFailed(f"deployment exceeded its progress deadline: {condition.get('message', '')}")
+        replicas = spec.get("replicas", 1)
+        updated = status.get("updatedReplicas", 0)
+        if updated < replicas:
+            return False, f"{updated} of {replicas} updated replicas"
+        if status.get("replicas", 0) > updated:
+            return False, f"{status.get('replicas', 0) - updated} old replicas pending termination"
+        if status.get("availableReplicas", 0) < updated:
+            return False, f"{status.get('availableReplicas', 0)} of {updated} updated replicas available"
+        return True, "successfully rolled out"
+    if kind == "StatefulSet":
+        replicas = spec.get("replicas", 1)
+        if status.get("readyReplicas", 0) < replicas:
+            return False, f"{status.get('readyReplicas', 0)} of {replicas} pods ready"
+        if status.get("updateRevision") != status.get("currentRevision"):
+            return False, f"{status.get('updatedReplicas', 0)} of {replicas} pods updated"
+        return True, "successfully rolled out"
+    desired = status.get("desiredNumberScheduled", 0)
+    if status.get("updatedNumberScheduled", 0) < desired:
+        return False, f"{status.get('updatedNumberScheduled', 0)} of {desired} updated pods scheduled"
+    if status.get("numberAvailable", 0) < desired:
+        return False, f"{status.get('numberAvailable', 0)} of {desired} updated pods available"
+    return True, "successfully rolled out"
+
+
+class RolloutFailed(Exception):
+    pass
+
+
+def wait_for_rollout(api: Api, plan: RolloutPlan) -> dict:
+    deadline = time.monotonic() + plan.timeout
+    delay = 0.2
+    while True:
+        workload = api.get(plan.resource, plan.name, plan.namespace)
+        if workload is None:
+            raise RolloutFailed(f"{plan.ref} was deleted during the rollout")
+        done, progress = rollout_done(plan.resource.kind, workload)
+        if done:
+            return workload
+        if time.monotonic() + delay > deadline:
+            raise RolloutFailed(f"timed out after {plan.timeout}s waiting for the rollout of {plan.ref}: {progress}")
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+def _get_workload(api: Api, plan: RolloutPlan) -> dict:
+    workload = api.get(plan.resource, plan.name, plan.namespace)
+    if workload is None:
+        raise K8sError(404, "NotFound", f"{plan.ref} does not exist")
+    return workload
+
+
+def apply(api: Api, plan: RolloutPlan, check_mode: bool, want_diff: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {"changed": False, "restarted": False}
+    if plan.required_env:
+        workload = _get_workload(api, plan)
+        pods = live_pods(api, plan, workload)
+        if not any(p["missing_env"] for p in pods):
+            result["pods"] = pods
+            return result
+    restarted_at = datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
+    patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: restarted_at}}}}}
+    try:
+        workload = api.patch(plan.resource, plan.name, patch, plan.namespace, dry_run=check_mode)
+    except K8sError as e:
+        if e.object_not_found:
+            raise K8sError(404, "NotFound", f"{plan.ref} does not exist", e.details) from e
+        raise
+    result.update(changed=True, restarted=True, restarted_at=restarted_at)
+    warnings = []
+    if (workload.get("spec") or {}).get("paused"):
+        warnings.append(f"{plan.ref} is paused: the restart takes effect once the rollout is resumed")
+    if plan.wait and not check_mode:
+        try:
+            workload = wait_for_rollout(api, plan)
+        except RolloutFailed as e:
+            result.update(failed=True, msg=str(e))
+            return result
+    result["pods"] = live_pods(api, plan, workload)
+    if plan.wait and not check_mode and plan.required_env and any(p["missing_env"] for p in result["pods"]):
+        warnings.append("restarted, but pods still lack " + ", ".join(plan.required_env) + ": is the pod template "
+                        "labelled azure.workload.identity/use=true and its service account annotated with the "
+                        "client id?")
+    if want_diff:
+        result["diff"] = {"before": {}, "after": {"spec": {"template": {"metadata": {"annotations": {
+            RESTARTED_AT: restarted_at}}}}}}
+    if warnings:
+        result["warnings"] = warnings
+    return result

@@ -1,0 +1,90 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Input rules checked before any API call; each failure names the option and the rule.
+
+The name rules are Kubernetes' own (apimachinery ``validation.IsDNS1123Subdomain`` /
+``IsDNS1123Label`` / ``IsQualifiedName`` / ``IsValidLabelValue``), so a value that passes here
+is not rejected by the API server for its shape.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class OptionError(ValueError):
+    """An option breaks a rule; raised before anything is sent."""
+
+
+def dns_label(option: str, value: str) -> str:
+    if not value or len(value) > 63 or not DNS1123_LABEL.match(value):
+        raise OptionError(f"{option}: '{value}' is not a valid DNS-1123 label (at most 63 lower-case "
+                          "alphanumerics or '-', starting and ending with an alphanumeric)")
+    return value
+
+
+def dns_subdomain(option: str, value: str, max_length: int = 253) -> str:
+    if not value or len(value) > max_length or not DNS1123_SUBDOMAIN.match(value):
+        raise OptionError(f"{option}: '{value}' is not a valid Kubernetes object name (DNS-1123 subdomain: "
+                          f"at most {max_length} lower-case alphanumerics, '-' or '.', starting and ending "
+                          "with an alphanumeric)")
+    return value
+
+
+def guid(option: str, value: str) -> str:
+    if not GUID.match(value or ""):
+        raise OptionError(f"{option}: '{value}' is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+    return value
+
+
+def https_url(option: str, value: str) -> str:
+    if not re.match(r"^https://[^\s/]+(/\S*)?$", value or ""):
+        raise OptionError(f"{option}: '{value}' is not an https:// URL")
+    return value
+
+
+def int_range(option: str, value: int, low: int | None = None, high: int | None = None) -> int:
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if low is not None and high is not None else (
+            f"at least {low}" if low is not None else f"at most {high}")
+        raise OptionError(f"{option}: {value} must be {bounds}")
+    return value
+
+
+def qualified_key(option: str, key: str) -> str:
+    """A label or annotation key: optional DNS subdomain prefix, '/', name of at most 63."""
+    prefix, _slash, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix)):
+        raise OptionError(f"{option}: key '{key}' has an invalid prefix (must be a DNS-1123 subdomain)")
+    if not name or len(name) > 63 or not QUALIFIED_NAME.match(name):
+        raise OptionError(f"{option}: key '{key}' is not a valid qualified name (at most 63 alphanumerics, "
+                          "'-', '_' or '.', starting and ending with an alphanumeric, optional 'prefix/')")
+    return key
+
+
+def string_value(value: Any) -> str:
+    """How a YAML scalar is written as a Kubernetes string: booleans lower-case like Go."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def labels(option: str, value: dict[str, Any] | None) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for key, raw in (value or {}).items():
+        qualified_key(option, str(key))
+        if raw is None or isinstance(raw, (dict, list)):
+            raise OptionError(f"{option}: value of '{key}' must be a string")
+        text = string_value(raw)
+        if len(text) > 63 or not LABEL_VALUE.match(text):
+            raise OptionError(f"{option}: value '{text}' of '{key}' is not a valid label value (at most 63 "
+                              "alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric)")
+        result[str(key)] = text
+    return result

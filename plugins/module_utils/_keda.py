@@ -1,0 +1,370 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""KEDA objects (keda.sh/v1alpha1) built from typed options, with KEDA's own rules checked first.
+
+Sources for the rules: the v2.20.2 CRDs (schema, enums, the minReplicaCount CEL rule), the
+admission webhooks (``scaledobject_webhook.go``, ``triggerauthentication_webhook.go``) and the
+scalers (``prometheus_scaler.go``, ``azure_servicebus_scaler.go``). Anything KEDA would only
+report later as a 401/403 or a log line (a TriggerAuthentication missing from the namespace) is
+refused here, before a write.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_validate as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s import (
+    Definition,
+    Outcome,
+    clean,
+    ensure_absent,
+    ensure_present,
+    outcome_result,
+)
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
+    CLUSTER_TRIGGER_AUTHENTICATION,
+    SCALED_JOB,
+    SCALED_OBJECT,
+    TRIGGER_AUTHENTICATION,
+    Api,
+)
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
+
+HPA_PREFIX = "keda-hpa-"
+DEFAULT_MAX_REPLICAS = 100  # the CRD's CEL rule compares minReplicaCount with 100 when max is unset
+# The CRDs default nothing inside triggers, so the list is compared as a whole: a metadata key
+# removed from the options is a change. (jobTargetRef is not: its pod spec has server defaults.)
+TRIGGERS_PATH = (("spec", "triggers"),)
+
+
+@dataclass
+class KedaPlan:
+    definition: Definition
+    state: str
+    result_key: str
+    auth_refs: list[tuple[str, str, str]] = field(default_factory=list)  # (option, kind, name)
+    warnings: list[str] = field(default_factory=list)
+
+
+# -- TriggerAuthentication / ClusterTriggerAuthentication ---------------------------------------
+
+def build_trigger_auth(params: dict[str, Any]) -> KedaPlan:
+    cluster = params["kind"] == "ClusterTriggerAuthentication"
+    resource = CLUSTER_TRIGGER_AUTHENTICATION if cluster else TRIGGER_AUTHENTICATION
+    name = validate.dns_subdomain("name", params["name"])
+    namespace = params.get("namespace")
+    if cluster and namespace:
+        raise OptionError("namespace: must not be set when kind is ClusterTriggerAuthentication (cluster-scoped)")
+    if not cluster:
+        if not namespace:
+            raise OptionError("namespace: required when kind is TriggerAuthentication (it must be the "
+                              "namespace of the ScaledObjects and ScaledJobs that use it)")
+        validate.dns_label("namespace", namespace)
+    # Empty strings mean "not set": KEDA's webhook rejects identityId/identityTenantId == "".
+    identity_id = params.get("identity_id") or None
+    tenant_id = params.get("identity_tenant_id") or None
+    authority_host = params.get("identity_authority_host") or None
+    if identity_id:
+        validate.guid("identity_id", identity_id)
+    if tenant_id:
+        validate.guid("identity_tenant_id", tenant_id)
+    if authority_host:
+        validate.https_url("identity_authority_host", authority_host)
+        if not tenant_id:
+            raise OptionError("identity_authority_host: requires identity_tenant_id (KEDA rejects "
+                              "identityAuthorityHost without identityTenantId)")
+    # The module owns spec.podIdentity as a whole: an identity field left out is removed.
+    pod_identity = {"provider": params["provider"], "identityId": identity_id,
+                    "identityTenantId": tenant_id, "identityAuthorityHost": authority_host}
+    definition = Definition(resource, name, None if cluster else namespace, {"spec": {"podIdentity": pod_identity}})
+    return KedaPlan(definition, params["state"], "trigger_auth")
+
+
+# -- triggers -----------------------------------------------------------------------------------
+
+def metadata_strings(option: str, metadata: Any) -> dict[str, str]:
+    """KEDA's trigger metadata is map[string]string: YAML numbers and booleans become the
+    strings a user would have quoted (100.5 -> "100.5", True -> "true"); strings stay as typed
+    ('100.50' keeps its trailing zero)."""
+    if not isinstance(metadata, dict) or not metadata:
+        raise OptionError(f"{option}: must be a non-empty mapping of strings")
+    result: dict[str, str] = {}
+    for key, value in metadata.items():
+        if value is None or isinstance(value, (dict, list)):
+            raise OptionError(f"{option}.{key}: must be a string, number or boolean (KEDA metadata values are strings)")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise OptionError(f"{option}.{key}: {value} is not a finite number")
+        result[str(key)] = validate.string_value(value)
+    return result
+
+
+def _float(option: str, value: str) -> None:
+    try:
+        if not math.isfinite(float(value)):
+            raise ValueError(value)
+    except ValueError:
+        raise OptionError(f"{option}: '{value}' is not a number") from None
+
+
+def _integer(option: str, value: str) -> None:
+    try:
+        int(value)
+    except ValueError:
+        raise OptionError(f"{option}: '{value}' is not an integer") from None
+
+
+def _check_prometheus(option: str, metadata: dict[str, str], warnings: list[str]) -> None:
+    for key in ("serverAddress", "query", "threshold"):
+        if not metadata.get(key):
+            raise OptionError(f"{option}.metadata.{key}: required by the prometheus scaler")
+    if not metadata["serverAddress"].startswith(("http://", "https://")):
+        raise OptionError(f"{option}.metadata.serverAddress: '{metadata['serverAddress']}' is not an http(s) URL")
+    _float(f"{option}.metadata.threshold", metadata["threshold"])
+    if "activationThreshold" in metadata:
+        _float(f"{option}.metadata.activationThreshold", metadata["activationThreshold"])
+
+
+def _check_servicebus(option: str, metadata: dict[str, str], has_auth_ref: bool, warnings: list[str]) -> None:
+    queue, topic, subscription = metadata.get("queueName"), metadata.get("topicName"), metadata.get("subscriptionName")
+    if queue and topic:
+        raise OptionError(f"{option}.metadata: both topicName and queueName are set; an azure-servicebus trigger "
+                          "watches one queue, or one topic subscription")
+    if queue and subscription:
+        raise OptionError(f"{option}.metadata.subscriptionName: only with topicName, not with queueName")
+    if topic and not subscription:
+        raise OptionError(f"{option}.metadata.subscriptionName: required with topicName")
+    if not queue and not topic:
+        raise OptionError(f"{option}.metadata: queueName, or topicName with subscriptionName, is required by the "
+                          "azure-servicebus scaler")
+    for key in ("messageCount", "activationMessageCount"):
+        if key in metadata:
+            _integer(f"{option}.metadata.{key}", metadata[key])
+    if has_auth_ref and not metadata.get("namespace") and "connectionFromEnv" not in metadata:
+        warnings.append(f"{option}.metadata.namespace is not set: with pod identity (azure-workload) KEDA needs the "
+                        "Service Bus namespace name ('namespace are required when using pod identity')")
+
+
+def build_triggers(option: str, triggers: list[dict[str, Any]] | None,
+                   warnings: list[str]) -> tuple[list[dict[str, Any]], list[tuple[str, str, str]]]:
+    if not triggers:
+        raise OptionError(f"{option}: at least one trigger is required when state is present")
+    built, refs = [], []
+    for index, trigger in enumerate(triggers):
+        where = f"{option}[{index}]"
+        trigger_type = trigger.get("type") or ""
+        if not trigger_type.strip():
+            raise OptionError(f"{where}.type: required (for example prometheus or azure-servicebus)")
+        metadata = metadata_strings(f"{where}.metadata", trigger.get("metadata"))
+        entry: dict[str, Any] = {"type": trigger_type, "metadata": metadata}
+        if trigger.get("name"):
+            entry["name"] = trigger["name"]
+        if trigger.get("metric_type"):
+            entry["metricType"] = trigger["metric_type"]
+        if trigger.get("use_cached_metrics") is not None:
+            entry["useCachedMetrics"] = trigger["use_cached_metrics"]
+        ref = trigger.get("authentication_ref")
+        if ref:
+            ref_name = validate.dns_subdomain(f"{where}.authentication_ref.name", ref.get("name") or "")
+            entry["authenticationRef"] = {"name": ref_name}
+            if ref.get("kind"):
+                entry["authenticationRef"]["kind"] = ref["kind"]
+            refs.append((f"{where}.authentication_ref", ref.get("kind") or "TriggerAuthentication", ref_name))
+        if trigger_type == "prometheus":
+            _check_prometheus(where, metadata, warnings)
+        elif trigger_type == "azure-servicebus":
+            _check_servicebus(where, metadata, bool(ref), warnings)
+        built.append(entry)
+    return built, refs
+
+
+def _counts(params: dict[str, Any], names: dict[str, tuple[str, int]]) -> dict[str, int]:
+    """Integer options copied into the spec when set (unset ones are left to KEDA's defaults)."""
+    spec = {}
+    for option, (field_name, minimum) in names.items():
+        if params.get(option) is not None:
+            spec[field_name] = validate.int_range(option, params[option], minimum)
+    return spec
+
+
+def _replica_bounds(params: dict[str, Any]) -> None:
+    low, high = params.get("min_replicas"), params.get("max_replicas")
+    if low is not None and low > (high if high is not None else DEFAULT_MAX_REPLICAS):
+        if high is None:
+            raise OptionError(f"min_replicas: {low} is more than KEDA's default max_replicas "
+                              f"({DEFAULT_MAX_REPLICAS}); set max_replicas too")
+        raise OptionError(f"min_replicas: {low} must be less than or equal to max_replicas ({high})")
+
+
+def _namespaced_name(params: dict[str, Any], max_length: int = 253) -> tuple[str, str]:
+    namespace = validate.dns_label("namespace", params["namespace"])
+    return validate.dns_subdomain("name", params["name"], max_length), namespace
+
+
+# -- ScaledObject -------------------------------------------------------------------------------
+
+def build_scaled_object(params: dict[str, Any]) -> KedaPlan:
+    # KEDA's webhook: the ScaledObject name is at most 63 characters.
+    name, namespace = _namespaced_name(params, 63)
+    if params["state"] == "absent":
+        return KedaPlan(Definition(SCALED_OBJECT, name, namespace, {}), "absent", "scaled_object")
+    advanced = params.get("advanced") or {}
+    hpa_name = ((advanced.get("horizontalPodAutoscalerConfig") or {}).get("name") or "")
+    if hpa_name:
+        validate.dns_subdomain("advanced.horizontalPodAutoscalerConfig.name", hpa_name, 63)
+    elif len(HPA_PREFIX + name) > 63:
+        raise OptionError(f"name: '{name}' is {len(name)} characters; KEDA names the HPA '{HPA_PREFIX}<name>', which "
+                          f"must not exceed 63 characters (so at most {63 - len(HPA_PREFIX)}), unless "
+                          "advanced.horizontalPodAutoscalerConfig.name names the HPA")
+    target = params.get("scale_target")
+    if not target or not target.get("name"):
+        raise OptionError("scale_target: required when state is present, with at least a name")
+    warnings: list[str] = []
+    spec: dict[str, Any] = {
+        # The reference is owned as a whole: a field left out goes back to KEDA's default.
+        "scaleTargetRef": {"name": target["name"], "kind": target.get("kind") or None,
+                           "apiVersion": target.get("api_version") or None,
+                           "envSourceContainerName": target.get("env_source_container_name") or None},
+    }
+    spec.update(_counts(params, {
+        "polling_interval": ("pollingInterval", 1),
+        "cooldown_period": ("cooldownPeriod", 0),
+        "initial_cooldown_period": ("initialCooldownPeriod", 0),
+        "min_replicas": ("minReplicaCount", 0),
+        "max_replicas": ("maxReplicaCount", 1),
+        "idle_replica_count": ("idleReplicaCount", 0),
+    }))
+    _replica_bounds(params)
+    idle = params.get("idle_replica_count")
+    if idle is not None and idle >= (params.get("min_replicas") or 0):
+        raise OptionError(f"idle_replica_count: {idle} must be less than min_replicas "
+                          f"({params.get('min_replicas') or 0}) (KEDA webhook rule)")
+    fallback = params.get("fallback")
+    if fallback:
+        spec["fallback"] = {"failureThreshold": validate.int_range("fallback.failure_threshold",
+                                                                   fallback["failure_threshold"], 0),
+                            "replicas": validate.int_range("fallback.replicas", fallback["replicas"], 0)}
+        if fallback.get("behavior"):
+            spec["fallback"]["behavior"] = fallback["behavior"]
+    if advanced:
+        spec["advanced"] = advanced
+    spec["triggers"], refs = build_triggers("triggers", params.get("triggers"), warnings)
+    return KedaPlan(Definition(SCALED_OBJECT, name, namespace, {"spec": spec}, TRIGGERS_PATH), "present",
+                    "scaled_object", refs, warnings)
+
+
+# -- ScaledJob ----------------------------------------------------------------------------------
+
+def build_scaled_job(params: dict[str, Any]) -> KedaPlan:
+    name, namespace = _namespaced_name(params)
+    if params["state"] == "absent":
+        return KedaPlan(Definition(SCALED_JOB, name, namespace, {}), "absent", "scaled_job")
+    job_target = params.get("job_target")
+    if not job_target:
+        raise OptionError("job_target: required when state is present (a batch/v1 JobSpec)")
+    template = job_target.get("template")
+    if not isinstance(template, dict) or not ((template.get("spec") or {}).get("containers")):
+        raise OptionError("job_target.template.spec.containers: required (job_target is a batch/v1 JobSpec whose "
+                          "template KEDA runs for each job)")
+    warnings: list[str] = []
+    spec: dict[str, Any] = {"jobTargetRef": job_target}
+    spec.update(_counts(params, {
+        "polling_interval": ("pollingInterval", 1),
+        "min_replicas": ("minReplicaCount", 0),
+        "max_replicas": ("maxReplicaCount", 1),
+        "successful_jobs_history_limit": ("successfulJobsHistoryLimit", 0),
+        "failed_jobs_history_limit": ("failedJobsHistoryLimit", 0),
+    }))
+    low, high = params.get("min_replicas"), params.get("max_replicas")
+    if low is not None and high is not None and low > high:
+        raise OptionError(f"min_replicas: {low} must be less than or equal to max_replicas ({high})")
+    if params.get("env_source_container_name"):
+        spec["envSourceContainerName"] = params["env_source_container_name"]
+    strategy = params.get("scaling_strategy")
+    if strategy:
+        scaling = {
+            "strategy": strategy.get("strategy"),
+            "customScalingQueueLengthDeduction": strategy.get("custom_scaling_queue_length_deduction"),
+            "customScalingRunningJobPercentage": strategy.get("custom_scaling_running_job_percentage"),
+            "pendingPodConditions": strategy.get("pending_pod_conditions"),
+            "multipleScalersCalculation": strategy.get("multiple_scalers_calculation"),
+        }
+        if scaling["customScalingRunningJobPercentage"] is not None:
+            _float("scaling_strategy.custom_scaling_running_job_percentage",
+                   scaling["customScalingRunningJobPercentage"])
+        spec["scalingStrategy"] = {k: v for k, v in scaling.items() if v is not None}
+    rollout = params.get("rollout")
+    if rollout:
+        spec["rollout"] = {k: v for k, v in (("strategy", rollout.get("strategy")),
+                                             ("propagationPolicy", rollout.get("propagation_policy"))) if v}
+    spec["triggers"], refs = build_triggers("triggers", params.get("triggers"), warnings)
+    return KedaPlan(Definition(SCALED_JOB, name, namespace, {"spec": spec}, TRIGGERS_PATH), "present", "scaled_job",
+                    refs, warnings)
+
+
+# -- apply --------------------------------------------------------------------------------------
+
+def check_auth_refs(api: Api, namespace: str, refs: list[tuple[str, str, str]], check_mode: bool) -> list[str]:
+    """KEDA resolves a TriggerAuthentication in the scaler's own namespace and, when it is
+    missing, only logs and scales without credentials; refuse to write such a reference.
+    In check mode an earlier task may be about to create it, so a warning says what a run needs."""
+    warnings = []
+    seen = set()
+    for option, kind, name in refs:
+        if (kind, name) in seen:
+            continue
+        seen.add((kind, name))
+        if kind == "ClusterTriggerAuthentication":
+            missing = api.get(CLUSTER_TRIGGER_AUTHENTICATION, name) is None
+            problem = f"{option}: ClusterTriggerAuthentication {name} does not exist; create it first"
+        else:
+            missing = api.get(TRIGGER_AUTHENTICATION, name, namespace) is None
+            problem = (f"{option}: TriggerAuthentication {namespace}/{name} does not exist; KEDA only looks in the "
+                       "scaler's own namespace and, without it, scales with no credentials (401/403 later). Create "
+                       "it in that namespace first, or use kind ClusterTriggerAuthentication")
+        if missing:
+            if not check_mode:
+                raise OptionError(problem)
+            warnings.append(problem + " (a run fails here unless an earlier task creates it)")
+    return warnings
+
+
+def ensure(api: Api, plan: KedaPlan, check_mode: bool) -> Outcome:
+    definition = plan.definition
+    if plan.state == "absent":
+        return ensure_absent(api, definition.resource, definition.name, definition.namespace, check_mode=check_mode)
+    warnings = list(plan.warnings)
+
+    def before_write() -> None:
+        warnings.extend(check_auth_refs(api, definition.namespace, plan.auth_refs, check_mode))
+
+    outcome = ensure_present(api, definition, check_mode=check_mode, before_write=before_write if plan.auth_refs else None)
+    outcome.warnings[:0] = warnings
+    return outcome
+
+
+def apply(api: Api, plan: KedaPlan, check_mode: bool, want_diff: bool) -> dict[str, Any]:
+    return outcome_result(ensure(api, plan, check_mode), plan.result_key, want_diff, clean)
+
+
+# The argument spec of KEDA's ScaleTriggers, shared by keda_scaled_object and keda_scaled_job.
+TRIGGERS_ARGSPEC: dict[str, Any] = {
+    "type": "list",
+    "elements": "dict",
+    "options": {
+        "type": {"type": "str", "required": True},
+        "metadata": {"type": "dict", "required": True},
+        "name": {"type": "str"},
+        "metric_type": {"type": "str", "choices": ["AverageValue", "Value", "Utilization"]},
+        "use_cached_metrics": {"type": "bool"},
+        "authentication_ref": {
+            "type": "dict",
+            "options": {
+                "name": {"type": "str", "required": True},
+                "kind": {"type": "str", "choices": ["TriggerAuthentication", "ClusterTriggerAuthentication"]},
+            },
+        },
+    },
+}

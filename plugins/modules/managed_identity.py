@@ -1,0 +1,171 @@
+#!/usr/bin/python
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: managed_identity
+short_description: Ensure an Azure user-assigned managed identity
+version_added: 0.1.0
+description:
+  - Creates, updates the tags of, or deletes a user-assigned managed identity
+    (C(Microsoft.ManagedIdentity/userAssignedIdentities), api-version 2024-11-30).
+  - Returns the identity's O(name), client id (for service account annotations and KEDA
+    C(identityId)), principal id (for role assignments) and tenant id.
+  - Tags not given are left alone unless O(purge_tags=true).
+author:
+  - kedaops.aks contributors
+options:
+  resource_group:
+    description: The resource group of the identity.
+    type: str
+    required: true
+  name:
+    description: The name of the identity.
+    type: str
+    required: true
+  location:
+    description:
+      - The Azure region of the identity, for example C(eastus).
+      - Defaults to the resource group's location when the identity is created.
+      - The location of an existing identity cannot change; a different value fails without a write.
+    type: str
+  tags:
+    description:
+      - Tags to set on the identity. Values are stored as strings.
+      - Without this option the identity's tags are not changed, whatever O(purge_tags) says.
+    type: dict
+  purge_tags:
+    description:
+      - Remove tags that are not in O(tags).
+    type: bool
+    default: false
+  state:
+    description: Whether the identity should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - kedaops.aks.azure_auth
+  - kedaops.aks.azure_auth.action_group
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would be created or changed; a new identity's ids are returned as null.
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+seealso:
+  - module: kedaops.aks.federated_credential
+  - module: kedaops.aks.role_assignment
+"""
+
+EXAMPLES = r"""
+- name: The identity KEDA uses (Helm path)
+  kedaops.aks.managed_identity:
+    resource_group: rg-keda-integration
+    name: keda-int-identity
+    location: eastus
+    tags:
+      owner: platform
+  register: identity
+
+- name: Show the ids the trust chain needs
+  ansible.builtin.debug:
+    msg: "client id {{ identity.identity.client_id }}, principal id {{ identity.identity.principal_id }}"
+
+- name: Remove it
+  kedaops.aks.managed_identity:
+    resource_group: rg-keda-integration
+    name: keda-int-identity
+    state: absent
+"""
+
+RETURN = r"""
+identity:
+  description: The identity after the run (the predicted one in check mode); empty when absent.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: The ARM resource id.
+      type: str
+      sample: /subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourcegroups/rg-keda-integration/providers/Microsoft.ManagedIdentity/userAssignedIdentities/keda-int-identity
+    name:
+      description: The identity's name.
+      type: str
+      sample: keda-int-identity
+    client_id:
+      description: The client (application) id; null in check mode for a new identity.
+      type: str
+      sample: 6b1c0d7e-2f3a-4b5c-8d9e-0f1a2b3c4d5e
+    principal_id:
+      description: The object id of the identity's service principal, used for role assignments.
+      type: str
+      sample: 1e2d3c4b-5a69-4788-9900-aabbccddeeff
+    tenant_id:
+      description: The Microsoft Entra tenant of the identity.
+      type: str
+      sample: 72f988bf-86f1-41af-91ab-2d7cd011db47
+    location:
+      description: The region.
+      type: str
+      sample: eastus
+    tags:
+      description: The tags.
+      type: dict
+      sample: {owner: platform}
+error:
+  description: Azure's error, when the module failed on an Azure call.
+  returned: failure
+  type: dict
+  contains:
+    code:
+      description: Azure's error code.
+      type: str
+      sample: ResourceGroupNotFound
+    message:
+      description: Azure's error message.
+      type: str
+    status:
+      description: The HTTP status.
+      type: int
+      sample: 404
+"""
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
+
+
+def run(module: AzureModule, conn) -> dict:
+    p = module.params
+    before = msi.get_identity(conn, p["resource_group"], p["name"])
+    if p["state"] == "absent":
+        changed, after = msi.ensure_identity_absent(conn, before, p["resource_group"], p["name"], module.check_mode)
+    else:
+        changed, after = msi.ensure_identity_present(conn, before, p["resource_group"], p["name"], p["location"],
+                                                     p["tags"], p["purge_tags"], module.check_mode)
+    return {"changed": changed, "identity": after or {}, "diff": diff(before, after)}
+
+
+def main() -> None:
+    module = AzureModule(
+        argument_spec={
+            "resource_group": {"type": "str", "required": True},
+            "name": {"type": "str", "required": True},
+            "location": {"type": "str"},
+            "tags": {"type": "dict"},
+            "purge_tags": {"type": "bool", "default": False},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        },
+        supports_check_mode=True,
+    )
+    module.run(lambda conn: run(module, conn))
+
+
+if __name__ == "__main__":
+    main()

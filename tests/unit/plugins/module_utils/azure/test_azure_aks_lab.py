@@ -1,0 +1,88 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""aks_cluster's logic against the lab: a read, check mode, flipping only the requested flags
+through a long-running PUT, node pools kept, AKS's rules enforced before any write."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
+from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureError, AzureValidationError
+
+RG = "rg-keda-integration"
+NONE = {"oidc_issuer": None, "workload_identity": None, "keda": None}
+ALL = {"oidc_issuer": True, "workload_identity": True, "keda": True}
+
+
+@pytest.fixture
+def name(azure_env):
+    return azure_env.env["LAB_AKS_NAME"]
+
+
+def test_no_feature_options_is_a_read(conn, azure_env, name):
+    changed, before, after = aks.ensure_features(conn, RG, name, NONE, False, 60)
+    assert not changed and before == after
+    assert after["oidc_issuer"] is False and after["oidc_issuer_url"] is None and after["kubernetes_version"]
+    assert azure_env.writes() == []
+
+
+def test_check_mode_predicts_without_writing(conn, azure_env, name):
+    changed, before, after = aks.ensure_features(conn, RG, name, ALL, True, 60)
+    assert changed and not before["keda"]
+    assert (after["oidc_issuer"], after["workload_identity"], after["keda"]) == (True, True, True)
+    assert azure_env.writes() == []
+
+
+def test_enable_everything_then_no_change(conn, azure_env, name):
+    azure_env.settings(aks_lro_polls=3)
+    pools_before = aks.get_cluster(conn, RG, name)["properties"]["agentPoolProfiles"]
+    changed, _, after = aks.ensure_features(conn, RG, name, ALL, False, 120)
+    assert changed and after["oidc_issuer_url"] and after["oidc_issuer_url"].endswith("/")
+    assert (after["workload_identity"], after["keda"], after["provisioning_state"]) == (True, True, "Succeeded")
+    polls = [r for r in azure_env.requests("arm") if "/operations/" in r["path"]]
+    assert len(polls) >= 3, "the long-running operation was awaited"
+    cluster = aks.get_cluster(conn, RG, name)
+    assert [p["name"] for p in cluster["properties"]["agentPoolProfiles"]] == [p["name"] for p in pools_before]
+    azure_env.clear_requests()
+    assert aks.ensure_features(conn, RG, name, ALL, False, 60)[0] is False
+    assert azure_env.writes() == []
+
+
+def test_only_the_requested_flag_is_flipped(conn, name):
+    aks.ensure_features(conn, RG, name, {**NONE, "keda": True}, False, 60)
+    state = aks.cluster_state(aks.get_cluster(conn, RG, name))
+    assert (state["oidc_issuer"], state["workload_identity"], state["keda"]) == (False, False, True)
+    changed, _, after = aks.ensure_features(conn, RG, name, {**NONE, "keda": False}, False, 60)
+    assert changed and after["keda"] is False
+
+
+@pytest.mark.parametrize("requested, option", [
+    ({**NONE, "workload_identity": True}, "workload_identity"),
+    ({**NONE, "oidc_issuer": False, "workload_identity": True}, "workload_identity"),
+])
+def test_workload_identity_without_oidc_fails_before_any_write(conn, azure_env, name, requested, option):
+    with pytest.raises(AzureValidationError) as err:
+        aks.ensure_features(conn, RG, name, requested, False, 60)
+    assert str(err.value).startswith(option + ": ") and "OIDC issuer" in str(err.value)
+    assert azure_env.writes() == []
+
+
+def test_disabling_the_oidc_issuer_is_refused_before_any_write(conn, azure_env, name):
+    aks.ensure_features(conn, RG, name, {**NONE, "oidc_issuer": True}, False, 60)
+    azure_env.clear_requests()
+    with pytest.raises(AzureValidationError):
+        aks.ensure_features(conn, RG, name, {**NONE, "oidc_issuer": False}, False, 60)
+    assert azure_env.writes() == []
+
+
+def test_a_missing_cluster_fails_with_resource_not_found(conn):
+    with pytest.raises(AzureError) as err:
+        aks.ensure_features(conn, RG, "no-such-cluster", NONE, False, 60)
+    assert err.value.code == "ResourceNotFound" and err.value.status == 404
+
+
+def test_a_transient_failure_of_the_put_is_retried(conn, azure_env, name):
+    azure_env.fault(service="arm", method="PUT", path="managedClusters/", status=500, times=1)
+    changed, _, after = aks.ensure_features(conn, RG, name, {**NONE, "oidc_issuer": True}, False, 60)
+    assert changed and after["oidc_issuer"]

@@ -1,0 +1,92 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shared Azure layer against the lab: cloud discovery from an ARM URL, credentials, the one
+retry policy (429 with Retry-After, 5xx), and errors that keep Azure's code."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
+from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureError, AzureValidationError
+
+RG = "rg-keda-integration"
+
+
+def arm_requests(lab, method=None, path=""):
+    return [r for r in lab.requests("arm") if (method is None or r["method"] == method) and path in r["path"]]
+
+
+def test_an_arm_url_is_asked_for_its_endpoints(conn, azure_env):
+    cloud = conn.cloud
+    assert cloud.resource_manager == azure_env.env["AZURE_CLOUD_ENVIRONMENT"].rstrip("/") + "/"
+    assert cloud.scope.endswith("/.default")
+    assert cloud.authority_host == azure_env.env["AZURE_AUTHORITY_HOST"].rstrip("/")
+    assert [r["path"] for r in arm_requests(azure_env, "GET", "/metadata/endpoints")] == \
+        ["/metadata/endpoints?api-version=2022-09-01"]
+
+
+def test_a_token_is_fetched_once_per_connection(conn, azure_env):
+    msi.get_identity(conn, RG, "nothing-here")
+    msi.get_identity(conn, RG, "nothing-here-either")
+    token_calls = [r for r in azure_env.requests("entra") if r["method"] == "POST"]
+    assert len(token_calls) == 1
+
+
+def test_a_no_op_read_costs_metadata_token_and_one_get(conn, azure_env):
+    azure_env.clear_requests()
+    assert msi.get_identity(conn, RG, "nothing-here") is None
+    arm = azure_env.requests("arm")
+    assert [r["method"] for r in arm] == ["GET", "GET"]  # metadata, identity
+
+
+@pytest.mark.parametrize("status, retry_after", [(429, 1), (500, None), (503, None), (502, None)])
+def test_transient_failures_are_retried(conn, azure_env, status, retry_after):
+    conn.cloud  # pylint: disable=pointless-statement
+    azure_env.fault(service="arm", method="GET", path="userAssignedIdentities/retry-me", status=status,
+                    times=2, retry_after=retry_after)
+    started = time.monotonic()
+    assert msi.get_identity(conn, RG, "retry-me") is None
+    elapsed = time.monotonic() - started
+    attempts = arm_requests(azure_env, "GET", "userAssignedIdentities/retry-me")
+    assert [r["status"] for r in attempts] == [status, status, 404]
+    if retry_after:
+        assert elapsed >= 2 * retry_after, "Retry-After is honoured"
+
+
+def test_retries_are_bounded_and_the_error_keeps_its_code(conn, azure_env):
+    # A short Retry-After keeps the test fast; without one the backoff waits 1+2+4+8 s.
+    azure_env.fault(service="arm", method="GET", path="userAssignedIdentities/down", status=503,
+                    code="ServiceUnavailable", message="try later", times=50, retry_after="0.05")
+    with pytest.raises(AzureError) as err:
+        msi.get_identity(conn, RG, "down")
+    assert (err.value.code, err.value.status, err.value.message) == ("ServiceUnavailable", 503, "try later")
+    assert len(arm_requests(azure_env, "GET", "userAssignedIdentities/down")) == 6
+
+
+def test_azure_errors_keep_code_message_and_status(conn):
+    with pytest.raises(AzureError) as err:
+        msi.list_credentials(conn, "no-such-group", "x")
+    assert err.value.code == "ResourceGroupNotFound" and err.value.status == 404
+    assert "no-such-group" in err.value.message
+
+
+def test_wrong_secret_fails_with_the_entra_error(new_conn):
+    conn = new_conn(secret="wrong")
+    with pytest.raises(AzureError) as err:
+        msi.get_identity(conn, RG, "x")
+    assert "AADSTS" in err.value.msg or err.value.code == "AuthenticationFailed"
+
+
+def test_a_known_cloud_with_a_custom_authority_is_not_refused(new_conn):
+    assert new_conn(cloud_environment="AzureUSGovernment").cloud.resource_manager == "https://management.usgovcloudapi.net/"
+
+
+def test_missing_subscription_is_named(new_conn, monkeypatch):
+    conn = new_conn(subscription_id=None)
+    conn.auth.subscription_id = None
+    with pytest.raises(AzureValidationError) as err:
+        msi.get_identity(conn, RG, "x")
+    assert "subscription_id" in str(err.value)

@@ -1,0 +1,161 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""federated_credential's logic against the lab: exact comparison, refusals without writes,
+the per-identity lock and the retried concurrency 409."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
+from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureError, AzureValidationError
+
+RG = "rg-keda-integration"
+IDENTITY = "keda-int-identity"
+SUBJECT = "system:serviceaccount:keda:keda-operator"
+AUDIENCES = ["api://AzureADTokenExchange"]
+
+
+@pytest.fixture
+def identity(conn):
+    _, created = msi.ensure_identity_present(conn, None, RG, IDENTITY, "eastus", None, False, False)
+    return created
+
+
+@pytest.fixture
+def issuer(azure_env):
+    return azure_env.env.get("LAB_OIDC_ISSUER") or "https://oidc.example/tenant/guid/"
+
+
+def present(conn, name, issuer, subject=SUBJECT, audiences=AUDIENCES, check_mode=False, warnings=None):
+    warn = (warnings.append if warnings is not None else lambda _: None)
+    return msi.ensure_credential_present(conn, RG, IDENTITY, name, issuer, subject, audiences, check_mode, 30, warn)
+
+
+def fic_writes(lab):
+    return [w for w in lab.writes("arm") if "federatedIdentityCredentials" in w["path"]]
+
+
+def test_check_apply_check_apply(conn, azure_env, identity, issuer):
+    azure_env.clear_requests()
+    changed, before, after = present(conn, "kedaFedIdentity", issuer, check_mode=True)
+    assert changed and before is None and after["issuer"] == issuer and fic_writes(azure_env) == []
+    changed, _, written = present(conn, "kedaFedIdentity", issuer)
+    assert changed and written["subject"] == SUBJECT and written["audiences"] == AUDIENCES
+    azure_env.clear_requests()
+    assert present(conn, "kedaFedIdentity", issuer, check_mode=True)[0] is False
+    assert present(conn, "kedaFedIdentity", issuer)[0] is False
+    assert azure_env.writes() == []
+
+
+def test_a_trailing_slash_difference_is_a_change_and_a_warning(conn, azure_env, identity, issuer):
+    present(conn, "kedaFedIdentity", issuer.rstrip("/"))
+    warnings: list[str] = []
+    changed, before, after = present(conn, "kedaFedIdentity", issuer, warnings=warnings)
+    assert changed and before["issuer"] == issuer.rstrip("/") and after["issuer"] == issuer
+    assert warnings and "trailing slash or case" in warnings[0]
+
+
+def test_case_of_the_subject_is_compared_exactly(conn, identity, issuer):
+    present(conn, "kedaFedIdentity", issuer, subject=SUBJECT.upper())
+    changed, _, after = present(conn, "kedaFedIdentity", issuer)
+    assert changed and after["subject"] == SUBJECT
+
+
+def test_the_same_pair_under_another_name_is_refused_naming_it(conn, azure_env, identity, issuer):
+    present(conn, "first-name", issuer)
+    azure_env.clear_requests()
+    with pytest.raises(AzureError) as err:
+        present(conn, "second-name", issuer)
+    assert "'first-name'" in err.value.msg
+    assert azure_env.writes() == []
+
+
+def test_the_21st_credential_is_refused_without_writing(conn, azure_env, identity, issuer):
+    for index in range(20):
+        present(conn, f"cred-{index:02d}", issuer, subject=f"system:serviceaccount:ns{index}:sa")
+    azure_env.clear_requests()
+    with pytest.raises(AzureError) as err:
+        present(conn, "cred-20", issuer, subject="system:serviceaccount:ns20:sa")
+    assert "20" in err.value.msg
+    assert azure_env.writes() == []
+    assert len(msi.list_credentials(conn, RG, IDENTITY)) == 20
+
+
+@pytest.mark.parametrize("name, issuer_value, subject, audiences", [
+    ("ab", "https://issuer/", SUBJECT, AUDIENCES),
+    ("kedaFedIdentity", " https://issuer/", SUBJECT, AUDIENCES),
+    ("kedaFedIdentity", "http://issuer/", SUBJECT, AUDIENCES),
+    ("kedaFedIdentity", "https://issuer/", "", AUDIENCES),
+    ("kedaFedIdentity", "https://issuer/", SUBJECT, ["a", "b"]),
+])
+def test_invalid_input_makes_no_call_at_all(conn, azure_env, name, issuer_value, subject, audiences):
+    azure_env.clear_requests()
+    with pytest.raises(AzureValidationError):
+        present(conn, name, issuer_value, subject, audiences)
+    assert azure_env.requests("arm") == []
+
+
+def test_the_concurrency_409_is_retried(conn, azure_env, identity, issuer):
+    azure_env.fault(service="arm", method="PUT", path="federatedIdentityCredentials/kedaFedIdentity", status=409,
+                    code=msi.CONCURRENT_WRITE_CODE, message="Too many Federated Identity Credentials", times=2)
+    changed, _, after = present(conn, "kedaFedIdentity", issuer)
+    assert changed and after["name"] == "kedaFedIdentity"
+    puts = [r["status"] for r in azure_env.requests("arm") if r["method"] == "PUT" and "federatedIdentity" in r["path"]]
+    assert puts == [409, 409, 201]
+
+
+def test_other_409s_are_not_retried(conn, azure_env, identity, issuer):
+    azure_env.fault(service="arm", method="PUT", path="federatedIdentityCredentials/kedaFedIdentity", status=409,
+                    code="Conflict", message="something else", times=5)
+    with pytest.raises(AzureError) as err:
+        present(conn, "kedaFedIdentity", issuer)
+    assert err.value.code == "Conflict" and err.value.status == 409
+    assert len([r for r in azure_env.requests("arm") if r["method"] == "PUT" and "federatedIdentity" in r["path"]]) == 1
+
+
+def test_parallel_writers_in_one_controller_never_overlap(azure_env, new_conn, identity, issuer):
+    """Ten threads, ten connections, one identity: the lock serialises them, so the lab (which holds
+    the identity for fic_write_seconds per write) never answers 409."""
+    azure_env.settings(fic_write_seconds=0.2)
+    errors: list[Exception] = []
+
+    def writer(index: int) -> None:
+        try:
+            present(new_conn(), f"parallel-{index}", issuer, subject=f"system:serviceaccount:team{index}:sa")
+        except Exception as exc:  # pylint: disable=broad-except
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    puts = [r["status"] for r in azure_env.requests("arm") if r["method"] == "PUT" and "parallel-" in r["path"]]
+    assert sorted(puts) == [201] * 10
+    assert len(msi.list_credentials(new_conn(), RG, IDENTITY)) == 10
+
+
+def test_absent_removes_only_the_named_credential(conn, azure_env, identity, issuer):
+    present(conn, "keep-me", issuer, subject="system:serviceaccount:a:b")
+    present(conn, "kedaFedIdentity", issuer)
+    azure_env.clear_requests()
+    changed, before = msi.ensure_credential_absent(conn, RG, IDENTITY, "kedaFedIdentity", True, 30)
+    assert changed and before["name"] == "kedaFedIdentity" and azure_env.writes() == []
+    assert msi.ensure_credential_absent(conn, RG, IDENTITY, "kedaFedIdentity", False, 30)[0]
+    assert msi.ensure_credential_absent(conn, RG, IDENTITY, "kedaFedIdentity", False, 30) == (False, None)
+    assert [c["name"] for c in msi.list_credentials(conn, RG, IDENTITY)] == ["keep-me"]
+
+
+def test_absent_on_a_missing_identity_is_no_change(conn):
+    assert msi.ensure_credential_absent(conn, RG, "no-such-identity", "kedaFedIdentity", False, 30) == (False, None)
+
+
+def test_present_on_a_missing_identity_fails_with_the_azure_code(conn, issuer):
+    with pytest.raises(AzureError) as err:
+        msi.ensure_credential_present(conn, RG, "no-such-identity", "kedaFedIdentity", issuer, SUBJECT, AUDIENCES,
+                                      False, 30, lambda _: None)
+    assert err.value.status == 404

@@ -1,0 +1,127 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""workload_sa and rollout_restart against the lab: the add-on path end to end - annotate the
+operator's account, restart once because its pods predate the annotation, then nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_rollout, _k8s_workload_sa
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import DEPLOYMENT, K8sError
+
+CLIENT_ID = "5a3e2f0c-9d1b-4c7e-8a6f-2b4d6e8f0a1c"
+WI_ENV = ["AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST"]
+SA = dict(namespace="kube-system", name="keda-operator", client_id=CLIENT_ID, tenant_id=None, token_expiration=None,
+          labels=None, create=False, create_namespace=False, state="present")
+RESTART = dict(namespace="kube-system", name="keda-operator", kind="Deployment", unless_env_present=WI_ENV,
+               wait=True, timeout=60)
+
+
+def operator(k8s, replicas=2):
+    """The add-on's operator: its service account (no client id yet) and a Deployment whose pod
+    template carries the workload identity label, running."""
+    k8s.create("/api/v1/namespaces/kube-system/serviceaccounts", {
+        "apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "keda-operator", "annotations": {"kubernetes.azure.com/managedby": "aks"}}})
+    k8s.create("/apis/apps/v1/namespaces/kube-system/deployments", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "keda-operator"},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "keda-operator"}},
+                 "template": {"metadata": {"labels": {"app": "keda-operator", "azure.workload.identity/use": "true"}},
+                              "spec": {"serviceAccountName": "keda-operator",
+                                       "containers": [{"name": "keda-operator", "image": "keda:2.17.2"}]}}}})
+
+    def rolled_out() -> bool:
+        return _k8s_rollout.rollout_done("Deployment", k8s.api.get(DEPLOYMENT, "keda-operator", "kube-system"))[0]
+
+    k8s.wait_for(rolled_out, what="the operator deployment to roll out")
+
+
+def sa(k8s, check_mode=False, **change):
+    return _k8s_workload_sa.apply(k8s.api, _k8s_workload_sa.build(dict(SA, **change)), check_mode, True)
+
+
+def restart(k8s, check_mode=False, **change):
+    return _k8s_rollout.apply(k8s.api, _k8s_rollout.build(dict(RESTART, **change)), check_mode, True)
+
+
+def test_create_false_fails_clearly_when_the_account_is_missing(k8s):
+    with pytest.raises(K8sError, match="service account kube-system/keda-operator does not exist; with create=false"):
+        sa(k8s)
+    assert k8s.writes() == []
+
+
+def test_annotating_the_add_on_account_keeps_its_metadata_and_absent_removes_only_ours(k8s):
+    operator(k8s)
+    annotated = sa(k8s, tenant_id="72f988bf-86f1-41af-91ab-2d7cd011db47")
+    assert annotated["changed"]
+    assert annotated["service_account"]["annotations"] == {
+        "kubernetes.azure.com/managedby": "aks",
+        "azure.workload.identity/client-id": CLIENT_ID,
+        "azure.workload.identity/tenant-id": "72f988bf-86f1-41af-91ab-2d7cd011db47"}
+    k8s.clear()
+    assert not sa(k8s)["changed"]  # tenant not given: left as it is
+    assert len(k8s.requests()) == 1
+    removed = sa(k8s, client_id=None, state="absent")
+    assert removed["changed"]
+    assert removed["service_account"]["annotations"] == {"kubernetes.azure.com/managedby": "aks"}
+    assert removed["diff"]["before"]["annotations"]["azure.workload.identity/client-id"] == CLIENT_ID
+    assert not sa(k8s, client_id=None, state="absent")["changed"]
+
+
+def test_a_workload_sa_we_created_is_deleted_by_absent(k8s):
+    created = sa(k8s, namespace="keda", create=True, create_namespace=True)
+    assert created["changed"] and created["service_account"]["namespace"] == "keda"
+    gone = sa(k8s, namespace="keda", create=True, client_id=None, state="absent")
+    assert gone["changed"] and gone["service_account"] == {}
+    assert not sa(k8s, namespace="keda", create=True, client_id=None, state="absent")["changed"]
+
+
+def test_restart_happens_once_until_every_pod_has_the_injected_env(k8s):
+    operator(k8s)
+    k8s.clear()
+    before = restart(k8s, check_mode=True)
+    assert before["changed"] and before["restarted"]
+    assert {tuple(p["missing_env"]) for p in before["pods"]} == {("AZURE_CLIENT_ID",)}
+    assert k8s.writes() == []
+    sa(k8s)
+    first = restart(k8s)
+    assert first["changed"] and first["restarted"]
+    assert len(first["pods"]) == 2
+    assert all(p["missing_env"] == [] and p["ready"] for p in first["pods"])
+    assert not {p["name"] for p in first["pods"]} & {p["name"] for p in before["pods"]}
+    k8s.clear()
+    second = restart(k8s)
+    assert not second["changed"] and not second["restarted"]
+    assert [r["method"] for r in k8s.requests()] == ["GET", "GET"]
+
+
+def test_restarting_pods_that_cannot_get_the_env_warns(k8s):
+    operator(k8s, replicas=1)  # the account is never annotated: no AZURE_CLIENT_ID however often we restart
+    result = restart(k8s)
+    assert result["restarted"]
+    assert any("still lack" in w for w in result["warnings"])
+
+
+def test_plain_restart_sets_the_kubectl_annotation(k8s):
+    operator(k8s, replicas=1)
+    result = restart(k8s, unless_env_present=None, wait=False)
+    assert result["restarted"]
+    deployment = k8s.api.get(DEPLOYMENT, "keda-operator", "kube-system")
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["kubectl.kubernetes.io/restartedAt"] == result["restarted_at"]
+
+
+def test_a_rollout_that_does_not_finish_times_out(k8s):
+    operator(k8s, replicas=1)
+    k8s.handle.settings(pod_ready_seconds=30)
+    result = restart(k8s, unless_env_present=None, timeout=1)
+    assert result["failed"] and result["restarted"]
+    assert "timed out after 1s waiting for the rollout of Deployment kube-system/keda-operator" in result["msg"]
+
+
+def test_a_missing_workload_is_not_found(k8s):
+    with pytest.raises(K8sError, match="Deployment kube-system/keda-operator does not exist"):
+        restart(k8s)
+    with pytest.raises(K8sError, match="Deployment kube-system/keda-operator does not exist"):
+        restart(k8s, unless_env_present=None)
