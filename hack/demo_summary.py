@@ -41,7 +41,7 @@ def load_vars(path: str) -> dict:
         return value
 
     rendered = dict(raw)
-    for _ in range(3):  # variables refer to each other; a few passes settle them
+    for _pass in range(3):  # variables refer to each other; a few passes settle them
         rendered = {k: render(v, {**raw, **rendered}) for k, v in raw.items()}
     return rendered
 

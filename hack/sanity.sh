@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # ansible-test sanity on a copy of the collection laid out as ansible-test requires
 # (.../ansible_collections/kedaops/aks), offline.
+#   hack/sanity.sh [SHARED_DIR] [VENV_DIR]   (VENV_DIR picks the ansible-core line; default .venv)
 set -euo pipefail
-shared=${1:-../shared}
 root=$(cd "$(dirname "$0")/.." && pwd)
-build="$root/.build/ansible_collections/kedaops/aks"
+shared=${1:-$root/../shared}
+venv=${2:-$root/.venv}
+name=$(basename "$venv")
+build="$root/.build/$name/ansible_collections/kedaops/aks"
 
-# ansible-test fetches get-pip.py from a host these machines cannot reach; use the stand-in.
+# ansible-test fetches get-pip.py from a host these machines cannot reach. The stand-in bootstraps
+# pip from the interpreter's ensurepip and then installs whichever pip version it is asked for, so
+# it serves under the name of every version our ansible-test lines want (2.19: 24.2, 2.21: 25.2).
 cache="$HOME/.ansible/test/cache"
 mkdir -p "$cache"
 if [ -f "$shared/tools/get_pip_24_2.py" ]; then
-  cp "$shared/tools/get_pip_24_2.py" "$cache/get_pip_24_2.py"
+  for version in 24_2 25_2; do
+    cp "$shared/tools/get_pip_24_2.py" "$cache/get_pip_$version.py"
+  done
 fi
 
 rm -rf "$build"
@@ -25,6 +32,6 @@ cd "$build"
 # The copy lives inside this checkout's ignored .build/; give it a git index of its own so
 # ansible-test lists its files from there rather than from the outer repository.
 git init -q . && git add -A
-python_version=$("$root/.venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-shift || true
-"$root/.venv/bin/ansible-test" sanity --venv --python "$python_version" --color no "$@"
+python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+echo "ansible-test sanity: ansible-core $("$venv/bin/python" -c "import ansible.release as r; print(r.__version__)"), python $python_version"
+"$venv/bin/ansible-test" sanity --venv --python "$python_version" --color no

@@ -148,7 +148,7 @@ def read_kubernetes(api: Api, facts: Facts, operator_namespace: str | None, oper
         for kind, namespace, name in sorted(wanted):
             resource = CLUSTER_TRIGGER_AUTHENTICATION if kind == "ClusterTriggerAuthentication" else TRIGGER_AUTHENTICATION
             facts.trigger_auths[(kind, namespace, name)] = api.get(resource, name, namespace or None)
-        if any(v is None for (k, _, _), v in facts.trigger_auths.items() if k == "TriggerAuthentication"):
+        if any(ta is None for key, ta in facts.trigger_auths.items() if key[0] == "TriggerAuthentication"):
             for ta in api.list(TRIGGER_AUTHENTICATION):
                 meta = ta.get("metadata") or {}
                 facts.trigger_auths_elsewhere.setdefault(meta.get("name", ""), []).append(meta.get("namespace", ""))

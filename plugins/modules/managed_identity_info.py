@@ -15,7 +15,7 @@ description:
     the module the first step of a teardown, which needs the principal id to remove role assignments
     before the identity itself goes.
 author:
-  - kedaops.aks contributors
+  - kedaops.aks contributors (@kedaops)
 options:
   resource_group:
     description: The resource group of the identity.

@@ -34,7 +34,7 @@ description:
     credential matches yet (propagation takes seconds to minutes), instead of a blind sleep; it does not
     wait when a credential check already shows the credential is wrong.
 author:
-  - kedaops.aks contributors
+  - kedaops.aks contributors (@kedaops)
 options:
   cluster_resource_group:
     description: Resource group of the AKS cluster. With O(cluster_name), the issuer is read from the cluster.
