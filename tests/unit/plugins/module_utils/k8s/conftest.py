@@ -5,6 +5,7 @@ kubeconfig, and helpers to install the real KEDA CRDs and read the request log."
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any
@@ -20,6 +21,14 @@ CRD_FILES = ("triggerauthentications", "clustertriggerauthentications", "scaledo
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
+@functools.lru_cache(maxsize=None)
+def _crd_document(plural: str) -> dict[str, Any]:
+    # Parsing the 9,000-line ScaledJob CRD takes about a second; once per session is enough.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(os.path.join(KEDA_CRDS, f"keda.sh_{plural}.yaml"), encoding="utf-8") as f:
+        return yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader
+
+
 class K8sLab:
     def __init__(self, handle):
         self.handle = handle
@@ -28,9 +37,7 @@ class K8sLab:
     def install_keda_crds(self, *plurals: str) -> None:
         """The real KEDA v2.20.2 CRDs, created through the API like `kubectl apply` would."""
         for plural in plurals or CRD_FILES:
-            with open(os.path.join(KEDA_CRDS, f"keda.sh_{plural}.yaml"), encoding="utf-8") as f:
-                crd = yaml.safe_load(f)
-            self.api.call("POST", CRD_PATH, body=crd, content_type="application/json")
+            self.api.call("POST", CRD_PATH, body=_crd_document(plural), content_type="application/json")
         deadline = time.monotonic() + 10
         for plural in plurals or CRD_FILES:
             while True:
