@@ -87,13 +87,16 @@ def main(argv: list[str]) -> int:
                 except client.ApiException as exc:
                     if exc.status != 404:
                         raise
+        if method == "helm" and core.list_namespace(field_selector="metadata.name=keda").items:
+            leftovers.append("namespace keda")
         sa = core.list_namespaced_service_account(operator_ns, field_selector="metadata.name=keda-operator").items
         if sa and "azure.workload.identity/client-id" in (sa[0].metadata.annotations or {}):
             leftovers.append(f"client-id annotation on {operator_ns}/keda-operator")
         if leftovers:
             print("    teardown left behind: " + ", ".join(leftovers))
             return 1
-        print("    torn down: identity, credentials, role assignments, service accounts, KEDA objects are gone")
+        print("    torn down: identity, credentials, role assignments, service accounts, KEDA objects"
+              + (", the keda namespace" if method == "helm" else "") + " are gone")
         return 0
 
     if identity is None:

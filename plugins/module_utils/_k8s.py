@@ -28,6 +28,9 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import O
 
 # One retry policy for optimistic-concurrency conflicts: re-read, re-compare, re-send.
 CONFLICT_BACKOFF = (0.1, 0.3, 0.9)
+# Set on namespaces the modules create (create_namespace), the Kubernetes recommended label.
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "kedaops.aks"
 
 
 @dataclass
@@ -153,7 +156,9 @@ def _create(api: Api, definition: Definition, check_mode: bool, create_namespace
         if not (create_namespace and e.code == 404 and e.details.get("kind") == "namespaces"):
             raise
     try:
-        api.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        # The label lets a teardown tell a namespace we created from one that was already there.
+        api.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace",
+                               "metadata": {"name": namespace, "labels": {MANAGED_BY_LABEL: MANAGED_BY}}},
                    dry_run=check_mode)
     except K8sError as e:
         if not (e.code == 409 and e.reason == "AlreadyExists"):

@@ -77,6 +77,9 @@ options:
   create_namespace:
     description:
       - Create the namespace when it does not exist (only when the account has to be created).
+      - A namespace created this way carries the label C(app.kubernetes.io/managed-by=kedaops.aks), so a
+        teardown can tell it from one that existed before (the P(kedaops.aks.keda_helm#role) role removes
+        its namespace only then).
     type: bool
     default: false
   state:
