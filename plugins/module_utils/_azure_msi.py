@@ -251,7 +251,9 @@ def identity_write_lock(identity_resource_id: str, timeout: float) -> Iterator[N
     import fcntl
 
     path = lock_path(identity_resource_id)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    # Read-only is enough for flock, and lets another user's run on this controller share the lock;
+    # O_NOFOLLOW because the name in a shared temp directory is predictable.
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -277,11 +279,27 @@ def identity_write_lock(identity_resource_id: str, timeout: float) -> Iterator[N
 def ensure_credential_present(conn: AzureConnection, resource_group: str, identity_name: str, name: str,
                               issuer: str, subject: str, audiences: list[str], check_mode: bool, timeout: float,
                               warn: Callable[[str], None]) -> tuple[bool, dict[str, Any] | None, dict[str, Any]]:
-    """Returns (changed, before, after)."""
+    """Returns (changed, before, after).
+
+    In check mode a chain of tasks runs against things earlier tasks only predicted: an identity
+    not created yet (no credentials to list) or a cluster issuer not assigned yet (``issuer`` is
+    null). Both are predicted as a creation with a warning instead of failing the check run.
+    """
+    if check_mode and not issuer:
+        validate_credential(name, "https://issuer.unknown/", subject, audiences)
+        warn(f"issuer is not known yet (check mode); credential {name!r} would be written once it is")
+        return True, None, {"id": _credential_id(conn, resource_group, identity_name, name), "name": name,
+                            "issuer": issuer, "subject": subject, "audiences": list(audiences)}
     validate_credential(name, issuer, subject, audiences)
 
     def plan() -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[dict[str, Any]]]:
-        credentials = list_credentials(conn, resource_group, identity_name)
+        try:
+            credentials = list_credentials(conn, resource_group, identity_name)
+        except AzureError as err:
+            if not (check_mode and err.status == 404):
+                raise
+            warn(f"managed identity {identity_name} does not exist (yet); predicting the creation of credential {name!r}")
+            credentials = []
         current, desired = plan_credential(credentials, identity_name, name, issuer, subject, audiences)
         return current, desired, credentials
 

@@ -121,8 +121,19 @@ def find_assignment(conn: AzureConnection, scope: str, guid: str, principal_id: 
 def ensure_assignment_present(conn: AzureConnection, scope: str, role: str, principal_id: str, principal_type: str,
                               check_mode: bool, timeout: float,
                               on_retry: Callable[[AzureError, float], None] | None = None,
+                              warn: Callable[[str], None] | None = None,
                               ) -> tuple[bool, dict[str, Any] | None, dict[str, Any]]:
-    """Returns (changed, before, after)."""
+    """Returns (changed, before, after).
+
+    In check mode a principal_id that is null (an identity an earlier task would create) predicts a
+    new assignment with a warning instead of failing the check run.
+    """
+    if check_mode and not principal_id:
+        validate_assignment(scope, role, "00000000-0000-0000-0000-000000000000", principal_type)
+        if warn:
+            warn("principal_id is not known yet (check mode); the role would be assigned once it is")
+        return True, None, {"id": None, "name": None, "scope": normalize_scope(scope), "role_definition_id": None,
+                            "principal_id": principal_id, "principal_type": principal_type}
     validate_assignment(scope, role, principal_id, principal_type)
     scope = normalize_scope(scope)
     guid = role_guid(role)

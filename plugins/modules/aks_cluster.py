@@ -22,7 +22,7 @@ description:
     any write, as AKS refuses both.
   - The module does not create or delete clusters.
 author:
-  - kedaops.aks contributors
+  - kedaops.aks contributors (@kedaops)
 options:
   resource_group:
     description: The resource group of the cluster.
@@ -107,7 +107,7 @@ cluster:
     id:
       description: The cluster's resource id.
       type: str
-      sample: /subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourcegroups/rg-keda-integration/providers/Microsoft.ContainerService/managedClusters/aks-cluster-name
+      sample: /subscriptions/<subscription>/resourcegroups/rg-keda-integration/providers/Microsoft.ContainerService/managedClusters/aks-cluster-name
     name:
       description: The cluster's name.
       type: str

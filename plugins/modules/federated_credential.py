@@ -25,7 +25,7 @@ description:
     many forks at once.
   - Other credentials on the identity are never changed or removed.
 author:
-  - kedaops.aks contributors
+  - kedaops.aks contributors (@kedaops)
 options:
   resource_group:
     description: The resource group of the managed identity.
@@ -77,7 +77,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Lists the identity's credentials and predicts the change; refusals (limit, duplicate pair) fail in check mode too.
+    details: >-
+      Lists the identity's credentials and predicts the change; refusals (limit, duplicate pair) fail in check mode
+      too. An identity that does not exist yet, or a null O(issuer) (a cluster issuer an earlier task would enable
+      in the same check run), predicts a creation with a warning.
   diff_mode:
     support: full
   platform:
@@ -135,7 +138,7 @@ credential:
     id:
       description: The ARM resource id.
       type: str
-      sample: /subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourcegroups/rg-keda-integration/providers/Microsoft.ManagedIdentity/userAssignedIdentities/keda-int-identity/federatedIdentityCredentials/kedaFedIdentity
+      sample: /subscriptions/<sub>/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi/federatedIdentityCredentials/kedaFedIdentity
     name:
       description: The credential's name.
       type: str

@@ -15,7 +15,7 @@ description:
     C(identityId)), principal id (for role assignments) and tenant id.
   - Tags not given are left alone unless O(purge_tags=true).
 author:
-  - kedaops.aks contributors
+  - kedaops.aks contributors (@kedaops)
 options:
   resource_group:
     description: The resource group of the identity.
@@ -93,7 +93,7 @@ identity:
     id:
       description: The ARM resource id.
       type: str
-      sample: /subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourcegroups/rg-keda-integration/providers/Microsoft.ManagedIdentity/userAssignedIdentities/keda-int-identity
+      sample: /subscriptions/<subscription>/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/keda-int-identity
     name:
       description: The identity's name.
       type: str

@@ -21,7 +21,7 @@ description:
   - Only the matching assignment is ever deleted; inherited assignments and other assignments at the
     scope are left alone.
 author:
-  - kedaops.aks contributors
+  - kedaops.aks contributors (@kedaops)
 options:
   scope:
     description:
@@ -66,6 +66,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    details: >-
+      A null O(principal_id) (an identity an earlier task would create in the same check run) predicts a new
+      assignment, with a warning.
   diff_mode:
     support: full
   platform:
@@ -80,7 +83,7 @@ seealso:
 EXAMPLES = r"""
 - name: KEDA may read Prometheus metrics from the Azure Monitor workspace
   kedaops.aks.role_assignment:
-    scope: /subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg-monitoring/providers/microsoft.monitor/accounts/test-azure-monitor-workspace-name
+    scope: /subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg-monitoring/providers/microsoft.monitor/accounts/amw-name
     role: Monitoring Data Reader
     principal_id: "{{ identity.identity.principal_id }}"
 
@@ -108,7 +111,7 @@ assignment:
     id:
       description: The assignment's resource id.
       type: str
-      sample: /subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg-monitoring/providers/microsoft.monitor/accounts/test-azure-monitor-workspace-name/providers/Microsoft.Authorization/roleAssignments/5d0b4c1e-8f2a-5b7e-9c3d-1a2b3c4d5e6f
+      sample: /subscriptions/<subscription>/resourceGroups/rg/providers/microsoft.monitor/accounts/amw/providers/Microsoft.Authorization/roleAssignments/<uuid>
     name:
       description: The assignment's name (a GUID).
       type: str
@@ -156,7 +159,7 @@ def run(module: AzureModule, conn) -> dict:
     else:
         changed, before, after = rbac.ensure_assignment_present(
             conn, p["scope"], p["role"], p["principal_id"], p["principal_type"], module.check_mode, p["timeout"],
-            on_retry=lambda err, delay: module.debug(f"{err.code}: retrying in {delay:.1f} s"))
+            on_retry=lambda err, delay: module.debug(f"{err.code}: retrying in {delay:.1f} s"), warn=module.warn)
     return {"changed": changed, "assignment": after or {}, "diff": diff(before, after)}
 
 

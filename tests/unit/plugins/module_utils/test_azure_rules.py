@@ -88,8 +88,8 @@ def test_plan_matches_names_case_insensitively_and_keeps_the_stored_case():
     (ISSUER, SUBJECT.upper()),  # case: a different subject to Entra
 ])
 def test_plan_compares_exactly(stored_issuer, stored_subject):
-    _, desired = msi.plan_credential([cred("kedaFedIdentity", stored_issuer, stored_subject)], "id1",
-                                     "kedaFedIdentity", ISSUER, SUBJECT, AUDIENCES)
+    _current, desired = msi.plan_credential([cred("kedaFedIdentity", stored_issuer, stored_subject)], "id1",
+                                            "kedaFedIdentity", ISSUER, SUBJECT, AUDIENCES)
     assert desired == {"name": "kedaFedIdentity", "issuer": ISSUER, "subject": SUBJECT, "audiences": AUDIENCES,
                        "id": "/x/kedaFedIdentity"}
 
@@ -109,7 +109,7 @@ def test_plan_refuses_the_21st_credential():
 
 def test_plan_allows_updating_one_of_twenty():
     existing = [cred(f"c{i:02d}", subject=f"system:serviceaccount:ns:sa{i}") for i in range(20)]
-    _, desired = msi.plan_credential(existing, "id1", "c05", ISSUER, "system:serviceaccount:ns:new", AUDIENCES)
+    _current, desired = msi.plan_credential(existing, "id1", "c05", ISSUER, "system:serviceaccount:ns:new", AUDIENCES)
     assert desired["subject"] == "system:serviceaccount:ns:new"
 
 
@@ -230,8 +230,8 @@ OFF = {"oidc_issuer": False, "workload_identity": False, "keda": False}
      {"workload_identity": True}),
     ({**OFF, "oidc_issuer": True}, {"oidc_issuer": None, "workload_identity": True, "keda": None},
      {"workload_identity": True}),  # the issuer is already on
-    ({"oidc_issuer": True, "workload_identity": True, "keda": True}, {"oidc_issuer": None, "workload_identity": False,
-                                                                     "keda": False},
+    ({"oidc_issuer": True, "workload_identity": True, "keda": True},
+     {"oidc_issuer": None, "workload_identity": False, "keda": False},
      {"workload_identity": False, "keda": False}),
 ])
 def test_plan_features_flips_only_what_differs(current, requested, changes):

@@ -20,7 +20,7 @@ READER = "b0d8363b-8ddd-447d-831f-62ca05bff136"  # Monitoring Data Reader
 
 @pytest.fixture
 def principal(conn):
-    _, identity = msi.ensure_identity_present(conn, None, RG, "keda-int-identity", "eastus", None, False, False)
+    _changed, identity = msi.ensure_identity_present(conn, None, RG, "keda-int-identity", "eastus", None, False, False)
     return identity["principal_id"]
 
 
@@ -38,7 +38,7 @@ def test_check_apply_check_apply_by_name(conn, azure_env, principal, scope):
     changed, before, after = present(conn, scope, "Monitoring Data Reader", principal, check_mode=True)
     assert changed and before is None and after["role_definition_id"].endswith(READER)
     assert azure_env.writes() == []
-    changed, _, created = present(conn, scope, "Monitoring Data Reader", principal)
+    changed, _before, created = present(conn, scope, "Monitoring Data Reader", principal)
     assert changed and created["principal_id"] == principal and created["principal_type"] == "ServicePrincipal"
     assert created["name"] == rbac.assignment_name(scope, READER, principal)
     azure_env.clear_requests()
@@ -84,15 +84,15 @@ def test_an_assignment_made_elsewhere_counts(conn, azure_env, principal, scope):
 def test_role_assignment_exists_counts_as_success(conn, azure_env, principal, scope):
     azure_env.fault(service="arm", method="PUT", path="roleAssignments/", status=409, code="RoleAssignmentExists",
                     message="The role assignment already exists.")
-    changed, _, after = present(conn, scope, READER, principal)
+    changed, _before, after = present(conn, scope, READER, principal)
     assert changed is False and after["principal_id"] == principal
 
 
 def test_principal_not_found_is_retried_while_the_identity_replicates(conn, azure_env, principal, scope):
     azure_env.settings(principal_replication_seconds=3)
-    _, fresh = msi.ensure_identity_present(conn, None, RG, "fresh-identity", "eastus", None, False, False)
+    _changed, fresh = msi.ensure_identity_present(conn, None, RG, "fresh-identity", "eastus", None, False, False)
     started = time.monotonic()
-    changed, _, created = present(conn, scope, READER, fresh["principal_id"])
+    changed, _before, created = present(conn, scope, READER, fresh["principal_id"])
     assert changed and created["principal_id"] == fresh["principal_id"]
     statuses = [r["status"] for r in azure_env.requests("arm") if r["method"] == "PUT" and "roleAssignments" in r["path"]]
     assert statuses[0] == 400 and statuses[-1] == 201
@@ -120,3 +120,13 @@ def test_absent_deletes_only_the_matching_assignment(conn, azure_env, principal,
     assert rbac.ensure_assignment_absent(conn, scope, READER, principal, "ServicePrincipal", False)[0]
     assert rbac.ensure_assignment_absent(conn, scope, READER, principal, "ServicePrincipal", False) == (False, None)
     assert present(conn, scope, "Reader", principal, check_mode=True)[0] is False
+
+
+def test_check_mode_with_a_principal_not_created_yet_predicts_with_a_warning(conn, azure_env, scope):
+    warnings: list[str] = []
+    changed, before, after = rbac.ensure_assignment_present(conn, scope, READER, None, "ServicePrincipal", True, 30,
+                                                            warn=warnings.append)
+    assert changed and before is None and after["principal_id"] is None and "not known yet" in warnings[0]
+    assert azure_env.requests("arm") == []
+    with pytest.raises(Exception):
+        rbac.ensure_assignment_present(conn, scope, READER, None, "ServicePrincipal", False, 30)

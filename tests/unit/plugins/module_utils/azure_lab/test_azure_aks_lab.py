@@ -37,7 +37,7 @@ def test_check_mode_predicts_without_writing(conn, azure_env, name):
 def test_enable_everything_then_no_change(conn, azure_env, name):
     azure_env.settings(aks_lro_polls=3)
     pools_before = aks.get_cluster(conn, RG, name)["properties"]["agentPoolProfiles"]
-    changed, _, after = aks.ensure_features(conn, RG, name, ALL, False, 120)
+    changed, _before, after = aks.ensure_features(conn, RG, name, ALL, False, 120)
     assert changed and after["oidc_issuer_url"] and after["oidc_issuer_url"].endswith("/")
     assert (after["workload_identity"], after["keda"], after["provisioning_state"]) == (True, True, "Succeeded")
     polls = [r for r in azure_env.requests("arm") if "/operations/" in r["path"]]
@@ -53,7 +53,7 @@ def test_only_the_requested_flag_is_flipped(conn, name):
     aks.ensure_features(conn, RG, name, {**NONE, "keda": True}, False, 60)
     state = aks.cluster_state(aks.get_cluster(conn, RG, name))
     assert (state["oidc_issuer"], state["workload_identity"], state["keda"]) == (False, False, True)
-    changed, _, after = aks.ensure_features(conn, RG, name, {**NONE, "keda": False}, False, 60)
+    changed, _before, after = aks.ensure_features(conn, RG, name, {**NONE, "keda": False}, False, 60)
     assert changed and after["keda"] is False
 
 
@@ -84,5 +84,5 @@ def test_a_missing_cluster_fails_with_resource_not_found(conn):
 
 def test_a_transient_failure_of_the_put_is_retried(conn, azure_env, name):
     azure_env.fault(service="arm", method="PUT", path="managedClusters/", status=500, times=1)
-    changed, _, after = aks.ensure_features(conn, RG, name, {**NONE, "oidc_issuer": True}, False, 60)
+    changed, _before, after = aks.ensure_features(conn, RG, name, {**NONE, "oidc_issuer": True}, False, 60)
     assert changed and after["oidc_issuer"]

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureError, AzureValidationError
+from ansible_collections.kedaops.aks.plugins.module_utils._azure import (
+    AzureAuth, AzureConnection, AzureError, AzureValidationError)
 
 RG = "rg-keda-integration"
 
@@ -90,3 +91,41 @@ def test_missing_subscription_is_named(new_conn, monkeypatch):
     with pytest.raises(AzureValidationError) as err:
         msi.get_identity(conn, RG, "x")
     assert "subscription_id" in str(err.value)
+
+
+def _kube(lab, method, path, body=None):
+    import json
+    import ssl
+    import urllib.request
+    request = urllib.request.Request(lab.env["LAB_KUBE_URL"] + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": "Bearer lab-admin-token",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, context=ssl.create_default_context(cafile=lab.env["LAB_CA_FILE"])) as answer:
+        return json.loads(answer.read())
+
+
+def test_workload_identity_exchanges_a_service_account_token(conn, azure_env, tmp_path):
+    """auth_source auto with only AZURE_FEDERATED_TOKEN_FILE + client id (AWX on AKS): the service
+    account token is exchanged at Entra for the identity, and ARM sees that identity as the caller."""
+    _changed, identity = msi.ensure_identity_present(conn, None, RG, "mi-awx", "eastus", None, False, False)
+    msi.ensure_credential_present(conn, RG, "mi-awx", "awx", azure_env.env["LAB_OIDC_ISSUER"],
+                                  "system:serviceaccount:default:awx", ["api://AzureADTokenExchange"], False, 30,
+                                  lambda _: None)
+    _kube(azure_env, "POST", "/api/v1/namespaces/default/serviceaccounts",
+          {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "awx"}})
+    answer = _kube(azure_env, "POST", "/api/v1/namespaces/default/serviceaccounts/awx/token",
+                   {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                    "spec": {"audiences": ["api://AzureADTokenExchange"], "expirationSeconds": 3600}})
+    token_file = tmp_path / "azure-identity-token"
+    token_file.write_text(answer["status"]["token"])
+    env = {k: v for k, v in azure_env.env.items() if k != "AZURE_CLIENT_SECRET"}
+    env.update(AZURE_CLIENT_ID=identity["client_id"], AZURE_FEDERATED_TOKEN_FILE=str(token_file))
+    auth = AzureAuth.from_env(env)
+    assert auth.effective_source() == "workload_identity"
+    with pytest.raises(AzureError) as err:
+        msi.get_identity(AzureConnection(auth), RG, "mi-awx")
+    # Authenticated as the identity; the lab's ARM authorises only the automation principal.
+    assert err.value.code == "AuthorizationFailed" and identity["principal_id"] in err.value.message
+    exchanges = [r for r in azure_env.requests("entra") if r["method"] == "POST"]
+    assert exchanges and exchanges[-1]["status"] == 200

@@ -20,7 +20,7 @@ AUDIENCES = ["api://AzureADTokenExchange"]
 
 @pytest.fixture
 def identity(conn):
-    _, created = msi.ensure_identity_present(conn, None, RG, IDENTITY, "eastus", None, False, False)
+    _changed, created = msi.ensure_identity_present(conn, None, RG, IDENTITY, "eastus", None, False, False)
     return created
 
 
@@ -29,9 +29,9 @@ def issuer(azure_env):
     return azure_env.env.get("LAB_OIDC_ISSUER") or "https://oidc.example/tenant/guid/"
 
 
-def present(conn, name, issuer, subject=SUBJECT, audiences=AUDIENCES, check_mode=False, warnings=None):
+def present(conn, name, issuer, subject=SUBJECT, audiences=tuple(AUDIENCES), check_mode=False, warnings=None):
     warn = (warnings.append if warnings is not None else lambda _: None)
-    return msi.ensure_credential_present(conn, RG, IDENTITY, name, issuer, subject, audiences, check_mode, 30, warn)
+    return msi.ensure_credential_present(conn, RG, IDENTITY, name, issuer, subject, list(audiences), check_mode, 30, warn)
 
 
 def fic_writes(lab):
@@ -42,7 +42,7 @@ def test_check_apply_check_apply(conn, azure_env, identity, issuer):
     azure_env.clear_requests()
     changed, before, after = present(conn, "kedaFedIdentity", issuer, check_mode=True)
     assert changed and before is None and after["issuer"] == issuer and fic_writes(azure_env) == []
-    changed, _, written = present(conn, "kedaFedIdentity", issuer)
+    changed, _before, written = present(conn, "kedaFedIdentity", issuer)
     assert changed and written["subject"] == SUBJECT and written["audiences"] == AUDIENCES
     azure_env.clear_requests()
     assert present(conn, "kedaFedIdentity", issuer, check_mode=True)[0] is False
@@ -60,7 +60,7 @@ def test_a_trailing_slash_difference_is_a_change_and_a_warning(conn, azure_env, 
 
 def test_case_of_the_subject_is_compared_exactly(conn, identity, issuer):
     present(conn, "kedaFedIdentity", issuer, subject=SUBJECT.upper())
-    changed, _, after = present(conn, "kedaFedIdentity", issuer)
+    changed, _before, after = present(conn, "kedaFedIdentity", issuer)
     assert changed and after["subject"] == SUBJECT
 
 
@@ -101,7 +101,7 @@ def test_invalid_input_makes_no_call_at_all(conn, azure_env, name, issuer_value,
 def test_the_concurrency_409_is_retried(conn, azure_env, identity, issuer):
     azure_env.fault(service="arm", method="PUT", path="federatedIdentityCredentials/kedaFedIdentity", status=409,
                     code=msi.CONCURRENT_WRITE_CODE, message="Too many Federated Identity Credentials", times=2)
-    changed, _, after = present(conn, "kedaFedIdentity", issuer)
+    changed, _before, after = present(conn, "kedaFedIdentity", issuer)
     assert changed and after["name"] == "kedaFedIdentity"
     puts = [r["status"] for r in azure_env.requests("arm") if r["method"] == "PUT" and "federatedIdentity" in r["path"]]
     assert puts == [409, 409, 201]
@@ -159,3 +159,26 @@ def test_present_on_a_missing_identity_fails_with_the_azure_code(conn, issuer):
         msi.ensure_credential_present(conn, RG, "no-such-identity", "kedaFedIdentity", issuer, SUBJECT, AUDIENCES,
                                       False, 30, lambda _: None)
     assert err.value.status == 404
+
+
+def test_check_mode_on_an_identity_not_created_yet_predicts_with_a_warning(conn, azure_env, issuer):
+    warnings: list[str] = []
+    changed, before, after = msi.ensure_credential_present(conn, RG, "not-yet", "kedaFedIdentity", issuer, SUBJECT,
+                                                           AUDIENCES, True, 30, warnings.append)
+    assert changed and before is None and after["issuer"] == issuer
+    assert warnings and "does not exist (yet)" in warnings[0]
+    assert azure_env.writes() == []
+
+
+def test_check_mode_with_an_issuer_not_assigned_yet_predicts_with_a_warning(conn, azure_env, identity):
+    warnings: list[str] = []
+    changed, _before, after = msi.ensure_credential_present(conn, RG, IDENTITY, "kedaFedIdentity", None, SUBJECT,
+                                                            AUDIENCES, True, 30, warnings.append)
+    assert changed and after["issuer"] is None and "not known yet" in warnings[0]
+    assert fic_writes(azure_env) == []
+
+
+def test_outside_check_mode_an_unknown_issuer_is_refused(conn, identity):
+    with pytest.raises(AzureValidationError):
+        msi.ensure_credential_present(conn, RG, IDENTITY, "kedaFedIdentity", None, SUBJECT, AUDIENCES, False, 30,
+                                      lambda _: None)
