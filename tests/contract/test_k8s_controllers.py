@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from lab.testing import REPO_ROOT
 from kubernetes import client
 
 from lab import ids

@@ -6,7 +6,7 @@ import os
 import uuid
 
 import pytest
-from conftest import REPO_ROOT
+from lab.testing import REPO_ROOT
 
 from lab import ids
 from lab.k8s.testing import Raw, Tools

@@ -7,7 +7,7 @@ import re
 import uuid
 
 import pytest
-from conftest import REPO_ROOT
+from lab.testing import REPO_ROOT
 from kubernetes import client
 
 from lab import ids

@@ -6,7 +6,7 @@ import os
 import uuid
 
 import pytest
-from conftest import REPO_ROOT
+from lab.testing import REPO_ROOT
 from kubernetes import client, dynamic
 
 from lab import ids

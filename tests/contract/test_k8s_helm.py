@@ -6,7 +6,7 @@ import os
 import uuid
 
 import pytest
-from conftest import REPO_ROOT
+from lab.testing import REPO_ROOT
 
 from lab import ids
 from lab.k8s.testing import Raw, Tools
@@ -38,7 +38,7 @@ def _env(pod: dict) -> dict[str, str]:
 
 
 def test_install_upgrade_uninstall_with_wait_and_workload_identity(tools, raw, ns):
-    installed = tools.helm("install", "keda", CHART, "-n", ns, "--create-namespace", "--wait", "--timeout", "60s",
+    installed = tools.helm("install", "keda", CHART, "-n", ns, "--set", "crds.install=false", "--create-namespace", "--wait", "--timeout", "60s",
                            "--set", "podIdentity.azureWorkload.enabled=true",
                            "--set", f"podIdentity.azureWorkload.clientId={CLIENT_ID}",
                            "--set", f"podIdentity.azureWorkload.tenantId={ids.TENANT_ID}")
@@ -60,7 +60,7 @@ def test_install_upgrade_uninstall_with_wait_and_workload_identity(tools, raw, n
     releases = tools.kubectl_json("get", "secrets", "-n", ns, "-l", "owner=helm,name=keda")["items"]
     assert [(s["metadata"]["name"], s["type"]) for s in releases] == [("sh.helm.release.v1.keda.v1", "helm.sh/release.v1")]
 
-    upgraded = tools.helm("upgrade", "keda", CHART, "-n", ns, "--wait", "--timeout", "60s", "--reuse-values",
+    upgraded = tools.helm("upgrade", "keda", CHART, "-n", ns, "--set", "crds.install=false", "--wait", "--timeout", "60s", "--reuse-values",
                           "--set", "operator.replicaCount=2")
     assert "REVISION: 2" in upgraded.stdout
     assert len(tools.kubectl_json("get", "pods", "-n", ns, "-l", "app=keda-operator")["items"]) == 2
@@ -76,7 +76,7 @@ def test_install_upgrade_uninstall_with_wait_and_workload_identity(tools, raw, n
 
 
 def test_legacy_flat_service_account_keys_do_not_override_the_operator_keys(tools, ns):
-    tools.helm("install", "keda", CHART, "-n", ns, "--create-namespace", "--wait",
+    tools.helm("install", "keda", CHART, "-n", ns, "--set", "crds.install=false", "--create-namespace", "--wait",
                "--set", "serviceAccount.create=false", "--set", "serviceAccount.name=ignored")
     names = {a["metadata"]["name"] for a in tools.kubectl_json("get", "serviceaccounts", "-n", ns)["items"]}
     assert {"keda-operator", "keda-metrics-server", "keda-webhook"} <= names and "ignored" not in names
@@ -86,7 +86,7 @@ def test_chart_uses_a_precreated_operator_account_when_told_not_to_create_it(too
     raw.request("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
     raw.request("POST", f"/api/v1/namespaces/{ns}/serviceaccounts", {"metadata": {"name": "keda-operator", "annotations": {
         "azure.workload.identity/client-id": CLIENT_ID}}})
-    tools.helm("install", "keda", CHART, "-n", ns, "--wait", "--timeout", "60s",
+    tools.helm("install", "keda", CHART, "-n", ns, "--set", "crds.install=false", "--wait", "--timeout", "60s",
                "--set", "serviceAccount.operator.create=false", "--set", "podIdentity.azureWorkload.enabled=true")
     account = tools.kubectl_json("get", "serviceaccount", "keda-operator", "-n", ns)
     assert "meta.helm.sh/release-name" not in account["metadata"].get("annotations", {})
@@ -95,9 +95,20 @@ def test_chart_uses_a_precreated_operator_account_when_told_not_to_create_it(too
 
 
 def test_wait_times_out_when_the_operator_account_is_missing(tools, ns):
-    result = tools.helm("install", "keda", CHART, "-n", ns, "--create-namespace", "--wait", "--timeout", "3s",
+    result = tools.helm("install", "keda", CHART, "-n", ns, "--set", "crds.install=false", "--create-namespace", "--wait", "--timeout", "3s",
                         "--set", "serviceAccount.operator.create=false", check=False)
     assert result.returncode != 0 and "context deadline exceeded" in result.stderr
     deployment = tools.kubectl_json("get", "deployment", "keda-operator", "-n", ns)
     failure = next(c for c in deployment["status"]["conditions"] if c["type"] == "ReplicaFailure")
     assert 'serviceaccount "keda-operator" not found' in failure["message"]
+
+
+def test_chart_installs_the_keda_crds_and_uninstall_removes_them(clean_lab, tmp_path):
+    tools = Tools(clean_lab.env, REPO_ROOT, str(tmp_path))
+    crds = ("scaledobjects", "scaledjobs", "triggerauthentications", "clustertriggerauthentications")
+    tools.helm("install", "keda", CHART, "-n", "keda", "--create-namespace", "--wait", "--timeout", "60s")
+    names = tools.kubectl("get", "crd", "-o", "name").stdout.split()
+    assert sorted(f"customresourcedefinition.apiextensions.k8s.io/{c}.keda.sh" for c in crds) == \
+        sorted(n for n in names if n.endswith(".keda.sh"))
+    tools.helm("uninstall", "keda", "-n", "keda", "--wait", "--timeout", "60s")
+    assert not [n for n in tools.kubectl("get", "crd", "-o", "name").stdout.split() if n.endswith(".keda.sh")]

@@ -9,7 +9,7 @@ import uuid
 import jwt
 import requests
 import yaml
-from conftest import REPO_ROOT
+from lab.testing import REPO_ROOT
 
 from lab.k8s.testing import Tools
 

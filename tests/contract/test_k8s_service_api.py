@@ -11,7 +11,7 @@ import threading
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from lab.testing import REPO_ROOT
 
 from lab import ids
 from lab.core import Lab

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from lab.testing import REPO_ROOT
 
 from lab import ids
 from lab.k8s.testing import Raw, Tools
