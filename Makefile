@@ -28,6 +28,7 @@ help:
 	@echo "make venv      create .venv with every dependency (helm 3 and kubectl included)"
 	@echo "make lab-up    start the lab in the background; then: source .lab/env.sh"
 	@echo "make lab-down  stop the lab"
+	@echo "make bench     per-task cost of every module beside the anchors, and the 100-binding converge (~15 min)"
 	@echo "make sanity | lint | package | molecule | core-2.21   one part of make test"
 
 venv: $(VENV)/.stamp
@@ -51,8 +52,9 @@ demo: venv
 	hack/demo.sh
 
 # Everything CI runs (.ci/run): the suites, both install paths through molecule, sanity and lint
-# on ansible-core 2.19 (Python 3.11), the packaging paths, then sanity + unit + integration on 2.21.
-test: venv pytest molecule sanity lint package core-2.21
+# on ansible-core 2.19 (Python 3.11), the packaging paths, sanity + unit + integration on 2.21, and one
+# round of the benchmark (the figures live in docs/performance.md; no timing is asserted).
+test: venv pytest molecule sanity lint package core-2.21 bench-smoke
 
 pytest: venv
 	$(BIN)/python -m pytest tests/contract tests/unit tests/integration -q -p no:cacheprovider
@@ -73,4 +75,12 @@ lint: venv
 	hack/lint.sh
 
 clean: lab-down
-	rm -rf $(VENV) $(VENV)-2.21 $(CACHE) .build .pytest_cache $(LAB_DIR)
+	rm -rf $(VENV) $(VENV)-2.21 $(VENV)-bench $(CACHE) .build .pytest_cache $(LAB_DIR)
+
+# Benchmarks (docs/performance.md); not part of `make test`. bench-smoke: one round, 1 and 5 tasks.
+.PHONY: bench bench-smoke
+bench: venv
+	$(BIN)/python bench/bench.py --profile --scale --docs
+
+bench-smoke: venv
+	$(BIN)/python bench/bench.py --smoke

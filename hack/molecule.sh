@@ -15,5 +15,8 @@ export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(addon helm)
 for scenario in "${scenarios[@]}"; do
+  # Molecule keeps a scenario's state (e.g. "already prepared") between runs on one machine;
+  # forget it so every run does the whole sequence against this fresh lab.
+  "$bin/molecule" reset -s "$scenario" >/dev/null 2>&1 || true
   "$bin/molecule" test -s "$scenario"
 done
