@@ -77,7 +77,8 @@ lint: venv
 clean: lab-down
 	rm -rf $(VENV) $(VENV)-2.21 $(VENV)-bench $(CACHE) .build .pytest_cache $(LAB_DIR)
 
-# Benchmarks (docs/performance.md); not part of `make test`. bench-smoke: one round, 1 and 5 tasks.
+# Benchmarks (docs/performance.md). `make bench` is not part of `make test`; bench-smoke (one round of 1
+# and 5 tasks, no warm-up) is.
 .PHONY: bench bench-smoke
 bench: venv
 	$(BIN)/python bench/bench.py --profile --scale --docs
