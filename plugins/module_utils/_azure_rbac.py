@@ -101,18 +101,21 @@ def resolve_role(conn: AzureConnection, scope: str, role: str) -> str:
     return found[0].id
 
 
-def find_assignment(conn: AzureConnection, scope: str, guid: str, principal_id: str) -> dict[str, Any] | None:
+def find_assignment(conn: AzureConnection, scope: str, guid: str, principal_id: str,
+                    inherited: bool = False) -> dict[str, Any] | None:
     """The assignment of role ``guid`` to ``principal_id`` exactly at ``scope`` (case-insensitive), if any.
 
-    ``principalId eq`` lists the principal's assignments at, above and below the scope; inherited
-    and child assignments are not ours and do not count.
+    ``principalId eq`` lists the principal's assignments at, above and below the scope. For the
+    assignment we own only the exact scope counts; with ``inherited`` one at a parent scope (which
+    grants the role at ``scope`` too) is found as well -- the question a permission check asks.
     """
     client = conn.authorization(subscription_of(scope))
     wanted_scope = normalize_scope(scope).lower()
     with azure_errors(f"listing role assignments of {principal_id} at {scope}"):
         for assignment in client.role_assignments.list_for_scope(scope, filter=f"principalId eq '{principal_id}'"):
-            if (normalize_scope(assignment.scope or "").lower() == wanted_scope
-                    and definition_guid(assignment.role_definition_id) == guid
+            at = normalize_scope(assignment.scope or "").lower()
+            applies = at == wanted_scope or (inherited and (at == "/" or wanted_scope.startswith(at.rstrip("/") + "/")))
+            if (applies and definition_guid(assignment.role_definition_id) == guid
                     and (assignment.principal_id or "").lower() == principal_id.lower()):
                 return assignment_state(assignment)
     return None

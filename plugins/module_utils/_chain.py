@@ -158,24 +158,14 @@ def read_kubernetes(api: Api, facts: Facts, operator_namespace: str | None, oper
 
 def read_roles(conn: Any, principal_id: str, expected: list[dict[str, str]]) -> list[dict[str, Any]]:
     """Whether the principal holds each (scope, role), directly at the scope or inherited from above."""
-    from ansible_collections.kedaops.aks.plugins.module_utils._azure import azure_errors
-    from ansible_collections.kedaops.aks.plugins.module_utils._azure_rbac import (definition_guid, normalize_scope,
-                                                                                  resolve_role, subscription_of)
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_rbac import definition_guid, find_assignment, resolve_role
     results = []
     for item in expected:
         scope, role = item["scope"], item["role"]
         guid = definition_guid(resolve_role(conn, scope, role))
-        target = normalize_scope(scope).lower()
-        holding = None
-        client = conn.authorization(subscription_of(scope))
-        with azure_errors(f"listing role assignments of {principal_id} at {scope}"):
-            for assignment in client.role_assignments.list_for_scope(scope, filter=f"principalId eq '{principal_id}'"):
-                at = normalize_scope(assignment.scope or "").lower()
-                inherited = target == at or target.startswith(at.rstrip("/") + "/") or at == "/"
-                if inherited and definition_guid(assignment.role_definition_id) == guid:
-                    holding = assignment.scope
-                    break
-        results.append({"scope": scope, "role": role, "holds": holding is not None, "at": holding})
+        holding = find_assignment(conn, scope, guid, principal_id, inherited=True)
+        results.append({"scope": scope, "role": role, "holds": holding is not None,
+                        "at": holding["scope"] if holding else None})
     return results
 
 

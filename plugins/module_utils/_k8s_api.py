@@ -146,16 +146,20 @@ class Api:
                 raise ResourceNotServed(resource, e) from e
             raise
 
-    def get(self, resource: Resource, name: str, namespace: str | None = None) -> dict | None:
-        """The object, or None when it does not exist."""
+    def _call_on_object(self, resource: Resource, method: str, path: str, **kwargs) -> Any:
+        """Like ``_call_on``, but None when the object itself does not exist (a missing kind still raises)."""
         try:
-            return self._call_on(resource, "GET", resource.path(namespace, name))
+            return self._call_on(resource, method, path, **kwargs)
         except ResourceNotServed:
             raise
         except K8sError as e:
             if e.object_not_found:
                 return None
             raise
+
+    def get(self, resource: Resource, name: str, namespace: str | None = None) -> dict | None:
+        """The object, or None when it does not exist."""
+        return self._call_on_object(resource, "GET", resource.path(namespace, name))
 
     def list(self, resource: Resource, namespace: str | None = None,
              label_selector: str | None = None) -> list[dict]:
@@ -177,14 +181,7 @@ class Api:
     def delete(self, resource: Resource, name: str, namespace: str | None = None,
                dry_run: bool = False) -> dict | None:
         """Delete; None when the object was already gone (deletes are idempotent)."""
-        try:
-            return self._call_on(resource, "DELETE", resource.path(namespace, name), query=_dry(dry_run))
-        except ResourceNotServed:
-            raise
-        except K8sError as e:
-            if e.object_not_found:
-                return None
-            raise
+        return self._call_on_object(resource, "DELETE", resource.path(namespace, name), query=_dry(dry_run))
 
 
 def _dry(dry_run: bool) -> list[tuple[str, str]] | None:

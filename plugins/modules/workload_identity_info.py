@@ -253,7 +253,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import AUT
 
 def run(module: AzureModule, conn) -> dict:
     from ansible_collections.kedaops.aks.plugins.module_utils import _chain
-    from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureError, PUBLIC_AUTHORITY_HOSTS
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure import PUBLIC_AUTHORITY_HOSTS
     from ansible_collections.kedaops.aks.plugins.module_utils._azure_aks import cluster_state, get_cluster
     from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import get_identity, identity_state, list_credentials
     from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api, K8sError
@@ -262,11 +262,8 @@ def run(module: AzureModule, conn) -> dict:
     p = module.params
     facts = _chain.Facts()
     if p["cluster_name"]:
-        cluster = get_cluster(conn, p["cluster_resource_group"], p["cluster_name"])
-        if cluster is None:
-            raise AzureError(f"AKS cluster {p['cluster_resource_group']}/{p['cluster_name']} not found",
-                             code="ResourceNotFound", status=404)
-        facts.cluster = cluster_state(cluster)
+        # A missing cluster raises Azure's own 404 (ResourceNotFound), kept in the failure result.
+        facts.cluster = cluster_state(get_cluster(conn, p["cluster_resource_group"], p["cluster_name"]))
         facts.cluster_ref = f"-g {p['cluster_resource_group']} -n {p['cluster_name']}"
         facts.issuer = facts.cluster.get("oidc_issuer_url") or ""
     else:
