@@ -32,6 +32,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "aks_lro_polls": 1,
     # Kubernetes: seconds a Deployment controller waits before reporting pods ready.
     "pod_ready_seconds": 0.0,
+    # ServiceBus: how many GETs a new namespace reads provisioningState Activating before Succeeded.
+    "servicebus_lro_polls": 1,
+    # Azure RBAC on the data planes: seconds before a new role assignment is honoured.
+    "rbac_propagation_seconds": 0.0,
+    # Lab KEDA: the longest a poll waits. KEDA polls every spec.pollingInterval (default 30 s); the lab
+    # polls at min(pollingInterval, this) so tests and the demo do not wait 30 s. null = follow the spec.
+    "keda_polling_cap_seconds": 1.0,
 }
 
 
@@ -418,11 +425,16 @@ class ControlService(Service):
             return Response(200, b"ok", {"Content-Type": "text/plain"})
         if route == ("GET", "/env"):
             return Response.json(200, lab.env())
+        parts = [p for p in request.path.split("/") if p]
+        if len(parts) >= 2 and parts[0] == "services" and hasattr(lab.services.get(parts[1]), "control"):
+            # A service's own control routes (e.g. /services/prometheus/metrics).
+            return lab.services[parts[1]].control(request, parts[2:])
         return Response.json(404, {"error": f"no control route {request.method} {request.path}"})
 
 
 def default_services() -> list[Callable[[Lab], Service]]:
     """The full lab: Kubernetes API, then Azure (which links to Kubernetes at start)."""
     from .k8s import KubernetesService
-    from .azure import ArmService, EntraService
-    return [KubernetesService, ArmService, EntraService]
+    from .azure import ArmService, EntraService, PrometheusService, ServiceBusDataService
+    from .keda import KedaService
+    return [KubernetesService, ArmService, EntraService, ServiceBusDataService, PrometheusService, KedaService]

@@ -4,5 +4,7 @@ from __future__ import annotations
 
 from .arm import ArmService
 from .entra import EntraService
+from .monitor import PrometheusService
+from .servicebus import ServiceBusDataService
 
-__all__ = ["ArmService", "EntraService"]
+__all__ = ["ArmService", "EntraService", "PrometheusService", "ServiceBusDataService"]

@@ -17,7 +17,7 @@ import jwt
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import authorization, containerservice, errors, msi, seed, versions
+from . import authorization, containerservice, errors, monitor, msi, seed, servicebus, versions
 from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
@@ -52,6 +52,9 @@ class ArmService(Service):
             "microsoft.containerservice/managedclusters": containerservice.handle_cluster,
             "microsoft.containerservice/locations/operations": containerservice.handle_operation,
             "microsoft.containerservice/locations/operationresults": containerservice.handle_operation_result,
+            "microsoft.servicebus/namespaces": servicebus.handle_namespace,
+            "microsoft.servicebus/namespaces/queues": servicebus.handle_queue,
+            "microsoft.monitor/accounts": monitor.handle_account,
         }
         self.reset()
 

@@ -76,7 +76,7 @@ BUILTINS: tuple[ResourceType, ...] = (
           returns_deleted_object=True),
     _core("Secret", "secrets"),
     _core("ConfigMap", "configmaps", short_names=("cm",)),
-    _core("Pod", "pods", short_names=("po",), categories=("all",), subresources=("status",),
+    _core("Pod", "pods", short_names=("po",), categories=("all",), subresources=("status", "log"),
           returns_deleted_object=True),
     _core("Service", "services", short_names=("svc",), categories=("all",), subresources=("status",),
           returns_deleted_object=True),
