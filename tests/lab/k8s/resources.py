@@ -115,6 +115,8 @@ SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "scale": ("autoscaling", "v1", "Scale", ("get", "patch", "update")),
     "status": ("", "", "", ("get", "patch", "update")),
     "finalize": ("", "", "", ("update",)),
+    # pods/log: kind Pod, verb get (kube-apiserver discovery for /api/v1).
+    "log": ("", "", "Pod", ("get",)),
 }
 
 _VERSION_RE = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
