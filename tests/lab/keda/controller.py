@@ -131,9 +131,12 @@ class Keda:
     # -- events --------------------------------------------------------------------------------------
 
     def event(self, operator: dict[str, Any], obj: dict[str, Any], etype: str, reason: str, message: str,
-              component: str = "keda-operator") -> None:
+              component: str = "keda-operator", action: str | None = None) -> None:
+        """One event. ``action`` (2.20): the EventEmitter's events carry their message as action
+        (eventemitter.go:332), direct recorder calls their reason, "Started scalers watch" ScalersWatchStarted."""
         v20 = version_of(operator) >= (2, 20)
-        if v20 and len(message) > 1024:
+        action = action or reason
+        if v20 and (len(message) > 1024 or len(action) > 128):
             # events.k8s.io note limit: the API server rejects the event and client-go drops it (§3.1).
             self.k8s.append_log(operator["metadata"]["namespace"], operator["metadata"]["name"],
                                 f"E{time.strftime('%m%d %H:%M:%S', time.gmtime())}.000000       1 event_broadcaster.go:270] "
@@ -141,7 +144,7 @@ class Keda:
                                 f"note: Too long: may not be more than 1024 bytes\"")
             return
         meta = obj["metadata"]
-        key = (meta["uid"], etype, reason, component) + (() if v20 else (message,))
+        key = (meta["uid"], etype, reason, component) + ((action,) if v20 else (message,))
         now = time.time()
         events_rt = self._rt("v1", "Event")
         with self.lock:
@@ -166,7 +169,7 @@ class Keda:
             "reportingInstance": f"{component}-{operator['metadata']['name']}" if v20 else "",
         }
         if v20:
-            event["action"] = reason
+            event["action"] = action
         try:
             with self.k8s.api.transaction():
                 created = self.k8s.api.create(events_rt, meta["namespace"], event, Options(manager=component))
@@ -357,7 +360,8 @@ class Keda:
             _set(status, "Active", "Unknown", "UnknownState", "ScaledObject check failed")
             self._write(rt, namespace, name, status)
             if not state.get("target_missing"):
-                self.event(operator, so, "Warning", "ScaledObjectCheckFailed", "Target resource doesn't exist")
+                self.event(operator, so, "Warning", "ScaledObjectCheckFailed", "Target resource doesn't exist",
+                           action="Target resource doesn't exist")
                 self.log(operator, "ERROR", "", "Target resource doesn't exist", dict(controller_fields, resource=f"{target_api}.{target_kind}"))
                 state["target_missing"] = True
             return
@@ -374,7 +378,7 @@ class Keda:
         except azure.ScalerError as exc:
             self.log(operator, "ERROR", "scale_handler", "error resolving auth params", dict(fields, triggerIndex=0, error=str(exc)))
             self.log(operator, "ERROR", "", "failed to ensure HPA is correctly created for ScaledObject", dict(controller_fields, error=str(exc)))
-            self.event(operator, so, "Warning", "KEDAScalerFailed", str(exc))
+            self.event(operator, so, "Warning", "KEDAScalerFailed", str(exc), action=str(exc))
             _set(status, "Ready", "False", "ScaledObjectCheckFailed", f"failed to ensure HPA is correctly created for ScaledObject: {exc}")
             _set(status, "Active", "Unknown", "UnknownState", "ScaledObject check failed")
             self._write(rt, namespace, name, status)
@@ -386,9 +390,10 @@ class Keda:
         first_build = state.get("built") != build_key
         if first_build:
             for scaler in scalers:
-                self.event(operator, so, "Normal", "KEDAScalersStarted", f"Scaler {scaler['type']} is built")
+                self.event(operator, so, "Normal", "KEDAScalersStarted", f"Scaler {scaler['type']} is built",
+                           action=f"Scaler {scaler['type']} is built")
             if not state.get("watching"):
-                self.event(operator, so, "Normal", "KEDAScalersStarted", "Started scalers watch")
+                self.event(operator, so, "Normal", "KEDAScalersStarted", "Started scalers watch", action="ScalersWatchStarted")
                 self.log(operator, "INFO", "", "Initializing Scaling logic according to ScaledObject Specification", controller_fields)
                 state["watching"] = True
             state["built"] = build_key
@@ -399,7 +404,8 @@ class Keda:
         if _get(status, "Fallback") != "False":
             _set(status, "Fallback", "False", "NoFallbackFound", "No fallbacks are active on this scaled object")
         if not was_ready:
-            self.event(operator, so, "Normal", "ScaledObjectReady", "ScaledObject is ready for scaling")
+            self.event(operator, so, "Normal", "ScaledObjectReady", "ScaledObject is ready for scaling",
+                       action="ScaledObject is ready for scaling")
         state["reconciled"] = True
 
         # The scale loop (executor/scale_scaledobjects.go RequestScale) and the HPA's sync.
@@ -584,15 +590,18 @@ class Keda:
         build_key = (meta.get("generation"), repr(triggers))
         if state.get("built") != build_key:
             if not state.get("watching"):
-                self.event(operator, sj, "Normal", "KEDAScalersStarted", "Started scalers watch", "scale-handler")
+                self.event(operator, sj, "Normal", "KEDAScalersStarted", "Started scalers watch", "scale-handler",
+                           action="ScalersWatchStarted")
                 state["watching"] = True
             for scaler in scalers:
-                self.event(operator, sj, "Normal", "KEDAScalersStarted", f"Scaler {scaler['type']} is built", "scale-handler")
+                self.event(operator, sj, "Normal", "KEDAScalersStarted", f"Scaler {scaler['type']} is built", "scale-handler",
+                           action=f"Scaler {scaler['type']} is built")
             state["built"] = build_key
         if _get(status, "Ready") != "True":
             _set(status, "Ready", "True", "ScaledJobReady", SJ_READY_RECONCILE)
             self._write(rt, namespace, name, status)
-            self.event(operator, sj, "Normal", "ScaledJobReady", "ScaledJob is ready for scaling")
+            self.event(operator, sj, "Normal", "ScaledJobReady", "ScaledJob is ready for scaling",
+                       action="ScaledJob is ready for scaling")
 
         results = self._poll(operator, sj, scalers, fields)
         max_replicas = int(spec.get("maxReplicaCount") if spec.get("maxReplicaCount") is not None else 100)
