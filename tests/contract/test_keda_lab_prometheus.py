@@ -29,6 +29,8 @@ def kube(clean_lab):
     yield (kubernetes.client.CoreV1Api(api), kubernetes.client.AppsV1Api(api), kubernetes.client.CustomObjectsApi(api),
            kubernetes.client.AutoscalingV2Api(api))
     api.close()
+    # Leave no add-on, chart or KEDA objects behind for tests that do not reset the lab.
+    clean_lab.reset()
 
 
 def converge(lab, kube, tmp_path, subject: str = "system:serviceaccount:keda:keda-operator", role: bool = True):

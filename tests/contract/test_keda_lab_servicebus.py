@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import kubernetes
 import pytest
+from lab.testing import REPO_ROOT
 
 from lab import ids, kedascene as scene
+from lab.k8s.testing import Tools
 
 MI = "keda-servicebus-identity"
 SB_SCOPE = (f"/subscriptions/{ids.SUBSCRIPTION_ID}/resourceGroups/{ids.RESOURCE_GROUP}"
@@ -24,6 +26,8 @@ def kube(clean_lab):
     yield (kubernetes.client.CoreV1Api(api), kubernetes.client.AppsV1Api(api), kubernetes.client.CustomObjectsApi(api),
            kubernetes.client.BatchV1Api(api))
     api.close()
+    # Leave no add-on, chart or KEDA objects behind for tests that do not reset the lab.
+    clean_lab.reset()
 
 
 def converge(env, kube, subject_namespace: str = "kube-system", role: bool = True):
@@ -46,7 +50,7 @@ def produce(kube, count: int = 100):
     batch.create_namespaced_job("default", scene.producer_job(MI, count=count))
 
 
-def test_producer_then_scaledjob_creates_10_jobs_and_drains_the_queue(clean_lab, kube):
+def test_producer_then_scaledjob_creates_10_jobs_and_drains_the_queue(clean_lab, kube, tmp_path):
     core, _apps, custom, batch = kube
     converge(clean_lab.env, kube)
     produce(kube)
@@ -73,6 +77,14 @@ def test_producer_then_scaledjob_creates_10_jobs_and_drains_the_queue(clean_lab,
     pod = core.list_namespaced_pod("default", label_selector="job-name=myproducer").items[0]
     assert "Sent 100 messages to orders" in core.read_namespaced_pod_log(pod.metadata.name, "default")
     assert "Scaling Jobs" in scene.operator_log(core, "kube-system")
+    # What a user types: kubectl get events / kubectl logs.
+    tools = Tools(clean_lab.env, REPO_ROOT, str(tmp_path))
+    table = tools.kubectl("get", "events", "-n", "default").stdout
+    assert any(line.split()[1:4] == ["Normal", "KEDAJobsCreated", "scaledjob/myconsumer-scaledjob"] and line.endswith("Created 10 jobs")
+               for line in table.splitlines())
+    log = tools.kubectl("logs", "-n", "kube-system", "deploy/keda-operator").stdout
+    assert '\tINFO\tscaleexecutor\tCreated jobs\t{"scaledJob.Name": "myconsumer-scaledjob", "scaledJob.Namespace": "default", ' \
+           '"Number of jobs": 10}' in log
 
 
 def test_operator_credential_subject_in_the_wrong_namespace_is_aadsts70021_in_events_and_log(clean_lab, kube):
