@@ -25,18 +25,15 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.parse
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
 from . import dataplane, errors, versions
 from .context import ArmContext, check_tags, normalize_location, paginate
-from .errors import ArmError
 from .store import Record
-
-if TYPE_CHECKING:
-    from .arm import ArmService
 
 KIND = "microsoft.monitor/accounts"
 HOST_SUFFIX = ".prometheus.monitor.azure.com"
@@ -194,7 +191,6 @@ class PrometheusService(Service):
                                                 f"'{METRICS_READ}' on resource '{resource}'."})
         params = dict(request.query)
         if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
-            import urllib.parse
             params.update(urllib.parse.parse_qs(request.body.decode("utf-8"), keep_blank_values=True))
         query = (params.get("query") or [""])[-1]
         if not query:

@@ -37,7 +37,7 @@ import json
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from xml.sax.saxutils import escape
 
 from .. import ids
@@ -46,9 +46,6 @@ from . import dataplane, errors, versions
 from .context import ArmContext, check_tags, normalize_location, paginate
 from .errors import ArmError
 from .store import Record
-
-if TYPE_CHECKING:
-    from .arm import ArmService
 
 NAMESPACE_KIND = "microsoft.servicebus/namespaces"
 QUEUE_KIND = "microsoft.servicebus/namespaces/queues"

@@ -67,7 +67,7 @@ def request(lab: Any, method: str, url: str, headers: dict[str, str] | None = No
     target = _target(lab, host)
     if target is None:
         # Go: dial tcp: lookup <host> on <dns>:53: no such host (the lab has no resolver address).
-        raise NetError(f'{method.title() if method != "GET" else "Get"} "{url}": dial tcp: lookup {host}: no such host')
+        raise NetError(f'{method.title()} "{url}": dial tcp: lookup {host}: no such host')
     if target:
         lab_parts = urllib.parse.urlsplit(target)
         connect_host, connect_port = lab_parts.hostname, lab_parts.port

@@ -11,7 +11,6 @@ A consumer that finds the queue empty before ``MESSAGE_COUNT`` stops and complet
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ..k8s.controllers import Controllers
@@ -114,4 +113,3 @@ class SampleApp:
                     container["state"]["terminated"].update({"exitCode": 1, "reason": "Error"})
         rt = self.k8s.api.registry.by_kind("v1", "Pod")
         self.k8s.api.system_write(rt, pod["metadata"]["namespace"], pod["metadata"]["name"], mutate, KUBELET)
-        time.sleep(0)
