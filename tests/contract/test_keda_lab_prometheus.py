@@ -33,7 +33,8 @@ def kube(clean_lab):
     clean_lab.reset()
 
 
-def converge(lab, kube, tmp_path, subject: str = "system:serviceaccount:keda:keda-operator", role: bool = True):
+def converge(lab, kube, tmp_path, subject: str = "system:serviceaccount:keda:keda-operator", role: bool = True,
+             workload_identity: bool = True):
     """Scenario A steps 2-9 with the lab chart; returns the identity and the role assignment's name."""
     core, apps, custom, _hpa = kube
     env = lab.env
@@ -48,7 +49,8 @@ def converge(lab, kube, tmp_path, subject: str = "system:serviceaccount:keda:ked
     Tools(env, REPO_ROOT, str(tmp_path)).helm(
         "install", "keda", CHART, "-n", "keda", "--wait", "--timeout", "60s",
         "--set", "serviceAccount.operator.create=false", "--set", "serviceAccount.operator.name=keda-operator",
-        "--set", "podIdentity.azureWorkload.enabled=true", "--set", f"podIdentity.azureWorkload.clientId={identity.client_id}",
+        "--set", f"podIdentity.azureWorkload.enabled={str(workload_identity).lower()}",
+        "--set", f"podIdentity.azureWorkload.clientId={identity.client_id}",
         "--set", f"podIdentity.azureWorkload.tenantId={ids.TENANT_ID}")
     apps.create_namespaced_deployment("default", {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": TARGET},
@@ -123,3 +125,47 @@ def test_wrong_subject_is_aadsts70021_in_the_operator_log(clean_lab, kube, tmp_p
     hpa = autoscaling.read_namespaced_horizontal_pod_autoscaler(f"keda-hpa-{SO}", "default")
     active = next(c for c in hpa.status.conditions if c.type == "ScalingActive")
     assert (active.status, active.reason) == ("False", "FailedGetExternalMetric")
+
+
+def test_operator_without_the_injected_env_cannot_build_the_prometheus_scaler(clean_lab, kube, tmp_path):
+    """Chart without podIdentity.azureWorkload: the operator pod is not mutated; the TriggerAuthentication's
+    identityId gives azidentity a client id but no token file, the chain is empty and the Prometheus scaler
+    fails at creation (keda-behaviour.md §1.3, §6)."""
+    core, _apps, custom, autoscaling = kube
+    converge(clean_lab, kube, tmp_path, workload_identity=False)
+    scene.wait_for("ScaledObjectCheckFailed", lambda: condition(custom, "Ready") == ("False", "ScaledObjectCheckFailed"))
+    so = custom.get_namespaced_custom_object("keda.sh", "v1alpha1", "default", "scaledobjects", SO)
+    ready = next(c for c in so["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["message"] == "failed to ensure HPA is correctly created for ScaledObject: sources must contain at least one TokenCredential"
+    log = scene.operator_log(core, "keda")
+    assert ('ERROR\tprometheus_scaler\terror starting azure workload-identity token provider\t{"type": "ScaledObject", '
+            '"namespace": "default", "name": "azure-managed-prometheus-scaler", "error": "no token file specified. '
+            'Check pod configuration or set TokenFilePath in the options"}') in log
+    assert not autoscaling.list_namespaced_horizontal_pod_autoscaler("default").items
+
+
+def test_addon_keda_puts_the_workspaces_403_body_in_its_event(clean_lab, kube):
+    """The add-on ships KEDA <= 2.19, whose error still carries the response body: the seeds' text (§0)."""
+    core, apps, custom, _autoscaling = kube
+    env = clean_lab.env
+    issuer = scene.enable_cluster(env)
+    identity = scene.identity(env, MI)
+    scene.credential(env, MI, "keda-operator", issuer, "system:serviceaccount:kube-system:keda-operator")
+    scene.annotate_account(core, "kube-system", "keda-operator", identity.client_id)
+    scene.restart(apps, "kube-system", "keda-operator")
+    apps.create_namespaced_deployment("default", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": TARGET},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": TARGET}}, "template": {
+            "metadata": {"labels": {"app": TARGET}}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}})
+    scene.trigger_auth(custom, "default", "azure-managed-prometheus-trigger-auth", identity.client_id)
+    custom.create_namespaced_custom_object("keda.sh", "v1alpha1", "default", "scaledobjects", {
+        "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": SO},
+        "spec": {"scaleTargetRef": {"name": TARGET}, "triggers": [{
+            "type": "prometheus", "metadata": {"serverAddress": seed.PROMETHEUS_QUERY_ENDPOINT, "query": QUERY, "threshold": "100.50"},
+            "authenticationRef": {"name": "azure-managed-prometheus-trigger-auth"}}]}})
+    failed = scene.wait_for("KEDAScalerFailed", lambda: [e for e in scene.events(core, "default", SO) if e.reason == "KEDAScalerFailed"])
+    assert failed[0].source.component == "keda-operator"
+    assert failed[0].message == (
+        'prometheus query api returned error. status: 403 response: {"status": "error", "errorType": "Forbidden", '
+        f'"error": "User \'{identity.principal_id}\' does not have access to perform any of the following actions '
+        f"'microsoft.monitor/accounts/data/metrics/read' on resource '{seed.monitor_workspace_id().lower()}'.\"}}")
