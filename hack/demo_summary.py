@@ -178,11 +178,12 @@ def outcome(scenario: dict) -> int:
         env = [{"name": "OPERATION_MODE", "value": "producer"}, {"name": "MESSAGE_COUNT", "value": "100"},
                {"name": "AZURE_SERVICEBUS_QUEUE_NAME", "value": queue},
                {"name": "AZURE_SERVICEBUS_HOSTNAME", "value": f"{sb}.servicebus.windows.net"}]
+        pod_spec = {"serviceAccountName": scenario["keda_identity_name"], "restartPolicy": "Never", "containers": [{
+            "image": "ghcr.io/azure-samples/aks-app-samples/servicebusdemo:latest", "name": "myproducer",
+            "resources": {}, "env": env}]}
+        template = {"metadata": {"labels": {"azure.workload.identity/use": "true"}}, "spec": pod_spec}
         batch.create_namespaced_job("default", {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "myproducer"},
-            "spec": {"template": {"metadata": {"labels": {"azure.workload.identity/use": "true"}},
-                     "spec": {"serviceAccountName": scenario["keda_identity_name"], "restartPolicy": "Never", "containers": [{
-                         "image": "ghcr.io/azure-samples/aks-app-samples/servicebusdemo:latest", "name": "myproducer",
-                         "resources": {}, "env": env}]}}}})
+                                                "spec": {"template": template}})
         _wait("the producer Job", lambda: (batch.read_namespaced_job("myproducer", "default").status.succeeded or 0) == 1)
         print(f"    producer      Job myproducer completed; queue {queue} has {active()} active messages")
         created = _wait("KEDAJobsCreated", lambda: [e for e in _events(core, sj["namespace"], sj["name"]) if e.reason == "KEDAJobsCreated"])
@@ -200,9 +201,10 @@ def outcome(scenario: dict) -> int:
     namespace, target = so["namespace"], so["scale_target"]["name"]
     query = so["triggers"][0]["metadata"]["query"]
     # The application the article's ScaledObject scales (the article assumes it exists).
+    template = {"metadata": {"labels": {"app": target}}, "spec": {"containers": [{"name": "app", "image": "nginx"}]}}
     apps.create_namespaced_deployment(namespace, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": target},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": target}}, "template": {
-            "metadata": {"labels": {"app": target}}, "spec": {"containers": [{"name": "app", "image": "nginx"}]}}}})
+                                                  "spec": {"replicas": 1, "selector": {"matchLabels": {"app": target}},
+                                                           "template": template}})
 
     def ready() -> bool:
         obj = custom.get_namespaced_custom_object("keda.sh", "v1alpha1", namespace, "scaledobjects", so["name"])

@@ -41,8 +41,8 @@ def sb_token(env) -> str:
 
 def test_namespace_create_is_long_running_and_reports_its_endpoint(env, clean_lab):
     clean_lab.settings(servicebus_lro_polls=1)
-    created = clients.arm(env, "PUT", f"{GROUP}/sb-lab-new", {"location": "eastus", "sku": {"name": "Standard"},
-                                                            "properties": {"disableLocalAuth": True}}, api_version=API)
+    body = {"location": "eastus", "sku": {"name": "Standard"}, "properties": {"disableLocalAuth": True}}
+    created = clients.arm(env, "PUT", f"{GROUP}/sb-lab-new", body, api_version=API)
     assert created.status == 201
     assert created.json()["properties"]["provisioningState"] == "Created"
     first = clients.arm(env, "GET", f"{GROUP}/sb-lab-new", api_version=API).json()["properties"]

@@ -119,8 +119,8 @@ def test_wrong_subject_is_aadsts70021_in_the_operator_log(clean_lab, kube, tmp_p
     core, _apps, custom, autoscaling = kube
     converge(clean_lab, kube, tmp_path, subject="system:serviceaccount:kube-system:keda-operator")
     scene.wait_for("TriggerError", lambda: condition(custom, "Ready") == ("False", "TriggerError"))
-    log = scene.wait_for("AADSTS70021 in the log", lambda: (lambda text: text if "AADSTS70021" in text else "")(
-        scene.operator_log(core, "keda")))
+    scene.wait_for("AADSTS70021 in the log", lambda: "AADSTS70021" in scene.operator_log(core, "keda"))
+    log = scene.operator_log(core, "keda")
     assert "ChainedTokenCredential: failed to acquire a token.\\nAttempted credentials:\\n\\tWorkloadIdentityCredential authentication failed." in log
     hpa = autoscaling.read_namespaced_horizontal_pod_autoscaler(f"keda-hpa-{SO}", "default")
     active = next(c for c in hpa.status.conditions if c.type == "ScalingActive")

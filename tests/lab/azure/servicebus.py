@@ -204,8 +204,9 @@ def handle_queue(ctx: ArmContext) -> Response:
         now = _iso(time.time())
         if record is None:
             props.update({"createdAt": now, "updatedAt": now, "accessedAt": "0001-01-01T00:00:00Z"})
-            record = Record(rid, QUEUE_KIND, {"id": rid, "name": name, "type": "Microsoft.ServiceBus/Namespaces/Queues",
-                                               "location": namespace.body["location"], "properties": props})
+            created = {"id": rid, "name": name, "type": "Microsoft.ServiceBus/Namespaces/Queues",
+                       "location": namespace.body["location"], "properties": props}
+            record = Record(rid, QUEUE_KIND, created)
             ctx.store.put(record)
         else:
             keep = {k: record.body["properties"].get(k) for k in ("createdAt", "accessedAt")}

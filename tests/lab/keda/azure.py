@@ -83,7 +83,7 @@ def request(lab: Any, method: str, url: str, headers: dict[str, str] | None = No
     try:
         connection.request(method, path, body=body, headers=all_headers)
         answer = connection.getresponse()
-        return HttpAnswer(answer.status, {k: v for k, v in answer.getheaders()}, answer.read())
+        return HttpAnswer(answer.status, dict(answer.getheaders()), answer.read())
     except OSError as exc:
         raise NetError(f'{method.title()} "{url}": {exc}') from exc
     finally:
@@ -248,10 +248,15 @@ def prometheus_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
             "activation": activation, "ignore_null": ignore_null}
 
 
-def prometheus_value(lab: Any, meta: dict[str, Any], token: str | None, with_body: bool) -> float:
-    """ExecutePromQuery (prometheus_scaler.go:204-320)."""
+def prometheus_url(meta: dict[str, Any]) -> str:
+    """The query URL: query escaped with url.QueryEscape, time = now in RFC3339 UTC (prometheus_scaler.go:204)."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    url = f"{meta['server']}/api/v1/query?query={urllib.parse.quote_plus(meta['query'])}&time={urllib.parse.quote_plus(now)}"
+    return f"{meta['server']}/api/v1/query?query={urllib.parse.quote_plus(meta['query'])}&time={urllib.parse.quote_plus(now)}"
+
+
+def prometheus_value(lab: Any, meta: dict[str, Any], token: str | None, with_body: bool, url: str | None = None) -> float:
+    """ExecutePromQuery (prometheus_scaler.go:204-320)."""
+    url = url or prometheus_url(meta)
     headers = {"User-Agent": "Go-http-client/1.1", "Accept-Encoding": "gzip"}
     if token:
         headers["Authorization"] = f"Bearer {token}"

@@ -295,14 +295,17 @@ class Keda:
                 self.log(operator, "ERROR", scaler["logger"], "error getting service bus entity length", dict(fields, error=str(exc)))
                 raise
         token = None
+        url = azure.prometheus_url(meta)
         if auth["provider"] == "azure-workload":
             try:
                 token = self._token(operator, obj, auth, azure.PROMETHEUS_SCOPE, scaler["logger"], fields)
             except azure.ScalerError as exc:
-                url = f"{meta['server']}/api/v1/query?query=..."
-                raise azure.ScalerError(f'Get "{url}": {exc}') from exc
+                # The round tripper's token error comes back wrapped by net/http with the request URL.
+                error = azure.ScalerError(f'Get "{url}": {exc}')
+                self.log(operator, "ERROR", "prometheus_scaler", "error executing prometheus query", dict(fields, error=str(error)))
+                raise error from exc
         try:
-            return azure.prometheus_value(self.lab, meta, token, with_body=version_of(operator) < (2, 20))
+            return azure.prometheus_value(self.lab, meta, token, with_body=version_of(operator) < (2, 20), url=url)
         except azure.ScalerError as exc:
             if str(exc).startswith("prometheus query api returned error"):
                 self.log(operator, "ERROR", "prometheus_scaler", "prometheus query api returned error", dict(fields, error=str(exc)))
