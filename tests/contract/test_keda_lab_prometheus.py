@@ -96,8 +96,10 @@ def test_metric_above_threshold_scales_up_and_back_down(clean_lab, kube, tmp_pat
     assert reasons.count("ScaledObjectReady") == 1 and "KEDAScalersStarted" in reasons
     assert any(e.reason == "SuccessfulRescale" for e in scene.events(core, "default", f"keda-hpa-{SO}"))
     # The queries carried the identity's token for Azure Monitor.
-    queries = [r for r in clean_lab.requests("prometheus") if r["path"].startswith("/api/v1/query")]
+    queries = [r for r in clean_lab.control("GET", "/requests?service=prometheus&actor=keda-operator")
+               if r["path"].startswith("/api/v1/query")]
     assert queries and all(r["status"] == 200 for r in queries)
+    assert not clean_lab.requests("prometheus")  # hidden from module-facing request counts
 
 
 def test_removed_role_is_the_prometheus_403_in_event_and_log(clean_lab, kube, tmp_path):
@@ -111,7 +113,7 @@ def test_removed_role_is_the_prometheus_403_in_event_and_log(clean_lab, kube, tm
     log = scene.operator_log(core, "keda")
     assert "ERROR\tprometheus_scaler\tprometheus query api returned error\t" in log
     assert "ERROR\tscale_handler\terror getting metric for trigger\t" in log
-    body = [r for r in clean_lab.requests("prometheus") if r["status"] == 403]
+    body = [r for r in clean_lab.control("GET", "/requests?service=prometheus&actor=*") if r["status"] == 403]
     assert body, "the workspace answered 403"
 
 

@@ -19,6 +19,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from ..core import ACTOR_HEADER
+
 EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 SERVICEBUS_SCOPE = "https://servicebus.azure.net//.default"  # azservicebus sbauth/token_provider.go:99 (double slash)
 PROMETHEUS_SCOPE = "https://prometheus.monitor.azure.com/.default"
@@ -61,7 +63,7 @@ def _target(lab: Any, host: str) -> str | None:
 
 
 def request(lab: Any, method: str, url: str, headers: dict[str, str] | None = None, body: bytes | None = None,
-            timeout: float = 5.0) -> HttpAnswer:
+            timeout: float = 5.0, actor: str = "keda-operator") -> HttpAnswer:
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
     target = _target(lab, host)
@@ -78,7 +80,7 @@ def request(lab: Any, method: str, url: str, headers: dict[str, str] | None = No
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    all_headers = {"Host": parts.netloc.split(":")[0] if target else parts.netloc}
+    all_headers = {"Host": parts.netloc.split(":")[0] if target else parts.netloc, ACTOR_HEADER: actor}
     all_headers.update(headers or {})
     try:
         connection.request(method, path, body=body, headers=all_headers)
@@ -122,7 +124,7 @@ def credential_from_env(env: dict[str, str], identity_id: str | None, identity_t
     return WorkloadCredential(client_id, tenant_id, token_file, authority), None
 
 
-def get_token(lab: Any, credential: WorkloadCredential, assertion: str, scope: str) -> str:
+def get_token(lab: Any, credential: WorkloadCredential, assertion: str, scope: str, actor: str = "keda-operator") -> str:
     """POST <authority>/<tenant>/oauth2/v2.0/token; raises ScalerError with the chained-credential text."""
     url = credential.authority_host.rstrip("/") + f"/{credential.tenant_id}/oauth2/v2.0/token"
     form = urllib.parse.urlencode({
@@ -130,7 +132,7 @@ def get_token(lab: Any, credential: WorkloadCredential, assertion: str, scope: s
         "client_assertion": assertion, "grant_type": "client_credentials", "scope": scope,
     }).encode()
     try:
-        answer = request(lab, "POST", url, {"Content-Type": "application/x-www-form-urlencoded"}, form)
+        answer = request(lab, "POST", url, {"Content-Type": "application/x-www-form-urlencoded"}, form, actor=actor)
     except NetError as exc:
         raise ScalerError(chain_error(f"WorkloadIdentityCredential: {exc}")) from exc
     if answer.status == 200:

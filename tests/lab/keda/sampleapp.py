@@ -17,6 +17,7 @@ from ..k8s.controllers import Controllers
 from . import azure
 
 IMAGE = "aks-app-samples/servicebusdemo"
+ACTOR = "servicebusdemo"  # how its calls are tagged in the lab's request log
 KUBELET = "kubelet"
 
 
@@ -95,10 +96,11 @@ class SampleApp:
         assertion, _exp = self.k8s.issuer.issue(
             api.issuer_url, account["metadata"]["namespace"], account["metadata"]["name"], account["metadata"]["uid"],
             [azure.EXCHANGE_AUDIENCE], 3600, {"kind": "Pod", "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]})
-        return azure.get_token(self.lab, credential, assertion, azure.SERVICEBUS_SCOPE)
+        return azure.get_token(self.lab, credential, assertion, azure.SERVICEBUS_SCOPE, actor=ACTOR)
 
     def _call(self, pod: dict[str, Any], method: str, url: str, token: str, body: bytes | None, ok: Any) -> azure.HttpAnswer:
-        answer = azure.request(self.lab, method, url, {"Authorization": f"Bearer {token}", "Content-Type": "text/plain"}, body)
+        answer = azure.request(self.lab, method, url, {"Authorization": f"Bearer {token}", "Content-Type": "text/plain"}, body,
+                               actor=ACTOR)
         expected = ok if isinstance(ok, tuple) else (ok,)
         if answer.status not in expected:
             raise azure.ScalerError(azure.response_error(method, url, answer))
