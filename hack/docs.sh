@@ -34,5 +34,5 @@ cp galaxy.yml "$work/"
 # -W --keep-going: every warning fails the build, after all of them are reported. -E -a: no
 # pickled environment from an earlier run decides anything.
 "$bin/sphinx-build" -q -E -a -W --keep-going -b html -c docs/site -d "$out/doctrees" "$src" "$out/html"
-pages=$(find "$out/html/collections" -name '*_module.html' -o -name '*_role.html' | wc -l)
+pages=$(find "$out/html/collections/kedaops/aks" \( -name '*_module.html' -o -name '*_role.html' \) | wc -l)
 echo "docs: $out/html/index.html ($pages module and role pages)"

@@ -71,6 +71,15 @@ def _write(path: str, content: str, mode: int = 0o600) -> str:
     return path
 
 
+def _credential_file(pdd: str, content: str) -> str:
+    """A file a credential injects, as AWX writes it: a temporary file under env/, owner-only."""
+    handle, path = tempfile.mkstemp(dir=os.path.join(pdd, "env"))
+    with os.fdopen(handle, "w") as f:
+        f.write(content)
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+    return path
+
+
 class AwxJobs:
     """A project synced once, and one private data dir per job, as AWX prepares them."""
 
@@ -88,6 +97,8 @@ class AwxJobs:
             "cloud_environment": lab.env["AZURE_CLOUD_ENVIRONMENT"],
         }
         self.kube = _kube_credential(lab.env["KUBECONFIG"])
+        with open(lab.env["KUBECONFIG"], encoding="utf-8") as f:
+            self.kubeconfig = f.read()
         with open(SCENARIO_VARS, encoding="utf-8") as f:
             self.extra_vars = {**yaml.safe_load(f), **SCENARIO_EXTRA_VARS, **DOCTOR_EXTRA_VARS}
         self.ee_collections = self._execution_environment()
@@ -129,7 +140,7 @@ class AwxJobs:
 
     # -- one job ------------------------------------------------------------------------------------
 
-    def private_data_dir(self, job_id: int) -> str:
+    def private_data_dir(self, job_id: int, cluster_credential: str) -> str:
         pdd = tempfile.mkdtemp(prefix=f"awx_{job_id}_", dir=self.workdir)
         os.chmod(pdd, stat.S_IRWXU)
         shutil.copytree(self.project, os.path.join(pdd, "project"))
@@ -149,10 +160,10 @@ class AwxJobs:
         _write(os.path.join(pdd, "env", "settings"), json.dumps(
             {"job_timeout": 0, "suppress_ansible_output": True, "suppress_output_file": True}))
         _write(os.path.join(pdd, "env", "cmdline"), "-u root")
-        _write(os.path.join(pdd, "env", "envvars"), yaml.safe_dump(self.job_env(pdd, job_id)))
+        _write(os.path.join(pdd, "env", "envvars"), yaml.safe_dump(self.job_env(pdd, job_id, cluster_credential)))
         return pdd
 
-    def job_env(self, pdd: str, job_id: int) -> dict[str, str]:
+    def job_env(self, pdd: str, job_id: int, cluster_credential: str) -> dict[str, str]:
         env = {
             # RunJob.build_env
             "JOB_ID": str(job_id),
@@ -175,38 +186,43 @@ class AwxJobs:
             "AZURE_TENANT": self.azure["tenant"],
             "AZURE_SECRET": self.azure["secret"],
             "AZURE_CLOUD_ENVIRONMENT": self.azure["cloud_environment"],
+        }
+        if cluster_credential == "bearer_token":
             # OpenShift or Kubernetes API Bearer Token credential (injectors.kubernetes_bearer_token):
             # with "Verify SSL" and a CA, the CA goes to a temporary file under env/.
-            "K8S_AUTH_HOST": self.kube["host"],
-            "K8S_AUTH_API_KEY": self.kube["bearer_token"],
-            "K8S_AUTH_VERIFY_SSL": "True",
-        }
-        handle, ca_path = tempfile.mkstemp(dir=os.path.join(pdd, "env"))
-        with os.fdopen(handle, "w") as f:
-            f.write(self.kube["ssl_ca_cert"])
-        env["K8S_AUTH_SSL_CA_CERT"] = ca_path
+            env.update(K8S_AUTH_HOST=self.kube["host"], K8S_AUTH_API_KEY=self.kube["bearer_token"],
+                       K8S_AUTH_VERIFY_SSL="True")
+            env["K8S_AUTH_SSL_CA_CERT"] = _credential_file(pdd, self.kube["ssl_ca_cert"])
+        else:
+            # A custom credential type (docs/awx.md): one secret multi-line field, a file injector
+            # ({{ tower.filename.kubeconfig }}, written under env/) and K8S_AUTH_KUBECONFIG pointing at it.
+            env["K8S_AUTH_KUBECONFIG"] = _credential_file(pdd, self.kubeconfig)
         return env
 
-    def run(self, playbook: str) -> "Job":
+    def run(self, playbook: str, cluster_credential: str = "bearer_token") -> "Job":
         self.next_job_id += 1
         job_id = self.next_job_id
-        pdd = self.private_data_dir(job_id)
+        pdd = self.private_data_dir(job_id, cluster_credential)
+        with open(os.path.join(pdd, "env", "envvars"), encoding="utf-8") as f:
+            job_env = yaml.safe_load(f)
         proc = subprocess.run(
             [os.path.join(BIN, "ansible-runner"), "run", pdd, "-p", playbook, "--ident", str(job_id),
              "--inventory", os.path.join(pdd, "inventory", "hosts")],
             env=self._ee_env(), capture_output=True, text=True, timeout=900, check=False)
-        return Job(pdd, job_id, proc)
+        return Job(pdd, job_id, proc, job_env)
 
     @property
     def secrets(self) -> dict[str, str]:
-        return {"AZURE_SECRET": self.azure["secret"], "K8S_AUTH_API_KEY": self.kube["bearer_token"]}
+        """What must stay secret: the service principal's secret and the cluster's bearer token."""
+        return {"the Azure client secret": self.azure["secret"], "the cluster bearer token": self.kube["bearer_token"]}
 
 
 class Job:
     """The artifacts of one finished job: status, rc, job events."""
 
-    def __init__(self, pdd: str, job_id: int, proc: subprocess.CompletedProcess):
+    def __init__(self, pdd: str, job_id: int, proc: subprocess.CompletedProcess, env: dict[str, str]):
         self.pdd = pdd
+        self.env = env
         self.artifacts = os.path.join(pdd, "artifacts", str(job_id))
         self.proc = proc
 
@@ -242,8 +258,8 @@ class Job:
 
     def artifact_files(self) -> list[str]:
         found = []
-        for folder, _, names in os.walk(self.artifacts):
-            found.extend(os.path.join(folder, n) for n in names)
+        for entry in os.walk(self.artifacts):
+            found.extend(os.path.join(entry[0], name) for name in entry[2])
         return found
 
 
@@ -261,7 +277,8 @@ def site_job(awx):
 @pytest.fixture(scope="module")
 def doctor_job(awx, site_job):
     assert site_job.status == "successful", site_job.explain()
-    return awx.run("playbooks/doctor.yml")
+    # The cluster credential of the other kind: a kubeconfig through a custom credential type.
+    return awx.run("playbooks/doctor.yml", cluster_credential="kubeconfig")
 
 
 @pytest.fixture(scope="module")
@@ -285,9 +302,9 @@ def assert_no_secret_in_artifacts(job: Job, secrets: dict[str, str]) -> None:
         if os.path.relpath(path, job.artifacts) == "command":
             record = json.loads(text)
             for name, value in secrets.items():
-                assert record["env"].get(name) == value, f"{name} did not reach the job through the credential"
-                assert [k for k, v in record["env"].items() if value in str(v)] == [name], \
-                    f"the value of {name} is in other variables of the job environment"
+                holders = sorted(k for k, v in record["env"].items() if value in str(v))
+                injected = sorted(k for k, v in job.env.items() if v == value)
+                assert holders == injected, f"{name} is in the job environment as {holders}, injected as {injected}"
             text = json.dumps({k: v for k, v in record.items() if k != "env"})
         for name, value in secrets.items():
             assert value not in text, f"{name} is in the artifact {os.path.relpath(path, job.pdd)}"
@@ -302,9 +319,12 @@ def test_site_runs_as_an_awx_job_and_keeps_its_secrets(awx, site_job):
     assert len(stats) == 1
     assert stats[0]["event_data"]["failures"] == {} and stats[0]["event_data"]["dark"] == {}
     assert stats[0]["event_data"]["changed"].get("localhost", 0) > 0, "a first run on a fresh lab changes something"
-    # The collection came from the project's requirements, not from this checkout.
+    # The credentials reached the job only as AWX injects them, none of the developer's shell.
     command = json.loads(site_job.read("command"))
     assert "KUBECONFIG" not in command["env"] and "AZURE_CLIENT_SECRET" not in command["env"]
+    assert command["env"]["AZURE_SECRET"] == awx.azure["secret"]
+    assert command["env"]["K8S_AUTH_API_KEY"] == awx.kube["bearer_token"]
+    # The collection came from the project's requirements, not from this checkout.
     task_paths = {e["event_data"].get("task_path", "") for e in site_job.events if e["event"] == "playbook_on_task_start"}
     role_paths = [p for p in task_paths if "/roles/" in p]
     assert role_paths and all(p.startswith(os.path.join(site_job.pdd, "requirements_collections")) for p in role_paths), \
@@ -314,6 +334,7 @@ def test_site_runs_as_an_awx_job_and_keeps_its_secrets(awx, site_job):
 
 def test_doctor_job_events_carry_every_link(awx, doctor_job):
     assert doctor_job.status == "successful", doctor_job.explain()
+    assert "K8S_AUTH_KUBECONFIG" in doctor_job.env and "K8S_AUTH_API_KEY" not in doctor_job.env
     result = doctor_job.task_result("Check the chain")["event_data"]["res"]
     assert result["ok"] is True
     checks = result["checks"]
