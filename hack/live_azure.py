@@ -2,10 +2,10 @@
 
 The throw-away resource group and the event sources the scenarios point at (a Service Bus
 namespace and queue, an Azure Monitor workspace), the messages that make KEDA scale, the scenario
-variables, and the final check that nothing the run created remains. Authenticates as the
-collection does (azure-identity: a service principal from AZURE_*, workload identity, managed
-identity or `az login`) and talks to ARM's REST API with azure-core, so it needs nothing beyond
-requirements.txt.
+variables, and the final check that nothing the run created remains. Authenticates exactly as the
+collection's modules do (their module_utils: a service principal from AZURE_*, workload identity,
+managed identity or `az login`; AZURE_CLOUD_ENVIRONMENT) and talks to ARM's REST API, so it needs
+nothing beyond requirements.txt.
 
     python hack/live_azure.py <command> <state.json> [args]
 
@@ -21,7 +21,6 @@ import sys
 import time
 import uuid
 
-ARM = "https://management.azure.com"
 # API versions: Microsoft.Resources 2021-04-01, Microsoft.ServiceBus 2021-11-01, Microsoft.Monitor
 # 2023-04-03, Microsoft.Authorization 2022-04-01, Microsoft.ContainerService 2024-09-01,
 # Microsoft.ManagedIdentity 2023-01-31 (all GA;
@@ -34,18 +33,27 @@ MARKER = {"managed-by": "kedaops.aks-live-test"}
 
 
 class Azure:
+    """ARM REST calls authenticated as the collection's modules authenticate (AZURE_* environment,
+    auth_source auto, AZURE_CLOUD_ENVIRONMENT), so the script also runs against the lab."""
+
     def __init__(self, subscription: str):
-        from azure.identity import DefaultAzureCredential  # pylint: disable=import-outside-toplevel
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        sys.path.insert(0, os.path.join(root, ".venv", "collections"))
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureAuth, build_credential, resolve_cloud
+        auth = AzureAuth.from_env()
+        self.cloud = resolve_cloud(auth)
+        self.arm_url = self.cloud.resource_manager.rstrip("/")
         self.subscription = subscription
-        self.credential = DefaultAzureCredential()
+        self.credential = build_credential(auth, self.cloud)
 
-    def token(self, scope: str = ARM + "/.default") -> str:
-        return self.credential.get_token(scope).token
+    def token(self, scope: str | None = None) -> str:
+        return self.credential.get_token(scope or self.cloud.scope).token
 
-    def request(self, method: str, url: str, body=None, scope: str = ARM + "/.default",
+    def request(self, method: str, url: str, body=None, scope: str | None = None,
                 headers: dict | None = None, ok=(200, 201, 202, 204)):
         import requests  # pylint: disable=import-outside-toplevel
-        full = url if url.startswith("https://") else ARM + url
+        full = url if url.startswith("https://") else self.arm_url + url
         sent = {"Authorization": "Bearer " + self.token(scope), **(headers or {})}
         if body is not None and not isinstance(body, (str, bytes)):
             sent["Content-Type"] = "application/json"
@@ -206,8 +214,8 @@ def cmd_send(az: Azure, state: dict, count: str) -> None:
 def cmd_check_clean(az: Azure, state: dict, scenario: str) -> None:
     """After teardown: the scenario's identity and its role assignments are gone."""
     info = state["scenarios"][scenario]
-    left = [r["id"] for r in az.arm("GET", f"{group_path(state)}/resources", "resources").json()["value"]
-            if r["type"].lower() == "microsoft.managedidentity/userassignedidentities"]
+    left = [r["id"] for r in az.arm("GET", f"{group_path(state)}/providers/Microsoft.ManagedIdentity/"
+                                           "userAssignedIdentities", "msi").json()["value"]]
     assignments = az.arm("GET", f"/subscriptions/{az.subscription}/providers/Microsoft.Authorization/roleAssignments"
                                 f"?$filter=principalId eq '{info['principal_id']}'", "authorization").json()["value"]
     if left or assignments:
