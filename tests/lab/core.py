@@ -422,7 +422,8 @@ class ControlService(Service):
 
 
 def default_services() -> list[Callable[[Lab], Service]]:
-    """The full lab: Kubernetes API, then Azure (which links to Kubernetes at start)."""
+    """The full lab: Kubernetes API, then Azure (which links to Kubernetes at start), the chart repository."""
     from .k8s import KubernetesService
     from .azure import ArmService, EntraService
-    return [KubernetesService, ArmService, EntraService]
+    from .chartrepo import ChartRepoService
+    return [KubernetesService, ArmService, EntraService, ChartRepoService]
