@@ -211,7 +211,10 @@ class EntraService(Service):
             raise EntraError(400, "invalid_scope", 1002012,
                              f"The provided value for scope {scope} is not valid. Client credential flows must have a scope "
                              "value with /.default suffixed to the resource identifier (application ID URI).")
-        resource = scopes[0][: -len(".default")]
+        # Entra takes everything before "/.default" as the resource, which becomes the token's aud:
+        # "https://management.core.windows.net//.default" (what the Azure CLI asks) -> "https://management.core.windows.net/"
+        # (https://learn.microsoft.com/entra/identity-platform/scopes-oidc#trailing-slash-and-default).
+        resource = scopes[0][: -len("/.default")]
         if client_id.lower() == ids.AUTOMATION_CLIENT_ID:
             principal, identity = ids.AUTOMATION_PRINCIPAL_ID, None
         else:
