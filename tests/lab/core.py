@@ -424,6 +424,6 @@ class ControlService(Service):
 def default_services() -> list[Callable[[Lab], Service]]:
     """The full lab: Kubernetes API, then Azure (which links to Kubernetes at start), the chart repository."""
     from .k8s import KubernetesService
-    from .azure import ArmService, EntraService
+    from .azure import ArmService, EntraService, GraphService
     from .chartrepo import ChartRepoService
-    return [KubernetesService, ArmService, EntraService, ChartRepoService]
+    return [KubernetesService, ArmService, EntraService, GraphService, ChartRepoService]

@@ -387,3 +387,48 @@ def handle_operation_result(ctx: ArmContext) -> Response:
         return Response(202, b"", {"Location": ctx.service.url + ctx.request.target, "x-ms-retry-after-ms": "100"})
     record = ctx.store.get(operation.cluster)
     return Response.json(200, record.view()) if record is not None else Response(204)
+
+
+# -- listClusterUserCredential / listClusterAdminCredential (az aks get-credentials) ------------------
+
+_CREDENTIAL_ACTIONS = {"listclusterusercredential": ("clusterUser", "clusterUser"),
+                       "listclusteradmincredential": ("clusterAdmin", "clusterAdmin")}
+
+
+def handle_credentials(ctx: ArmContext) -> Response:
+    """POST .../managedClusters/{name}/listCluster{User,Admin}Credential: the cluster's kubeconfig.
+
+    The shape AKS answers (CredentialResults: ``kubeconfigs[{name, value}]``, value base64 of a
+    kubeconfig whose cluster and context are the cluster's name, user ``clusterUser_<rg>_<name>``,
+    admin context ``<name>-admin``; azure-rest-api-specs containerservice managedClusters.json).
+    Here it reaches the Kubernetes lab with its admin token: the lab cluster has local accounts.
+    """
+    import base64  # pylint: disable=import-outside-toplevel
+
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    versions.check_managed_clusters(ctx.api_version)
+    path = ctx.path
+    if ctx.method != "POST":
+        raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE + "/" + path.types[-1])
+    rg_name = ctx.resource_group_record().body["name"]
+    name = path.names[0]
+    if ctx.store.get(cluster_id(rg_name, name)) is None:
+        raise errors.resource_not_found(f"Microsoft.ContainerService/managedClusters/{name}", rg_name)
+    result_name, user_prefix = _CREDENTIAL_ACTIONS[path.types[-1].lower()]
+    k8s = ctx.service.lab.services.get("k8s")
+    if k8s is None:
+        raise ArmError(500, "InternalServerError", "The cluster's API server is not running in this lab.")
+    with open(k8s.kubeconfig_path, encoding="utf-8") as f:
+        lab_config = yaml.safe_load(f)
+    user = f"{user_prefix}_{rg_name}_{name}"
+    context = f"{name}-admin" if result_name == "clusterAdmin" else name
+    config = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": name, "cluster": lab_config["clusters"][0]["cluster"]}],
+        "contexts": [{"name": context, "context": {"cluster": name, "user": user}}],
+        "current-context": context,
+        "users": [{"name": user, "user": lab_config["users"][0]["user"]}],
+    }
+    value = base64.b64encode(yaml.safe_dump(config, sort_keys=False).encode()).decode("ascii")
+    return Response.json(200, {"kubeconfigs": [{"name": result_name, "value": value}]})
