@@ -399,8 +399,9 @@ def handle_credentials(ctx: ArmContext) -> Response:
     """POST .../managedClusters/{name}/listCluster{User,Admin}Credential: the cluster's kubeconfig.
 
     The shape AKS answers (CredentialResults: ``kubeconfigs[{name, value}]``, value base64 of a
-    kubeconfig whose cluster and context are the cluster's name, user ``clusterUser_<rg>_<name>``,
-    admin context ``<name>-admin``; azure-rest-api-specs containerservice managedClusters.json).
+    kubeconfig whose cluster and context are the cluster's name, user ``clusterUser_<rg>_<name>`` or
+    ``clusterAdmin_<rg>_<name>``; azure-rest-api-specs containerservice managedClusters.json). The CLI
+    itself renames an admin context to ``<name>-admin`` when it merges.
     Here it reaches the Kubernetes lab with its admin token: the lab cluster has local accounts.
     """
     import base64  # pylint: disable=import-outside-toplevel
@@ -422,7 +423,7 @@ def handle_credentials(ctx: ArmContext) -> Response:
     with open(k8s.kubeconfig_path, encoding="utf-8") as f:
         lab_config = yaml.safe_load(f)
     user = f"{user_prefix}_{rg_name}_{name}"
-    context = f"{name}-admin" if result_name == "clusterAdmin" else name
+    context = name
     config = {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
         "clusters": [{"name": name, "cluster": lab_config["clusters"][0]["cluster"]}],

@@ -36,7 +36,18 @@ class GraphService(Service):
     name = "graph"
 
     def env(self) -> dict[str, str]:
-        return {"LAB_GRAPH_URL": self.url + "/"} if self.url else {}
+        if not self.url:
+            return {}
+        return {
+            "LAB_GRAPH_URL": self.url + "/",
+            # The Azure CLI's settings (az config, read from AZURE_<SECTION>_<NAME>) that keep it on
+            # 127.0.0.1: MSAL's instance discovery asks login.microsoftonline.com, telemetry uploads
+            # to a Microsoft host. `az cloud register -n Lab --endpoint-resource-manager $LAB_ARM_URL`
+            # reads every other endpoint (Entra, this Graph) from the lab's ARM metadata.
+            "AZURE_CORE_INSTANCE_DISCOVERY": "false",
+            "AZURE_CORE_COLLECT_TELEMETRY": "false",
+            "AZURE_CORE_SURVEY_MESSAGE": "false",
+        }
 
     # -- the directory ------------------------------------------------------------------------------
 
