@@ -61,7 +61,6 @@ def _login(shell: Shell) -> None:
 @pytest.fixture(scope="module")
 def cli_lab(lab):
     lab.reset()
-    lab.settings(fic_propagation_seconds=0)
     yield lab
     lab.reset()
 

@@ -29,6 +29,8 @@ WORKLOAD = "system:serviceaccount:default:workload"
 
 @pytest.fixture
 def env(clean_lab):
+    # Credentials count at once unless a test is about propagation (the lab's default is a few seconds).
+    clean_lab.settings(fic_propagation_seconds=0)
     return clean_lab.env
 
 

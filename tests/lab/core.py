@@ -21,8 +21,10 @@ from typing import Any, Callable
 from . import tls
 
 DEFAULT_SETTINGS: dict[str, Any] = {
-    # Entra: seconds before a new federated credential is honoured by the token endpoint.
-    "fic_propagation_seconds": 0.0,
+    # Entra: seconds before a new federated credential is honoured by the token endpoint. "A few
+    # seconds" as on Azure (AKS workload-identity-overview.md), so every run goes through the roles'
+    # wait path; tests about other things set 0.
+    "fic_propagation_seconds": 3.0,
     # Authorization: seconds during which a new principal is unknown (PrincipalNotFound).
     "principal_replication_seconds": 0.0,
     # ManagedIdentity: how long a federated credential write holds the identity; two writes

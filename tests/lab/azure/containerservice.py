@@ -143,6 +143,19 @@ def _apply_switches(properties: dict[str, Any], switches: dict[str, bool], issue
     properties["workloadAutoScalerProfile"] = autoscaler
 
 
+def _issuer(service: "ArmService", rid: str, guid: str) -> str:
+    """Each cluster's own issuer: ``<host>/<tenant>/<cluster GUID>/`` (facts 1.4: AKS issuers are
+    ``https://<region>.oic.prod-aks.azure.com/<tenant>/<guid>/``, a new GUID per cluster).
+
+    The seeded cluster is the one the Kubernetes lab runs, so its issuer is the API server's. Other
+    clusters get a GUID of their own, kept for their life, under the same (reachable) host.
+    """
+    if rid.lower() == cluster_id(ids.RESOURCE_GROUP, ids.AKS_NAME).lower():
+        return service.issuer_url()
+    base = service.issuer_url().rstrip("/").rsplit("/", 2)[0]
+    return f"{base}/{ids.TENANT_ID}/{guid}/"
+
+
 def _computed(name: str, location: str, resource_group: str, properties: dict[str, Any], state: str) -> None:
     """Fill the read-only fields AKS reports."""
     dns_prefix = properties.setdefault("dnsPrefix", f"{name}-dns")
@@ -296,7 +309,8 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
                     new_properties[key] = copy.deepcopy(current[key])
             new_properties["resourceUID"] = current.get("resourceUID")
             new_properties["currentKubernetesVersion"] = current.get("currentKubernetesVersion")
-        _apply_switches(new_properties, after, service.issuer_url())
+        issuer_guid = (record.meta.get("issuer_guid") if record is not None else None) or str(uuid.uuid4())
+        _apply_switches(new_properties, after, _issuer(service, rid, issuer_guid))
         _computed(name, location, rg_name, new_properties, "Updating" if record is not None else "Creating")
         if record is not None:
             identity = dict(record.body.get("identity") or {})
@@ -311,12 +325,13 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
         operation = Operation(str(uuid.uuid4()), rid, location, int(ctx.setting("aks_lro_polls") or 0))
         status = 201 if record is None else 200
         if record is None:
-            record = ctx.store.put(Record(rid, CLUSTER_KIND, new_body, meta={"operation": operation}))
+            record = ctx.store.put(Record(rid, CLUSTER_KIND, new_body, meta={"operation": operation, "issuer_guid": issuer_guid}))
             service.directory[identity["principalId"]] = ("ServicePrincipal", time.time())
         else:
             record.body = new_body
             record.updated = time.time()
             record.meta["operation"] = operation
+            record.meta["issuer_guid"] = issuer_guid
         service.operations.add(operation)
         answer = record.view()
     # The add-on manager acts while the operation runs; the Kubernetes lab is called outside the store lock.
