@@ -1,4 +1,5 @@
-"""The lab's Azure: Resource Manager (identities, federated credentials, roles, AKS) the Entra token endpoint and the Microsoft Graph look-ups the Azure CLI makes."""
+"""The lab's Azure: Resource Manager (identities, federated credentials, roles, AKS), the Entra token
+endpoint and the Microsoft Graph look-ups the Azure CLI makes."""
 
 from __future__ import annotations
 
