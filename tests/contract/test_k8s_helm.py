@@ -92,6 +92,8 @@ def test_install_upgrade_uninstall_with_wait_and_workload_identity(tools, raw, n
     assert operator["spec"]["template"]["spec"]["serviceAccountName"] == "keda-operator"
     assert operator["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/kedacore/keda:2.20.2"
     assert operator["status"]["readyReplicas"] == 1
+    # values.yaml says `cpu: 1`; the API server answers quantities as strings, as the typed clients expect.
+    assert operator["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {"cpu": "1", "memory": "1000Mi"}
     pods = tools.kubectl_json("get", "pods", "-n", ns, "-l", "app=keda-operator")["items"]
     assert _env(pods[0])["AZURE_CLIENT_ID"] == CLIENT_ID
     for plural, names in CLUSTER_KINDS.items():
