@@ -37,6 +37,8 @@ class Shell:
         env["PATH"] = os.path.dirname(AZ) + os.pathsep + env["PATH"]
         env["AZURE_CONFIG_DIR"] = config_dir
         env["KUBECONFIG"] = os.path.join(config_dir, "kube", "config")
+        # Nothing may leave 127.0.0.1: any other host goes to a proxy that is not there, and fails.
+        env.update(HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1,localhost")
         self.env = env
 
     def run(self, script: str, check: bool = True) -> subprocess.CompletedProcess:
