@@ -5,7 +5,10 @@ automation service principal) or a federated client assertion (workload identity
 Error answers use Entra's OAuth error JSON (``error``, ``error_description`` starting with the
 AADSTS code, ``error_codes``, ``timestamp``, ``trace_id``, ``correlation_id``, ``error_uri``) with
 the HTTP status Entra uses: 400 for invalid_request / unauthorized_client / invalid_scope, 401 for
-invalid_client (as quoted in the public threads cited in the report).
+invalid_client (as quoted in the public threads cited in the report), except AADSTS70021, which
+KEDA's operator log shows as 400 invalid_client (reference/keda-behaviour.md).
+
+Access tokens carry ``aud`` = the scope without its ``/.default`` suffix, as Entra issues them.
 """
 
 from __future__ import annotations
