@@ -49,6 +49,7 @@ converge() {  # converge NAME VARS [extra args...]
 
 converge "Add-on path + Azure Service Bus ScaledJob" playbooks/vars/addon-servicebus.yml \
   -e keda_addon_disable_on_absent=true
+# The real kedacore/keda chart through the role's defaults; only the repository URL is the lab's.
 converge "Helm path + Azure Managed Prometheus ScaledObject" playbooks/vars/helm-prometheus.yml \
-  -e keda_helm_chart_ref="$root/tests/lab/charts/keda" -e keda_helm_chart_repo_url=
+  -e keda_helm_chart_repo_url="$LAB_CHART_REPO_URL"
 echo "demo: both paths converged, re-ran with no change, and were torn down."

@@ -21,8 +21,10 @@ from typing import Any, Callable
 from . import tls
 
 DEFAULT_SETTINGS: dict[str, Any] = {
-    # Entra: seconds before a new federated credential is honoured by the token endpoint.
-    "fic_propagation_seconds": 0.0,
+    # Entra: seconds before a new federated credential is honoured by the token endpoint. "A few
+    # seconds" as on Azure (AKS workload-identity-overview.md), so every run goes through the roles'
+    # wait path; tests about other things set 0.
+    "fic_propagation_seconds": 3.0,
     # Authorization: seconds during which a new principal is unknown (PrincipalNotFound).
     "principal_replication_seconds": 0.0,
     # ManagedIdentity: how long a federated credential write holds the identity; two writes
@@ -444,8 +446,10 @@ class ControlService(Service):
 
 
 def default_services() -> list[Callable[[Lab], Service]]:
-    """The full lab: Kubernetes API, then Azure (which links to Kubernetes at start)."""
+    """The full lab: Kubernetes API, then Azure (which links to Kubernetes at start), the chart repository."""
     from .k8s import KubernetesService
-    from .azure import ArmService, EntraService, PrometheusService, ServiceBusDataService
+    from .azure import ArmService, EntraService, GraphService, PrometheusService, ServiceBusDataService
+    from .chartrepo import ChartRepoService
     from .keda import KedaService
-    return [KubernetesService, ArmService, EntraService, ServiceBusDataService, PrometheusService, KedaService]
+    return [KubernetesService, ArmService, EntraService, GraphService, ChartRepoService, ServiceBusDataService,
+            PrometheusService, KedaService]
