@@ -17,7 +17,7 @@ import jwt
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import authorization, containerservice, errors, msi, seed, versions
+from . import authorization, connectedclusters, containerservice, errors, msi, seed, versions
 from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
@@ -52,6 +52,8 @@ class ArmService(Service):
             "microsoft.containerservice/managedclusters": containerservice.handle_cluster,
             "microsoft.containerservice/locations/operations": containerservice.handle_operation,
             "microsoft.containerservice/locations/operationresults": containerservice.handle_operation_result,
+            connectedclusters.CLUSTER_KIND: connectedclusters.handle_cluster,
+            connectedclusters.OPERATION_KIND: connectedclusters.handle_operation,
         }
         self.reset()
 
@@ -64,6 +66,7 @@ class ArmService(Service):
             self.operations.clear()
             self.directory = {ids.AUTOMATION_PRINCIPAL_ID: ("ServicePrincipal", 0.0)}
             seed.seed(self)
+            connectedclusters.seed(self)
 
     def env(self) -> dict[str, str]:
         return {
@@ -74,6 +77,7 @@ class ArmService(Service):
             "LAB_LOCATION": ids.LOCATION,
             "LAB_AKS_NAME": ids.AKS_NAME,
             "LAB_AKS_ID": seed.aks_id(),
+            "LAB_ARC_NAME": connectedclusters.ARC_NAME,
             "LAB_MONITOR_WORKSPACE_ID": seed.monitor_workspace_id(),
             "LAB_MONITOR_QUERY_ENDPOINT": seed.PROMETHEUS_QUERY_ENDPOINT,
             "LAB_SERVICEBUS_NAMESPACE_ID": seed.servicebus_namespace_id(),
