@@ -119,7 +119,7 @@ def test_put_requires_what_the_spec_requires(arm, path, mutate, message):
 
 def test_the_issuer_cannot_be_disabled(arm, path):
     _status, cluster = get(arm, path)
-    result, _, _ = put_and_wait(arm, path, enable(cluster, oidcIssuerProfile={"enabled": True}))
+    result = put_and_wait(arm, path, enable(cluster, oidcIssuerProfile={"enabled": True}))[0]
     response = put(arm, path, enable(result, oidcIssuerProfile={"enabled": False}))
     assert response.status_code == 400 and response.json()["error"]["message"] == "Disabling OIDC issuer is not supported."
 
@@ -162,7 +162,7 @@ def operator_token(core) -> str:
 
 def test_arc_issuer_tokens_exchange_only_once_the_api_server_signs_with_it(arm, path, env, core, clean_lab):
     _status, cluster = get(arm, path)
-    result, _, _ = put_and_wait(arm, path, enable(cluster, oidcIssuerProfile={"enabled": True}))
+    result = put_and_wait(arm, path, enable(cluster, oidcIssuerProfile={"enabled": True}))[0]
     issuer = result["properties"]["oidcIssuerProfile"]["issuerUrl"]
     msi = clients.msi_client(env)
     identity = msi.user_assigned_identities.create_or_update(RG, "keda-arc", Identity(location=ids.LOCATION))
