@@ -238,6 +238,8 @@ def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
         if record is not None:
             running = record.meta.get("operation")
             if running is not None and running["status"] == "InProgress":
+                # ARM refuses a second write while a long-running one runs; the RP's exact code is not
+                # published for connectedClusters [inferred, as managedClusters' OperationNotAllowed].
                 raise ArmError(409, "Conflict", f"An operation is in progress on the connected cluster '{name}'; "
                                                 "retry when it has finished.")
             if normalize_location(record.body["location"]) != location:
