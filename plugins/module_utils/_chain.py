@@ -63,7 +63,9 @@ class Check:
 class Facts:
     """Everything the checks look at, read once."""
 
-    cluster: dict[str, Any] | None = None  # the aks_cluster view; None when an issuer URL was given
+    cluster: dict[str, Any] | None = None  # the aks_cluster / connected_cluster view; None when an issuer URL was given
+    cluster_kind: str = "aks"  # aks | arc (Azure Arc-enabled Kubernetes)
+    token_issuer: str | None = None  # arc: the iss of a fresh operator token (what the API server signs with)
     cluster_ref: str = ""  # "-g RG -n NAME" for fixes
     issuer: str = ""
     identity: dict[str, Any] | None = None
@@ -187,7 +189,9 @@ def evaluate(facts: Facts) -> list[Check]:
     group, name = facts.identity_ref
     cluster_args = facts.cluster_ref
 
-    if facts.cluster is not None:
+    if facts.cluster is not None and facts.cluster_kind == "arc":
+        checks.extend(_arc_cluster_checks(facts))
+    elif facts.cluster is not None:
         checks.append(Check(
             "oidc_issuer", bool(facts.cluster.get("oidc_issuer") and facts.issuer),
             f"OIDC issuer {'enabled: ' + facts.issuer if facts.issuer else 'disabled'}",
@@ -218,6 +222,48 @@ def evaluate(facts: Facts) -> list[Check]:
              f"(az role assignment create --assignee-object-id {identity.get('principal_id')} "
              f"--assignee-principal-type ServicePrincipal --role '{role['role']}' --scope {role['scope']})")))
     return checks
+
+
+def _arc_cluster_checks(facts: Facts) -> list[Check]:
+    """A connected cluster: its two switches, and the Arc-only link, the API server signing service
+    account tokens with the connected cluster's issuer (MicrosoftDocs azure-arc/kubernetes/
+    workload-identity.md: kube-apiserver --service-account-issuer, for K3s in /etc/rancher/k3s/config.yaml)."""
+    update = f"az connectedk8s update {facts.cluster_ref}"
+    checks = [
+        Check("oidc_issuer", bool(facts.cluster.get("oidc_issuer") and facts.issuer),
+              f"OIDC issuer {'enabled: ' + facts.issuer if facts.issuer else 'disabled'}",
+              f"kedaops.aks.connected_cluster with oidc_issuer: true ({update} --enable-oidc-issuer)"),
+        Check("workload_identity", bool(facts.cluster.get("workload_identity")),
+              f"workload identity webhook {'enabled' if facts.cluster.get('workload_identity') else 'disabled'}",
+              f"kedaops.aks.connected_cluster with workload_identity: true ({update} --enable-workload-identity)"),
+    ]
+    if facts.token_issuer is not None and facts.issuer:
+        ok = facts.token_issuer == facts.issuer
+        detail = (f"the API server signs service account tokens with the connected cluster's issuer {facts.issuer}" if ok else
+                  f"the API server signs service account tokens with iss {facts.token_issuer!r}, not the connected cluster's "
+                  f"issuer {facts.issuer!r}: Entra matches no federated credential (AADSTS70021)")
+        checks.append(Check("api_server_issuer", ok, detail, k3s_fix(facts.issuer)))
+    return checks
+
+
+def k3s_fix(issuer: str) -> str:
+    return (f"on the cluster's server nodes, the kedaops.aks.k3s_issuer role with k3s_issuer_url={issuer} "
+            f"(/etc/rancher/k3s/config.yaml: kube-apiserver-arg service-account-issuer={issuer} first, the previous issuer "
+            "kept as a second service-account-issuer, service-account-max-token-expiration=24h; then systemctl restart k3s), "
+            "and restart the KEDA operator so its token is reissued")
+
+
+def token_issuer(token: str) -> str | None:
+    """The ``iss`` claim of a JWT, read without verifying it (the API server's choice is the question)."""
+    import base64
+    import json
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return issuer if isinstance(issuer, str) else None
 
 
 def _credential_checks(facts: Facts, group: str, name: str) -> list[Check]:
@@ -439,6 +485,11 @@ def probe_check(result: dict[str, Any], facts: Facts) -> Check:
         return Check("token_exchange", True, detail)
     code = (result["code"] or "").replace("AADSTS", "")
     meaning = AADSTS_MEANINGS.get(code, "")
+    if facts.cluster_kind == "arc" and facts.token_issuer and facts.issuer and facts.token_issuer != facts.issuer:
+        return Check("token_exchange", False,
+                     f"{result['code']}: the operator's token carries iss {facts.token_issuer!r}, not the connected "
+                     f"cluster's issuer (see api_server_issuer). {(result['message'] or '').strip().splitlines()[0]}",
+                     k3s_fix(facts.issuer))
     fix = {
         "70021": "fix the failing credential_* check; if all pass, the credential is still propagating: retry with wait_timeout",
         "700211": "set the credential's issuer to the cluster's issuer exactly (see credential_issuer)",

@@ -40,8 +40,19 @@ options:
     description: Resource group of the AKS cluster. With O(cluster_name), the issuer is read from the cluster.
     type: str
   cluster_name:
-    description: Name of the AKS cluster.
+    description: Name of the AKS cluster (or of the connected cluster, with O(cluster_kind=arc)).
     type: str
+  cluster_kind:
+    description:
+      - C(aks) reads an AKS managed cluster (C(Microsoft.ContainerService/managedClusters)); C(arc) reads an
+        Azure Arc-enabled Kubernetes connected cluster (C(Microsoft.Kubernetes/connectedClusters)) and takes its
+        effective issuer (the self-hosted one when set).
+      - With C(arc) and O(probe_token_exchange=true) the Arc-only check C(api_server_issuer) compares the C(iss)
+        of a fresh operator token with the connected cluster's issuer; on Arc the API server must be told to
+        sign with that issuer (for K3s, the P(kedaops.aks.k3s_issuer#role) role), and the fix says so.
+    type: str
+    choices: [aks, arc]
+    default: aks
   issuer_url:
     description:
       - The OIDC issuer URL, for a cluster that is not AKS (e.g. Azure Arc-enabled Kubernetes) or to skip
@@ -261,7 +272,13 @@ def run(module: AzureModule, conn) -> dict:
 
     p = module.params
     facts = _chain.Facts()
-    if p["cluster_name"]:
+    facts.cluster_kind = p["cluster_kind"]
+    if p["cluster_name"] and p["cluster_kind"] == "arc":
+        from ansible_collections.kedaops.aks.plugins.module_utils import _arc
+        facts.cluster = _arc.cluster_state(_arc.get_cluster(conn, p["cluster_resource_group"], p["cluster_name"]))
+        facts.cluster_ref = f"-g {p['cluster_resource_group']} -n {p['cluster_name']}"
+        facts.issuer = facts.cluster.get("issuer_url") or ""
+    elif p["cluster_name"]:
         # A missing cluster raises Azure's own 404 (ResourceNotFound), kept in the failure result.
         facts.cluster = cluster_state(get_cluster(conn, p["cluster_resource_group"], p["cluster_name"]))
         facts.cluster_ref = f"-g {p['cluster_resource_group']} -n {p['cluster_name']}"
@@ -292,12 +309,20 @@ def run(module: AzureModule, conn) -> dict:
     except K8sError as err:
         module.fail_json(msg=f"{err.reason} ({err.code}): {err.message}", error=err.as_dict())
 
+    if (p["probe_token_exchange"] and p["cluster_kind"] == "arc" and facts.issuer and facts.operator_namespace
+            and facts.service_account):
+        try:
+            facts.token_issuer = _chain.token_issuer(
+                _chain.request_token(api, facts.operator_namespace, facts.operator_service_account))
+        except K8sError as err:
+            module.fail_json(msg=f"{err.reason} ({err.code}): {err.message}", error=err.as_dict())
+
     checks = _chain.evaluate(facts)
     result = {"changed": False}
     if p["probe_token_exchange"] and facts.identity and facts.operator_namespace:
         cloud = conn.cloud
         identity = facts.identity
-        static_ok = all(c.ok for c in checks if c.id.startswith(("credential_", "oidc_issuer", "identity")))
+        static_ok = all(c.ok for c in checks if c.id.startswith(("credential_", "oidc_issuer", "identity", "api_server_issuer")))
         outcome = _chain.probe(
             lambda: _chain.request_token(api, facts.operator_namespace, facts.operator_service_account),
             lambda token: _chain.exchange(token, identity["tenant_id"], identity["client_id"], cloud.authority_host,
@@ -326,6 +351,7 @@ def main() -> None:
         AUTH_ARGSPEC,
         cluster_resource_group={"type": "str"},
         cluster_name={"type": "str"},
+        cluster_kind={"type": "str", "choices": ["aks", "arc"], "default": "aks"},
         issuer_url={"type": "str"},
         identity_resource_group={"type": "str"},
         identity_name={"type": "str"},

@@ -34,6 +34,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "aks_lro_polls": 1,
     # Kubernetes: seconds a Deployment controller waits before reporting pods ready.
     "pod_ready_seconds": 0.0,
+    # Which ARM cluster the Kubernetes API stands for: "aks" or "arc" (the seeded connected cluster,
+    # whose workload identity flag then switches the webhook; azure/connectedclusters.py).
+    "k8s_cluster": "aks",
+    # kube-apiserver --service-account-issuer values (first signs, all are accepted); empty = the
+    # lab's own issuer. Setting it is the lab's "edit /etc/rancher/k3s/config.yaml and restart k3s".
+    "service_account_issuers": [],
+    # Microsoft.Kubernetes: how many polls a long-running connectedClusters PUT stays InProgress.
+    "arc_lro_polls": 1,
     # ServiceBus: how many GETs a new namespace reads provisioningState Activating before Succeeded.
     "servicebus_lro_polls": 1,
     # Azure RBAC on the data planes: seconds before a new role assignment is honoured.

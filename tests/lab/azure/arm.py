@@ -18,7 +18,7 @@ import jwt
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import authorization, containerservice, errors, monitor, msi, seed, servicebus, versions
+from . import authorization, connectedclusters, containerservice, errors, monitor, msi, seed, servicebus, versions
 from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
@@ -57,6 +57,8 @@ class ArmService(Service):
             "microsoft.containerservice/managedclusters/listclusteradmincredential": containerservice.handle_credentials,
             "microsoft.containerservice/locations/operations": containerservice.handle_operation,
             "microsoft.containerservice/locations/operationresults": containerservice.handle_operation_result,
+            connectedclusters.CLUSTER_KIND: connectedclusters.handle_cluster,
+            connectedclusters.OPERATION_KIND: connectedclusters.handle_operation,
             "microsoft.servicebus/namespaces": servicebus.handle_namespace,
             "microsoft.servicebus/namespaces/queues": servicebus.handle_queue,
             "microsoft.monitor/accounts": monitor.handle_account,
@@ -73,6 +75,7 @@ class ArmService(Service):
             self.group_deletions.clear()
             self.directory = {ids.AUTOMATION_PRINCIPAL_ID: ("ServicePrincipal", 0.0)}
             seed.seed(self)
+            connectedclusters.seed(self)
 
     def env(self) -> dict[str, str]:
         return {
@@ -83,6 +86,7 @@ class ArmService(Service):
             "LAB_LOCATION": ids.LOCATION,
             "LAB_AKS_NAME": ids.AKS_NAME,
             "LAB_AKS_ID": seed.aks_id(),
+            "LAB_ARC_NAME": connectedclusters.ARC_NAME,
             "LAB_MONITOR_WORKSPACE_ID": seed.monitor_workspace_id(),
             "LAB_MONITOR_QUERY_ENDPOINT": seed.PROMETHEUS_QUERY_ENDPOINT,
             "LAB_SERVICEBUS_NAMESPACE_ID": seed.servicebus_namespace_id(),

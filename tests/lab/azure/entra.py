@@ -66,6 +66,11 @@ class EntraService(Service):
         self.verifier = AssertionVerifier(self._issuer_keys, lambda: self.lab.setting("fic_propagation_seconds"))
 
     def _fetch_issuer_document(self, url: str) -> Any:
+        from .connectedclusters import oidc_document
+        # Arc's issuer host (*.oic.prod-arc.azure.com) has no DNS here: its documents come from ARM's half.
+        hosted = oidc_document(self.lab.services.get("arm"), url)
+        if hosted is not None:
+            return hosted
         # The lab CA exists only once the lab has started, so the fetcher is built per use.
         return https_fetcher(self.lab.pki.get("ca"))(url)
 
