@@ -16,7 +16,6 @@ from lab import ids, kedascene as scene
 from lab.azure import seed
 from lab.k8s.testing import Tools
 
-CHART = os.path.join(REPO_ROOT, "tests", "lab", "charts", "keda")
 MI = "keda-int-identity"
 SO = "azure-managed-prometheus-scaler"
 TARGET = "deployment-name-to-be-scaled"
@@ -38,6 +37,7 @@ def converge(lab, kube, tmp_path, subject: str = "system:serviceaccount:keda:ked
     """Scenario A steps 2-9 with the lab chart; returns the identity and the role assignment's name."""
     core, apps, custom, _hpa = kube
     env = lab.env
+    lab.settings(fic_propagation_seconds=0)
     issuer = scene.enable_cluster(env, keda=False)
     identity = scene.identity(env, MI)
     assignment = scene.assign(env, seed.monitor_workspace_id(), scene.MONITORING_DATA_READER, identity.principal_id) if role else None
@@ -46,8 +46,9 @@ def converge(lab, kube, tmp_path, subject: str = "system:serviceaccount:keda:ked
         name="keda-operator", labels={"azure.workload.identity/use": "true"},
         annotations={"azure.workload.identity/client-id": identity.client_id})))
     scene.credential(env, MI, "kedaFedIdentity", issuer, subject)
+    # The real kedacore/keda chart from the lab's chart repository (helm install keda kedacore/keda).
     Tools(env, REPO_ROOT, str(tmp_path)).helm(
-        "install", "keda", CHART, "-n", "keda", "--wait", "--timeout", "60s",
+        "install", "keda", "keda", "--repo", env["LAB_CHART_REPO_URL"], "--version", "2.20.2", "-n", "keda", "--wait", "--timeout", "60s",
         "--set", "serviceAccount.operator.create=false", "--set", "serviceAccount.operator.name=keda-operator",
         "--set", f"podIdentity.azureWorkload.enabled={str(workload_identity).lower()}",
         "--set", f"podIdentity.azureWorkload.clientId={identity.client_id}",
@@ -150,6 +151,7 @@ def test_addon_keda_puts_the_workspaces_403_body_in_its_event(clean_lab, kube):
     """The add-on ships KEDA <= 2.19, whose error still carries the response body: the seeds' text (§0)."""
     core, apps, custom, _autoscaling = kube
     env = clean_lab.env
+    clean_lab.settings(fic_propagation_seconds=0)
     issuer = scene.enable_cluster(env)
     identity = scene.identity(env, MI)
     scene.credential(env, MI, "keda-operator", issuer, "system:serviceaccount:kube-system:keda-operator")

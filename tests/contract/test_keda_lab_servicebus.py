@@ -30,9 +30,11 @@ def kube(clean_lab):
     clean_lab.reset()
 
 
-def converge(env, kube, subject_namespace: str = "kube-system", role: bool = True):
+def converge(lab, kube, subject_namespace: str = "kube-system", role: bool = True):
     """Scenario B steps 1-8 (the add-on path), optionally with one link broken."""
     core, apps, custom, _batch = kube
+    env = lab.env
+    lab.settings(fic_propagation_seconds=0)  # the propagation delay is the doctor target's subject
     issuer = scene.enable_cluster(env)
     identity = scene.identity(env, MI)
     scene.credential(env, MI, MI, issuer, f"system:serviceaccount:default:{MI}")
@@ -52,7 +54,7 @@ def produce(kube, count: int = 100):
 
 def test_producer_then_scaledjob_creates_10_jobs_and_drains_the_queue(clean_lab, kube, tmp_path):
     core, _apps, custom, batch = kube
-    converge(clean_lab.env, kube)
+    converge(clean_lab, kube)
     produce(kube)
     scene.wait_for("the producer Job to complete", lambda: (batch.read_namespaced_job("myproducer", "default").status.succeeded or 0) == 1)
     assert scene.queue_count(clean_lab.env) == 100
@@ -89,7 +91,7 @@ def test_producer_then_scaledjob_creates_10_jobs_and_drains_the_queue(clean_lab,
 
 def test_operator_credential_subject_in_the_wrong_namespace_is_aadsts70021_in_events_and_log(clean_lab, kube):
     core, _apps, custom, _batch = kube
-    converge(clean_lab.env, kube, subject_namespace="keda")
+    converge(clean_lab, kube, subject_namespace="keda")
     custom.create_namespaced_custom_object("keda.sh", "v1alpha1", "default", "scaledjobs",
                                            scene.consumer_scaled_job(MI, "azure-servicebus-auth"))
     failed = scene.wait_for("KEDAScalerFailed", lambda: [e for e in scene.events(core, "default", "myconsumer-scaledjob")
@@ -107,7 +109,7 @@ def test_operator_credential_subject_in_the_wrong_namespace_is_aadsts70021_in_ev
 
 def test_without_the_role_the_scaler_gets_servicebus_401_manage_claims(clean_lab, kube):
     core, _apps, custom, _batch = kube
-    converge(clean_lab.env, kube, role=False)
+    converge(clean_lab, kube, role=False)
     custom.create_namespaced_custom_object("keda.sh", "v1alpha1", "default", "scaledjobs",
                                            scene.consumer_scaled_job(MI, "azure-servicebus-auth"))
     failed = scene.wait_for("KEDAScalerFailed", lambda: [e for e in scene.events(core, "default", "myconsumer-scaledjob")
@@ -119,7 +121,7 @@ def test_without_the_role_the_scaler_gets_servicebus_401_manage_claims(clean_lab
 
 def test_producer_without_the_role_fails_with_the_send_claim_error_in_its_log(clean_lab, kube):
     core, _apps, _custom, batch = kube
-    converge(clean_lab.env, kube, role=False)
+    converge(clean_lab, kube, role=False)
     produce(kube, count=1)
     scene.wait_for("a failed producer pod", lambda: [p for p in core.list_namespaced_pod("default", label_selector="job-name=myproducer").items
                                                      if p.status.phase == "Failed"])

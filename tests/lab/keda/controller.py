@@ -55,6 +55,12 @@ def version_of(pod: dict[str, Any]) -> tuple[int, ...]:
     return tuple(digits) or (2, 20, 2)
 
 
+def signing_issuer(k8s: Any) -> str:
+    """The issuer kube-apiserver signs new service account tokens with (the first --service-account-issuer)."""
+    issuers = getattr(k8s, "token_issuers", None)
+    return issuers[0] if issuers else k8s.issuer_url
+
+
 def _conditions(status: dict[str, Any]) -> list[dict[str, Any]]:
     conditions = status.setdefault("conditions", [])
     if not conditions:
@@ -250,7 +256,7 @@ class Keda:
             raise azure.ScalerError(azure.chain_error(
                 f"WorkloadIdentityCredential: open {credential.token_file}: no such file or directory"))
         assertion, _exp = self.k8s.issuer.issue(
-            self.k8s.issuer_url, account["metadata"]["namespace"], account["metadata"]["name"], account["metadata"]["uid"],
+            signing_issuer(self.k8s), account["metadata"]["namespace"], account["metadata"]["name"], account["metadata"]["uid"],
             [azure.EXCHANGE_AUDIENCE], 3600, {"kind": "Pod", "name": operator["metadata"]["name"], "uid": operator["metadata"]["uid"]})
         token = azure.get_token(self.lab, credential, assertion, scope)
         self.tokens[key] = (token, time.time() + 3599)

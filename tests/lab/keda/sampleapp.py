@@ -15,6 +15,7 @@ from typing import Any
 
 from ..k8s.controllers import Controllers
 from . import azure
+from .controller import signing_issuer
 
 IMAGE = "aks-app-samples/servicebusdemo"
 ACTOR = "servicebusdemo"  # how its calls are tagged in the lab's request log
@@ -89,12 +90,11 @@ class SampleApp:
         if credential is None:
             raise azure.ScalerError(f"DefaultAzureCredential: failed to acquire a token.\nAttempted credentials:\n\t"
                                     f"WorkloadIdentityCredential: {problem}")
-        api = self.k8s.api
         account = self.k8s.get_object("v1", "ServiceAccount", pod["metadata"]["namespace"], pod["spec"].get("serviceAccountName") or "default")
         if account is None:
             raise azure.ScalerError(f"open {credential.token_file}: no such file or directory")
         assertion, _exp = self.k8s.issuer.issue(
-            api.issuer_url, account["metadata"]["namespace"], account["metadata"]["name"], account["metadata"]["uid"],
+            signing_issuer(self.k8s), account["metadata"]["namespace"], account["metadata"]["name"], account["metadata"]["uid"],
             [azure.EXCHANGE_AUDIENCE], 3600, {"kind": "Pod", "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]})
         return azure.get_token(self.lab, credential, assertion, azure.SERVICEBUS_SCOPE, actor=ACTOR)
 
