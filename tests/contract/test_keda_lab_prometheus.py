@@ -6,7 +6,6 @@ operator's log (KEDA 2.20.2 from the lab chart: no response body in the 403 text
 
 from __future__ import annotations
 
-
 import kubernetes
 import pytest
 from lab.testing import REPO_ROOT
