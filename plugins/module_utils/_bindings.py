@@ -33,14 +33,9 @@ from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as m
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as rbac
 from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_workload_sa as workload_sa
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda as keda
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import (
-    AzureConnection,
-    AzureError,
-    AzureValidationError,
-    azure_errors,
-    retry_on_codes,
-)
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import Definition, Outcome, ensure_present
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, azure_errors
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import ModuleFailure, OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     NAMESPACE,
     SCALED_OBJECT,
@@ -51,39 +46,13 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     Resource,
     ResourceNotServed,
 )
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import Definition, Outcome, ensure_present
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import NIL_GUID
 
 # Stands in for identity ids while the input is validated (before anything is read) and, in
 # check mode, for an identity that does not exist yet.
-PLACEHOLDER_GUID = "00000000-0000-0000-0000-000000000000"
 PRINCIPAL_TYPE = "ServicePrincipal"
 UNKNOWN_ISSUER = "https://issuer.unknown/"
-
-# The options of one binding's ScaledObject: keda_scaled_object's, without namespace and state
-# (the binding's). Kept in step with plugins/modules/keda_scaled_object.py.
-SCALED_OBJECT_OPTIONS: dict[str, Any] = {
-    "name": {"type": "str", "required": True},
-    "scale_target": {"type": "dict", "options": {
-        "name": {"type": "str", "required": True},
-        "kind": {"type": "str"},
-        "api_version": {"type": "str"},
-        "env_source_container_name": {"type": "str"},
-    }},
-    "min_replicas": {"type": "int"},
-    "max_replicas": {"type": "int"},
-    "polling_interval": {"type": "int"},
-    "cooldown_period": {"type": "int"},
-    "initial_cooldown_period": {"type": "int"},
-    "idle_replica_count": {"type": "int"},
-    "fallback": {"type": "dict", "options": {
-        "failure_threshold": {"type": "int", "required": True},
-        "replicas": {"type": "int", "required": True},
-        "behavior": {"type": "str", "choices": [
-            "static", "currentReplicas", "currentReplicasIfHigher", "currentReplicasIfLower", "scalingModifiers"]},
-    }},
-    "advanced": {"type": "dict"},
-    "triggers": keda.TRIGGERS_ARGSPEC,
-}
 
 BINDING_OPTIONS: dict[str, Any] = {
     "namespace": {"type": "str", "required": True},
@@ -99,7 +68,7 @@ BINDING_OPTIONS: dict[str, Any] = {
         "identity_tenant_id": {"type": "str"},
         "identity_authority_host": {"type": "str"},
     }},
-    "scaled_object": {"type": "dict", "options": SCALED_OBJECT_OPTIONS},
+    "scaled_object": {"type": "dict", "options": keda.SCALED_OBJECT_OPTIONS},
     "role_assignments": {"type": "list", "elements": "dict", "default": [], "options": {
         "scope": {"type": "str", "required": True},
         "role": {"type": "str", "required": True},
@@ -139,7 +108,7 @@ class Identity:
 
     @property
     def client_id(self) -> str:
-        return (self.state or {}).get("client_id") or PLACEHOLDER_GUID
+        return (self.state or {}).get("client_id") or NIL_GUID
 
     @property
     def tenant_id(self) -> str | None:
@@ -147,7 +116,7 @@ class Identity:
 
     @property
     def principal_id(self) -> str:
-        return (self.state or {}).get("principal_id") or PLACEHOLDER_GUID
+        return (self.state or {}).get("principal_id") or NIL_GUID
 
 
 @dataclass
@@ -262,15 +231,15 @@ def plan_bindings(params: dict[str, Any], check_mode: bool = False
         build_k8s_plans(binding)
         try:
             if raw["state"] == "present" and not issuer and not check_mode:
-                raise AzureValidationError("issuer: required when a binding is present (the cluster's OIDC issuer URL)")
+                raise OptionError("issuer: required when a binding is present (the cluster's OIDC issuer URL)")
             msi.validate_credential(name, issuer or UNKNOWN_ISSUER, subject, audiences, raw["state"])
-        except AzureValidationError as e:
-            raise AzureValidationError(f"{where}: {e}") from None
+        except OptionError as e:
+            raise OptionError(f"{where}: {e}") from None
         for position, assignment in enumerate(raw.get("role_assignments") or []):
             try:
-                rbac.validate_assignment(assignment["scope"], assignment["role"], PLACEHOLDER_GUID, PRINCIPAL_TYPE)
-            except AzureValidationError as e:
-                raise AzureValidationError(f"{where}.role_assignments[{position}].{e}") from None
+                rbac.validate_assignment(assignment["scope"], assignment["role"], NIL_GUID, PRINCIPAL_TYPE)
+            except OptionError as e:
+                raise OptionError(f"{where}.role_assignments[{position}].{e}") from None
         bindings.append(binding)
     _check_list_rules(bindings)
     return bindings, identities
@@ -442,7 +411,7 @@ def _message(error: Exception) -> str:
     return str(error)
 
 
-class BindingsFailed(Exception):
+class BindingsFailed(ModuleFailure):
     """Some writes failed; ``result`` still says what the run did."""
 
     def __init__(self, failures: list[Failure], result: dict[str, Any]):
@@ -456,6 +425,9 @@ class BindingsFailed(Exception):
     def error(self) -> dict[str, Any] | None:
         first = self.failures[0].error
         return first.as_dict() if isinstance(first, (AzureError, K8sError)) else None
+
+    def failure_result(self) -> dict[str, Any]:
+        return {"msg": str(self), "error": self.error, "errors": [f.as_dict() for f in self.failures], **self.result}
 
 
 class Reconciler:
@@ -589,10 +561,10 @@ class Reconciler:
                         f"or the workload_bindings role's workload_bindings_identities)",
                         code="ResourceNotFound", status=404)
                 self.warn(f"managed identity {identity.ref} does not exist yet: check mode predicts its bindings "
-                          f"with client id {PLACEHOLDER_GUID}")
+                          f"with client id {NIL_GUID}")
                 return
             identity.credentials = msi.list_credentials(self.conn, identity.resource_group, identity.name)
-        except (AzureError, AzureValidationError) as e:
+        except (AzureError, OptionError) as e:
             self._fail(f"identity {identity.ref}", e)
 
     def _plan_credentials(self, identity: Identity, credentials: list[dict[str, Any]],
@@ -623,14 +595,14 @@ class Reconciler:
             if desired is not None:
                 if current is not None:
                     working.remove(current)
-                working.append({**desired, "id": desired["id"] or _credential_id(self.conn, identity, desired["name"])})
+                working.append({**desired, "id": desired["id"] or msi.credential_id(self.conn, identity.resource_group, identity.name, desired["name"])})
             plans.append((binding, current, desired))
         return plans
 
     def _converge_identity(self, identity: Identity, bindings: list[Binding]) -> None:
         try:
             self._converge_credentials(identity, bindings)
-        except (AzureError, AzureValidationError) as e:
+        except (AzureError, OptionError) as e:
             self._fail(f"identity {identity.ref}", e)
         self._converge_roles(identity, bindings)
 
@@ -663,24 +635,10 @@ class Reconciler:
                           desired: dict | None) -> dict | None:
         if desired is None:
             return current
-        client = self.conn.msi().federated_identity_credentials
         if not desired:
-            def write() -> Any:
-                with azure_errors(f"deleting federated credential {current['name']} on managed identity {identity.name}"):
-                    return client.delete(identity.resource_group, identity.name, current["name"])
-            retry_on_codes(write, {msi.CONCURRENT_WRITE_CODE}, self.timeout, max_delay=msi.CONCURRENT_WRITE_MAX_DELAY)
+            msi.delete_credential(self.conn, identity.resource_group, identity.name, current["name"], self.timeout)
             return None
-        from azure.mgmt.msi.v2024_11_30.models import FederatedIdentityCredential
-
-        body = FederatedIdentityCredential(issuer=desired["issuer"], subject=desired["subject"],
-                                           audiences=list(desired["audiences"]))
-
-        def create() -> Any:
-            with azure_errors(f"writing federated credential {desired['name']} on managed identity {identity.name}"):
-                return client.create_or_update(identity.resource_group, identity.name, desired["name"], body)
-
-        return msi.credential_state(retry_on_codes(create, {msi.CONCURRENT_WRITE_CODE}, self.timeout,
-                                                   max_delay=msi.CONCURRENT_WRITE_MAX_DELAY))
+        return msi.write_credential(self.conn, identity.resource_group, identity.name, desired, self.timeout)
 
     def _credential_done(self, identity: Identity, binding: Binding, current: dict | None, desired: dict | None,
                          written: dict | None) -> None:
@@ -692,7 +650,7 @@ class Reconciler:
             binding.actions["credential"] = "deleted"
             self._record(ref, current, None, True)
             return
-        after = written or {**desired, "id": desired["id"] or _credential_id(self.conn, identity, desired["name"])}
+        after = written or {**desired, "id": desired["id"] or msi.credential_id(self.conn, identity.resource_group, identity.name, desired["name"])}
         binding.actions["credential"] = "updated" if current else "created"
         self._record(ref, current, after, True)
 
@@ -720,7 +678,7 @@ class Reconciler:
                     changed, before = rbac.ensure_assignment_absent(
                         self.conn, scope, role, identity.principal_id, PRINCIPAL_TYPE, self.check_mode)
                     after = None
-            except (AzureError, AzureValidationError) as e:
+            except (AzureError, OptionError) as e:
                 self._fail(f"{owners[0].where}.role_assignments ({role} on {scope})", e)
                 verb = "failed"
             else:
@@ -815,14 +773,9 @@ class Reconciler:
 
 def _clean_view(obj: dict | None) -> Any:
     from ansible_collections.kedaops.aks.plugins.module_utils._diff import without_volatile
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s import clean
+    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import clean
     return clean(without_volatile(obj)) if obj else None
 
 
 def _namespace_view(obj: dict | None) -> Any:
     return {"name": (obj.get("metadata") or {}).get("name")} if obj else None
-
-
-def _credential_id(conn: AzureConnection, identity: Identity, name: str) -> str:
-    return (f"{msi.identity_id(conn.subscription_id, identity.resource_group, identity.name)}"
-            f"/federatedIdentityCredentials/{name}")

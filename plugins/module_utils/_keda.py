@@ -15,15 +15,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_validate as validate
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import (
-    Definition,
-    Outcome,
-    clean,
-    ensure_absent,
-    ensure_present,
-    outcome_result,
-)
+from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     CLUSTER_TRIGGER_AUTHENTICATION,
     SCALED_JOB,
@@ -31,7 +24,14 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     TRIGGER_AUTHENTICATION,
     Api,
 )
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
+    Definition,
+    Outcome,
+    clean,
+    ensure_absent,
+    ensure_present,
+    outcome_result,
+)
 
 HPA_PREFIX = "keda-hpa-"
 DEFAULT_MAX_REPLICAS = 100  # the CRD's CEL rule compares minReplicaCount with 100 when max is unset
@@ -367,4 +367,30 @@ TRIGGERS_ARGSPEC: dict[str, Any] = {
             },
         },
     },
+}
+
+# The options of one ScaledObject but its namespace and state: keda_scaled_object adds those, a
+# workload_bindings binding has its own.
+SCALED_OBJECT_OPTIONS: dict[str, Any] = {
+    "name": {"type": "str", "required": True},
+    "scale_target": {"type": "dict", "options": {
+        "name": {"type": "str", "required": True},
+        "kind": {"type": "str"},
+        "api_version": {"type": "str"},
+        "env_source_container_name": {"type": "str"},
+    }},
+    "min_replicas": {"type": "int"},
+    "max_replicas": {"type": "int"},
+    "polling_interval": {"type": "int"},
+    "cooldown_period": {"type": "int"},
+    "initial_cooldown_period": {"type": "int"},
+    "idle_replica_count": {"type": "int"},
+    "fallback": {"type": "dict", "options": {
+        "failure_threshold": {"type": "int", "required": True},
+        "replicas": {"type": "int", "required": True},
+        "behavior": {"type": "str", "choices": [
+            "static", "currentReplicas", "currentReplicasIfHigher", "currentReplicasIfLower", "scalingModifiers"]},
+    }},
+    "advanced": {"type": "dict"},
+    "triggers": TRIGGERS_ARGSPEC,
 }

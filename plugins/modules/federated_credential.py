@@ -176,38 +176,38 @@ error:
 """
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 
-def run(module: AzureModule, conn) -> dict:
+def run(module: KedaopsModule) -> dict:
     p = module.params
     if p["state"] == "absent":
-        changed, before = msi.ensure_credential_absent(conn, p["resource_group"], p["identity_name"], p["name"],
+        changed, before = msi.ensure_credential_absent(module.azure, p["resource_group"], p["identity_name"], p["name"],
                                                        module.check_mode, p["timeout"])
         after = None
     else:
         changed, before, after = msi.ensure_credential_present(
-            conn, p["resource_group"], p["identity_name"], p["name"], p["issuer"], p["subject"], p["audiences"],
+            module.azure, p["resource_group"], p["identity_name"], p["name"], p["issuer"], p["subject"], p["audiences"],
             module.check_mode, p["timeout"], module.warn)
     return {"changed": changed, "credential": after or {}, "diff": diff(before, after)}
 
 
+ARGUMENT_SPEC = {
+    "resource_group": {"type": "str", "required": True},
+    "identity_name": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "issuer": {"type": "str"},
+    "subject": {"type": "str"},
+    "audiences": {"type": "list", "elements": "str", "default": [msi.DEFAULT_AUDIENCE]},
+    "timeout": {"type": "int", "default": 300},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+}
+
+
 def main() -> None:
-    module = AzureModule(
-        argument_spec={
-            "resource_group": {"type": "str", "required": True},
-            "identity_name": {"type": "str", "required": True},
-            "name": {"type": "str", "required": True},
-            "issuer": {"type": "str"},
-            "subject": {"type": "str"},
-            "audiences": {"type": "list", "elements": "str", "default": [msi.DEFAULT_AUDIENCE]},
-            "timeout": {"type": "int", "default": 300},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        },
-        supports_check_mode=True,
-    )
-    module.run(lambda conn: run(module, conn))
+    module = KedaopsModule(ARGUMENT_SPEC, azure=True)
+    module.run(lambda: run(module))
 
 
 if __name__ == "__main__":

@@ -115,30 +115,30 @@ credentials:
       elements: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 
-def run(module: AzureModule, conn) -> dict:
+def run(module: KedaopsModule) -> dict:
     from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import get_identity, list_credentials
 
     params = module.params
-    identity = get_identity(conn, params["resource_group"], params["name"])
+    identity = get_identity(module.azure, params["resource_group"], params["name"])
     result = {"changed": False, "exists": identity is not None, "identity": identity or {}}
     if params["credentials"]:
-        result["credentials"] = list_credentials(conn, params["resource_group"], params["name"]) if identity else []
+        result["credentials"] = list_credentials(module.azure, params["resource_group"], params["name"]) if identity else []
     return result
 
 
+ARGUMENT_SPEC = {
+    "resource_group": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "credentials": {"type": "bool", "default": False},
+}
+
+
 def main() -> None:
-    module = AzureModule(
-        argument_spec={
-            "resource_group": {"type": "str", "required": True},
-            "name": {"type": "str", "required": True},
-            "credentials": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
-    module.run(lambda conn: run(module, conn))
+    module = KedaopsModule(ARGUMENT_SPEC, azure=True)
+    module.run(lambda: run(module))
 
 
 if __name__ == "__main__":

@@ -399,30 +399,20 @@ errors:
   elements: dict
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.kedaops.aks.plugins.module_utils._bindings import ARGSPEC
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import AUTH_ARGSPEC
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+
+
+def run(module: KedaopsModule) -> dict:
+    from ansible_collections.kedaops.aks.plugins.module_utils._bindings import Reconciler
+
+    return Reconciler(module.params, module.azure, lambda: module.k8s, module.check_mode, module._diff,
+                      module.warn).run()
 
 
 def main() -> None:
-    module = AzureModule(argument_spec=dict(AUTH_ARGSPEC, **ARGSPEC), supports_check_mode=True)
-    from ansible_collections.kedaops.aks.plugins.module_utils import _bindings
-    from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureError, AzureValidationError
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import ConfigError, connect
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
-
-    reconciler = _bindings.Reconciler(module.params, module.connection, lambda: Api(connect(module.params)),
-                                      module.check_mode, module._diff, module.warn)
-    try:
-        result = reconciler.run()
-    except (OptionError, AzureValidationError, ConfigError) as e:
-        module.fail_json(msg=str(e))
-    except AzureError as e:
-        module.fail_azure(e)
-    except _bindings.BindingsFailed as e:
-        module.fail_json(msg=str(e), error=e.error, errors=[f.as_dict() for f in e.failures], **e.result)
-    module.exit_json(**result)
+    module = KedaopsModule(ARGSPEC, azure=True, k8s=True)
+    module.run(lambda: run(module))
 
 
 if __name__ == "__main__":

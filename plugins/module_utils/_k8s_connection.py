@@ -15,6 +15,7 @@ import os
 import urllib.parse
 from typing import Any
 
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import ConfigError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import K8sError
 
 # kubernetes.core's names and aliases, so `module_defaults` written for k8s work here too.
@@ -44,10 +45,6 @@ IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 USER_AGENT = "kedaops.aks"
 # (connect, read) seconds; a read of a single object never takes long on a healthy server.
 TIMEOUT = (10.0, 60.0)
-
-
-class ConfigError(Exception):
-    """No usable cluster configuration (nothing was sent)."""
 
 
 def auth_settings(params: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, Any]:
