@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import RETRY_SETTINGS, USER_AGENT, translate
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
@@ -101,7 +101,7 @@ class AzureAuth:
     federated_token_file: str | None = None
 
     @classmethod
-    def from_params(cls, params: dict[str, Any], environ: dict[str, str] | None = None) -> AzureAuth:
+    def from_params(cls, params: dict[str, Any], environ: Mapping[str, str] | None = None) -> AzureAuth:
         environ = os.environ if environ is None else environ
         return cls(
             subscription_id=params.get("subscription_id"),
@@ -115,7 +115,7 @@ class AzureAuth:
         )
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> AzureAuth:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> AzureAuth:
         """Auth options as the modules would read them from ``environ`` alone (tests, scripts)."""
         environ = os.environ if environ is None else environ
         params = {}

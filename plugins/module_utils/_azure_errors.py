@@ -61,7 +61,7 @@ def error_body(response: Any) -> tuple[str | None, str | None]:
             text = None
         return None, text or None
     if isinstance(body, dict):
-        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        inner = body["error"] if isinstance(body.get("error"), dict) else body
         return inner.get("code"), inner.get("message")
     return None, None
 

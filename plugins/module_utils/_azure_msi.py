@@ -292,7 +292,7 @@ def identity_write_lock(identity_resource_id: str, timeout: float) -> Iterator[N
 
 def ensure_credential_present(conn: AzureConnection, resource_group: str, identity_name: str, name: str,
                               issuer: str, subject: str, audiences: list[str], check_mode: bool, timeout: float,
-                              warn: Callable[[str], None]) -> tuple[bool, dict[str, Any] | None, dict[str, Any]]:
+                              warn: Callable[[str], None]) -> tuple[bool, dict[str, Any] | None, dict[str, Any] | None]:
     """Returns (changed, before, after).
 
     In check mode a chain of tasks runs against things earlier tasks only predicted: an identity

@@ -24,6 +24,7 @@ overlapping writes under one identity with a 409).
 
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     TRIGGER_AUTHENTICATION,
     Api,
     K8sError,
+    Resource,
     ResourceNotServed,
 )
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_listed import ListedApi, object_key
@@ -132,7 +134,7 @@ class Reconciler:
         self.identities: dict[tuple[str, str], Identity] = {}
         # One entry per assignment (bindings of one identity share theirs): (identity, scope, role) -> action.
         self.assignments: dict[tuple[tuple[str, str], str, str], str] = {}
-        self.listed: ListedApi | None = None
+        self._listed: ListedApi | None = None
 
     # -- bookkeeping (called from worker threads) -------------------------------------------------
 
@@ -159,11 +161,18 @@ class Reconciler:
 
     # -- entry ------------------------------------------------------------------------------------
 
+    @property
+    def listed(self) -> ListedApi:
+        """The Kubernetes read cache; ``run`` makes it before anything reads through it."""
+        if self._listed is None:
+            raise RuntimeError("the Kubernetes objects are read once run() has connected")
+        return self._listed
+
     def run(self) -> dict[str, Any]:
         self.bindings, self.identities = plan_bindings(self.params, self.check_mode)
         if not self.params.get("issuer") and any(b.state == "present" for b in self.bindings):
             self.warn("issuer is not known yet (check mode); the federated credentials would be written once it is")
-        self.listed = ListedApi(self.connect_k8s())  # sends nothing yet
+        self._listed = ListedApi(self.connect_k8s())  # sends nothing yet
         self._prepare_azure()
         with self._pool() as pool:
             list(pool.map(self._read_identity, self.identities.values()))
@@ -258,7 +267,7 @@ class Reconciler:
         """
         issuer, audiences = self.params.get("issuer"), self.params["audiences"]
         working = list(credentials)
-        plans = []
+        plans: list[tuple[Binding, dict | None, dict | None]] = []
         for binding in sorted(bindings, key=lambda b: b.state != "absent"):
             if binding.state == "absent":
                 current = msi.find_credential(working, binding.credential_name)
@@ -267,7 +276,7 @@ class Reconciler:
                     working.remove(current)
                 continue
             try:
-                current, desired = msi.plan_credential(working, identity.name, binding.credential_name, issuer,
+                current, desired = msi.plan_credential(working, identity.name, binding.credential_name, issuer,  # type: ignore[arg-type]
                                                        binding.subject, audiences)
             except AzureError as e:
                 self._fail(f"{binding.where}.credential", e)
@@ -317,7 +326,8 @@ class Reconciler:
         if desired is None:
             return current
         if not desired:
-            msi.delete_credential(self.conn, identity.resource_group, identity.name, current["name"], self.timeout)
+            if current is not None:
+                msi.delete_credential(self.conn, identity.resource_group, identity.name, current["name"], self.timeout)
             return None
         return msi.write_credential(self.conn, identity.resource_group, identity.name, desired, self.timeout)
 
@@ -383,7 +393,7 @@ class Reconciler:
             kinds.append(SCALED_OBJECT)
         try:
             if self.params["list_scope"] == "cluster":
-                jobs = [(NAMESPACE, None)] + [(kind, None) for kind in kinds]
+                jobs: list[tuple[Resource, str | None]] = [(NAMESPACE, None), *((kind, None) for kind in kinds)]
             else:
                 jobs = [(kind, namespace) for kind in kinds for namespace in namespaces]
                 for namespace in namespaces:
@@ -449,7 +459,7 @@ class Reconciler:
             if binding.state == "absent":
                 steps.reverse()  # a scaler goes before the authentication and the account it uses
             for label, plan, ensure, view in steps:
-                self._ensure_k8s(binding, label, plan.definition.ref, lambda p=plan, e=ensure: e(p), view)
+                self._ensure_k8s(binding, label, plan.definition.ref, functools.partial(ensure, plan), view)
 
 
 def _clean_view(obj: dict | None) -> Any:

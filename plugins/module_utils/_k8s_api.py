@@ -22,6 +22,24 @@ class Transport(Protocol):
         ...
 
 
+class ObjectStore(Protocol):
+    """What the desired-state runner reads and writes through: ``Api`` itself, or a read cache in
+    front of it (``_k8s_listed.ListedApi``)."""
+
+    def get(self, resource: Resource, name: str, namespace: str | None = None) -> dict | None:
+        ...
+
+    def create(self, resource: Resource, body: dict, namespace: str | None = None, dry_run: bool = False) -> dict:
+        ...
+
+    def patch(self, resource: Resource, name: str, patch: dict, namespace: str | None = None,
+              dry_run: bool = False) -> dict:
+        ...
+
+    def delete(self, resource: Resource, name: str, namespace: str | None = None, dry_run: bool = False) -> Any:
+        ...
+
+
 class Resource(NamedTuple):
     """A kind and where it lives in the REST tree."""
 
@@ -138,7 +156,7 @@ class Api:
             return _json_or_none(data)
         raise K8sError.from_response(status, headers, data)
 
-    def _call_on(self, resource: Resource, method: str, path: str, **kwargs) -> Any:
+    def _call_on(self, resource: Resource, method: str, path: str, **kwargs: Any) -> Any:
         try:
             return self.call(method, path, **kwargs)
         except K8sError as e:
@@ -146,7 +164,7 @@ class Api:
                 raise ResourceNotServed(resource, e) from e
             raise
 
-    def _call_on_object(self, resource: Resource, method: str, path: str, **kwargs) -> Any:
+    def _call_on_object(self, resource: Resource, method: str, path: str, **kwargs: Any) -> Any:
         """Like ``_call_on``, but None when the object itself does not exist (a missing kind still raises)."""
         try:
             return self._call_on(resource, method, path, **kwargs)

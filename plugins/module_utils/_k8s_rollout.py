@@ -67,7 +67,7 @@ def label_selector(workload: dict) -> str:
 
 
 def env_names(pod: dict) -> list[str]:
-    names = set()
+    names: set[str] = set()
     for container in (pod.get("spec") or {}).get("containers") or []:
         names.update(item["name"] for item in container.get("env") or [] if item.get("name"))
     return sorted(names)

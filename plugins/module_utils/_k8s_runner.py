@@ -19,8 +19,8 @@ from typing import Any, Callable
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff, is_subset, without_volatile
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     NAMESPACE,
-    Api,
     K8sError,
+    ObjectStore,
     Resource,
     ResourceNotServed,
 )
@@ -92,7 +92,7 @@ def prune(value: Any) -> Any:
     return value
 
 
-def ensure_present(api: Api, definition: Definition, *, check_mode: bool, missing: str = "create",
+def ensure_present(api: ObjectStore, definition: Definition, *, check_mode: bool, missing: str = "create",
                    missing_message: str | None = None, create_namespace: bool = False,
                    before_write: Callable[[], None] | None = None) -> Outcome:
     """Make the owned fields true. ``missing``: "create" it, "fail" with ``missing_message``,
@@ -146,7 +146,7 @@ def ensure_present(api: Api, definition: Definition, *, check_mode: bool, missin
     raise last_error
 
 
-def _create(api: Api, definition: Definition, check_mode: bool, create_namespace: bool) -> dict:
+def _create(api: ObjectStore, definition: Definition, check_mode: bool, create_namespace: bool) -> dict:
     resource, namespace = definition.resource, definition.namespace
     manifest = definition.manifest()
     try:
@@ -168,7 +168,7 @@ def _create(api: Api, definition: Definition, check_mode: bool, create_namespace
     return api.create(resource, manifest, namespace)
 
 
-def ensure_absent(api: Api, resource: Resource, name: str, namespace: str | None, *,
+def ensure_absent(api: ObjectStore, resource: Resource, name: str, namespace: str | None, *,
                   check_mode: bool) -> Outcome:
     try:
         existing = api.get(resource, name, namespace)

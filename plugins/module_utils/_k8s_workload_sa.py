@@ -15,7 +15,7 @@ from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import SERVICE_ACCOUNT, Api
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import SERVICE_ACCOUNT, Api, ObjectStore
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
     Definition,
     Outcome,
@@ -63,7 +63,7 @@ def build(params: dict[str, Any]) -> ServiceAccountPlan:
                               state, create, bool(params.get("create_namespace")))
 
 
-def ensure(api: Api, plan: ServiceAccountPlan, check_mode: bool) -> Outcome:
+def ensure(api: ObjectStore, plan: ServiceAccountPlan, check_mode: bool) -> Outcome:
     definition = plan.definition
     if plan.state == "absent":
         if plan.create:

@@ -23,6 +23,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     SCALED_OBJECT,
     TRIGGER_AUTHENTICATION,
     Api,
+    ObjectStore,
 )
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
     Definition,
@@ -306,7 +307,7 @@ def build_scaled_job(params: dict[str, Any]) -> KedaPlan:
 
 # -- apply --------------------------------------------------------------------------------------
 
-def check_auth_refs(api: Api, namespace: str, refs: list[tuple[str, str, str]], check_mode: bool) -> list[str]:
+def check_auth_refs(api: ObjectStore, namespace: str, refs: list[tuple[str, str, str]], check_mode: bool) -> list[str]:
     """KEDA resolves a TriggerAuthentication in the scaler's own namespace and, when it is
     missing, only logs and scales without credentials; refuse to write such a reference.
     In check mode an earlier task may be about to create it, so a warning says what a run needs."""
@@ -331,14 +332,14 @@ def check_auth_refs(api: Api, namespace: str, refs: list[tuple[str, str, str]], 
     return warnings
 
 
-def ensure(api: Api, plan: KedaPlan, check_mode: bool) -> Outcome:
+def ensure(api: ObjectStore, plan: KedaPlan, check_mode: bool) -> Outcome:
     definition = plan.definition
     if plan.state == "absent":
         return ensure_absent(api, definition.resource, definition.name, definition.namespace, check_mode=check_mode)
     warnings = list(plan.warnings)
 
     def before_write() -> None:
-        warnings.extend(check_auth_refs(api, definition.namespace, plan.auth_refs, check_mode))
+        warnings.extend(check_auth_refs(api, definition.namespace or "", plan.auth_refs, check_mode))
 
     outcome = ensure_present(api, definition, check_mode=check_mode, before_write=before_write if plan.auth_refs else None)
     outcome.warnings[:0] = warnings

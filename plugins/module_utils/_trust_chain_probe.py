@@ -10,8 +10,9 @@ import re
 import time
 from typing import Any, Callable
 
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import DEFAULT_AUDIENCE as TOKEN_EXCHANGE_AUDIENCE
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api, K8sError
-from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import TOKEN_EXCHANGE_AUDIENCE, Check, Facts
+from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check, Facts
 
 # Codes the token endpoint answers while a correct credential has not reached every Entra replica.
 PROPAGATING_CODES = ("70021", "700211", "700213")
@@ -44,7 +45,8 @@ def aadsts_code(message: str) -> str | None:
     return match.group(1) if match else None
 
 
-def exchange(token: str, tenant_id: str, client_id: str, authority: str, scope: str, public_authorities) -> None:
+def exchange(token: str, tenant_id: str, client_id: str, authority: str, scope: str,
+             public_authorities: frozenset[str]) -> None:
     """Trade the service account token at Entra for ``client_id``; raises ClientAuthenticationError."""
     from azure.identity import ClientAssertionCredential
     credential = ClientAssertionCredential(tenant_id, client_id, lambda: token, authority=authority,
