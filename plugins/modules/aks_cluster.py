@@ -55,15 +55,13 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
-  - ansible.builtin.action_common_attributes
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     support: full
     details: Predicts the feature flags; an OIDC issuer URL that AKS has yet to assign is returned as null.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 seealso:
   - module: kedaops.aks.federated_credential
   - name: Use the OIDC issuer on AKS

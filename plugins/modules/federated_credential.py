@@ -73,7 +73,7 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
-  - ansible.builtin.action_common_attributes
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     support: full
@@ -83,8 +83,6 @@ attributes:
       in the same check run), predicts a creation with a warning.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 notes:
   - Entra needs seconds to minutes before a new credential is honoured at token exchange
     (C(AADSTS70021) meanwhile); M(kedaops.aks.workload_identity_info) can wait for it.

@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - kedaops.aks.k8s_auth
   - kedaops.aks.k8s_auth.keda_triggers
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     description: Can run in check mode. Writes are sent as server-side dry runs (C(dryRun=All)), so the

@@ -25,6 +25,7 @@ author:
   - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
   - kedaops.aks.k8s_auth
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     description: Can run in check mode. Writes are sent as server-side dry runs (C(dryRun=All)), so the

@@ -49,15 +49,13 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
-  - ansible.builtin.action_common_attributes
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     support: full
     details: Reports what would be created or changed; a new identity's ids are returned as null.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 seealso:
   - module: kedaops.aks.federated_credential
   - module: kedaops.aks.role_assignment

@@ -31,6 +31,7 @@ options:
     default: false
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
+  - kedaops.aks.attributes.info
 attributes:
   check_mode:
     description: Reads only; runs the same in check mode.

@@ -62,7 +62,7 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
-  - ansible.builtin.action_common_attributes
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     support: full
@@ -71,8 +71,6 @@ attributes:
       assignment, with a warning.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 notes:
   - O(subscription_id) is not needed; the subscription is taken from O(scope).
   - Role assignments take up to ten minutes to be enforced everywhere after they are created.

@@ -23,6 +23,7 @@ author:
   - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
   - kedaops.aks.k8s_auth
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     description: Can run in check mode; reports whether a restart would happen. The restart is sent as a
@@ -31,6 +32,11 @@ attributes:
   diff_mode:
     description: Shows the pod template annotation a restart sets.
     support: full
+  idempotent:
+    support: partial
+    details: >-
+      With O(unless_env_present) a second run finds the variables in every pod and restarts nothing; without it,
+      every run restarts.
   action_group:
     description: Use C(group/kedaops.aks.k8s) in C(module_defaults) to set the connection options.
     support: full

@@ -246,7 +246,7 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.k8s_auth
-  - ansible.builtin.action_common_attributes
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     support: full
@@ -256,8 +256,6 @@ attributes:
   diff_mode:
     support: full
     details: The C(before) and C(after) of every object that changes, keyed by kind and name.
-  platform:
-    platforms: posix
   action_group:
     description: Member of both C(group/kedaops.aks.azure) and C(group/kedaops.aks.k8s).
     support: full

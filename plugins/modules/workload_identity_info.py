@@ -129,6 +129,7 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.k8s_auth
+  - kedaops.aks.attributes.info
 attributes:
   check_mode:
     description: Reads only (the probe's TokenRequest creates no object); runs the same in check mode.

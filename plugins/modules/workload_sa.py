@@ -22,6 +22,7 @@ author:
   - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
   - kedaops.aks.k8s_auth
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     description: Can run in check mode and return the predicted service account. Writes are sent as
