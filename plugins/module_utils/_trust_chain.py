@@ -42,6 +42,8 @@ INJECTED_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FIL
 # Where KEDA runs: the AKS add-on, then the Helm chart's documented namespace.
 OPERATOR_CANDIDATES = (("kube-system", "addon"), ("keda", "helm"))
 OPERATOR_DEPLOYMENT = "keda-operator"
+
+
 @dataclass
 class Check:
     id: str

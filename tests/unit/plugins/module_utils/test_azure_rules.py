@@ -374,7 +374,7 @@ def test_auto_auth_source(auth, environ, source, monkeypatch):
 
 def test_env_aliases_of_azure_azcollection_are_read():
     auth = AzureAuth.from_env({"AZURE_TENANT": "t", "AZURE_SECRET": "s", "AZURE_CLIENT_ID": "c",
-                                     "AZURE_FEDERATED_TOKEN_FILE": "/f"})
+                               "AZURE_FEDERATED_TOKEN_FILE": "/f"})
     assert (auth.tenant, auth.secret, auth.client_id, auth.federated_token_file) == ("t", "s", "c", "/f")
 
 
