@@ -48,3 +48,22 @@ attributes:
     support: full
     platforms: posix
 """
+
+    # The Kubernetes modules, listed before the plain fragment (the first fragment to state an attribute wins):
+    # check mode is the API server's own dry run.
+    K8S = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Can run in check mode. Writes are sent as server-side dry runs (C(dryRun=All)), so the
+      predicted object is the API server's.
+    support: full
+  diff_mode:
+    description: Returns the object before and after, without server-managed metadata.
+    support: full
+  action_group:
+    description: Use C(group/kedaops.aks.k8s) in C(module_defaults) to set the connection options.
+    support: full
+    membership:
+      - kedaops.aks.k8s
+"""

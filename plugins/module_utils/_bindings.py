@@ -14,8 +14,8 @@ for 100 bindings); here they are paid once, and the reads are a handful of list 
 Only differences are written. Every decision is made by the per-item modules' own code, imported:
 option rules and desired objects (``_k8s_workload_sa.build``, ``_keda.build_*``,
 ``_azure_msi.validate_credential``, ``_azure_rbac.validate_assignment``), the compare-and-write
-runner (``_k8s.ensure_present`` / ``ensure_absent``, fed the listed objects through
-``ListedApi`` instead of one GET each), the credential planner with its limit and
+runner (``_k8s_runner.ensure_present`` / ``ensure_absent``, fed the listed objects through
+``_k8s_listed.ListedApi`` instead of one GET each), the credential planner with its limit and
 issuer+subject refusals (``_azure_msi.plan_credential``), the per-identity write lock and the 409
 retry, and ``_azure_rbac.ensure_assignment_present``. Identities are worked on in parallel
 threads; the federated credential writes of one identity are serialised (Azure answers
@@ -36,9 +36,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_workload_s
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda as keda
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, azure_errors
-from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import (  # noqa: F401  # ARGSPEC and BINDING_OPTIONS: the module's options
-    ARGSPEC,
-    BINDING_OPTIONS,
+from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import (
     PRINCIPAL_TYPE,
     Binding,
     Identity,

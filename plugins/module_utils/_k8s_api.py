@@ -3,7 +3,7 @@
 """Kubernetes REST verbs over known paths, and one error type that keeps the server's Status.
 
 No discovery: every kind our modules touch has a fixed path (``Resource``), so a call is one
-HTTP request. The transport (auth, TLS) comes from ``_k8s_client.connect``; this module only
+HTTP request. The transport (auth, TLS) comes from ``_k8s_connection.connect``; this module only
 speaks the API conventions: Status bodies, ``dryRun=All``, merge patches, 404 semantics.
 """
 

@@ -5,7 +5,7 @@ request (documented by the ``kedaops.aks.azure_auth`` and ``kedaops.aks.k8s_auth
 opens either connection lazily on first use, and turns any of the collection's errors into a
 failure result through ``_errors.failure`` (Azure's and Kubernetes' codes kept under ``error``).
 
-A module's ``main()`` is then: build the shell, hand ``run`` a function that returns the result.
+A module's ``main()`` is then one line: build the shell, hand ``run`` the function that returns the result.
 """
 
 from __future__ import annotations
@@ -80,11 +80,11 @@ class KedaopsModule(AnsibleModule):  # type: ignore[misc]  # ansible-core ships 
             self._k8s = Api(transport)
         return self._k8s
 
-    def run(self, action: Callable[[], dict[str, Any]]) -> None:
-        """Exit with ``action()``'s result (its ``warnings`` as warnings), or fail with the result of
-        the error it raised; an error not of the collection's family keeps its traceback."""
+    def run(self, action: Callable[[KedaopsModule], dict[str, Any]]) -> None:
+        """Exit with ``action(module)``'s result (its ``warnings`` as warnings), or fail with the result
+        of the error it raised; an error not of the collection's family keeps its traceback."""
         try:
-            result = action()
+            result = action(self)
         except Exception as error:  # pylint: disable=broad-except
             failed = failure(error)
             if failed is None:
@@ -97,7 +97,7 @@ class KedaopsModule(AnsibleModule):  # type: ignore[misc]  # ansible-core ships 
     def run_plan(self, build: Callable[[dict[str, Any]], Plan],
                  apply: Callable[[Api, Plan, bool, bool], dict[str, Any]]) -> None:
         """Validate every option (``build``) before connecting, then ``apply(api, plan, check_mode, diff)``."""
-        def action() -> dict[str, Any]:
-            plan = build(self.params)
-            return apply(self.k8s, plan, self.check_mode, self._diff)
+        def action(module: KedaopsModule) -> dict[str, Any]:
+            plan = build(module.params)
+            return apply(module.k8s, plan, module.check_mode, module._diff)
         self.run(action)

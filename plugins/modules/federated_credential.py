@@ -204,8 +204,7 @@ ARGUMENT_SPEC = {
 
 
 def main() -> None:
-    module = KedaopsModule(ARGUMENT_SPEC, azure=True)
-    module.run(lambda: run(module))
+    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
 
 
 if __name__ == "__main__":

@@ -24,21 +24,9 @@ description:
 author:
   - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
-  - kedaops.aks.k8s_auth
+  - kedaops.aks.attributes.k8s
   - kedaops.aks.attributes
-attributes:
-  check_mode:
-    description: Can run in check mode. Writes are sent as server-side dry runs (C(dryRun=All)), so the
-      predicted object is the API server's.
-    support: full
-  diff_mode:
-    description: Returns the object before and after, without server-managed metadata.
-    support: full
-  action_group:
-    description: Use C(group/kedaops.aks.k8s) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - kedaops.aks.k8s
+  - kedaops.aks.k8s_auth
 options:
   name:
     description:

@@ -31,19 +31,8 @@ options:
     default: false
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
+  - kedaops.aks.azure_auth.action_group
   - kedaops.aks.attributes.info
-attributes:
-  check_mode:
-    description: Reads only; runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Reads only; returns no diff.
-    support: none
-  action_group:
-    description: Use C(group/kedaops.aks.azure) in C(module_defaults) to set the Azure options.
-    support: full
-    membership:
-      - kedaops.aks.azure
 """
 
 EXAMPLES = r"""
@@ -138,8 +127,7 @@ ARGUMENT_SPEC = {
 
 
 def main() -> None:
-    module = KedaopsModule(ARGUMENT_SPEC, azure=True)
-    module.run(lambda: run(module))
+    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
 
 
 if __name__ == "__main__":

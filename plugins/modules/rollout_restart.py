@@ -22,8 +22,9 @@ description:
 author:
   - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
-  - kedaops.aks.k8s_auth
+  - kedaops.aks.attributes.k8s
   - kedaops.aks.attributes
+  - kedaops.aks.k8s_auth
 attributes:
   check_mode:
     description: Can run in check mode; reports whether a restart would happen. The restart is sent as a
@@ -37,11 +38,6 @@ attributes:
     details: >-
       With O(unless_env_present) a second run finds the variables in every pod and restarts nothing; without it,
       every run restarts.
-  action_group:
-    description: Use C(group/kedaops.aks.k8s) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - kedaops.aks.k8s
 options:
   namespace:
     description:

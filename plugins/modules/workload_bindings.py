@@ -397,7 +397,7 @@ errors:
   elements: dict
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._bindings import ARGSPEC
+from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import ARGSPEC
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 
@@ -409,8 +409,7 @@ def run(module: KedaopsModule) -> dict:
 
 
 def main() -> None:
-    module = KedaopsModule(ARGSPEC, azure=True, k8s=True)
-    module.run(lambda: run(module))
+    KedaopsModule(ARGSPEC, azure=True, k8s=True).run(run)
 
 
 if __name__ == "__main__":

@@ -134,9 +134,6 @@ attributes:
   check_mode:
     description: Reads only (the probe's TokenRequest creates no object); runs the same in check mode.
     support: full
-  diff_mode:
-    description: Returns no diff.
-    support: none
   action_group:
     description: Member of both C(group/kedaops.aks.azure) and C(group/kedaops.aks.k8s).
     support: full
@@ -287,13 +284,12 @@ def run(module: KedaopsModule) -> dict:
 
 
 def main() -> None:
-    module = KedaopsModule(
+    KedaopsModule(
         ARGUMENT_SPEC, azure=True, k8s=True,
         required_one_of=[("cluster_name", "issuer_url"), ("identity_name", "identity_client_id")],
         mutually_exclusive=[("cluster_name", "issuer_url"), ("identity_name", "identity_client_id")],
         required_together=[("cluster_resource_group", "cluster_name"), ("identity_resource_group", "identity_name")],
-    )
-    module.run(lambda: run(module))
+    ).run(run)
 
 
 if __name__ == "__main__":

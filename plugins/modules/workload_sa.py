@@ -21,8 +21,9 @@ description:
 author:
   - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
-  - kedaops.aks.k8s_auth
+  - kedaops.aks.attributes.k8s
   - kedaops.aks.attributes
+  - kedaops.aks.k8s_auth
 attributes:
   check_mode:
     description: Can run in check mode and return the predicted service account. Writes are sent as
@@ -31,11 +32,6 @@ attributes:
   diff_mode:
     description: Returns the service account's namespace, name, annotations and labels before and after.
     support: full
-  action_group:
-    description: Use C(group/kedaops.aks.k8s) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - kedaops.aks.k8s
 options:
   namespace:
     description:

@@ -18,6 +18,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils import _bindings as bi
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import AzureAuth
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import BINDING_OPTIONS
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_connection import connect
@@ -46,7 +47,7 @@ def params_for(bindings_list: list[dict[str, Any]], **options: Any) -> dict[str,
     """The module's parameters as AnsibleModule fills them (every suboption present, defaults set)."""
     filled = []
     for raw in bindings_list:
-        binding = {key: None for key in bindings.BINDING_OPTIONS}
+        binding = {key: None for key in BINDING_OPTIONS}
         binding.update(create_namespace=True, role_assignments=[], state="present")
         binding.update(copy.deepcopy(raw))
         if binding["scaled_object"]:
