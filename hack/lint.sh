@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export ANSIBLE_COLLECTIONS_PATH="$root/.venv/collections" PATH="$root/.venv/bin:$PATH"
 echo "ruff check"
-"$root/.venv/bin/ruff" check plugins tests/unit tests/conftest.py
+"$root/.venv/bin/ruff" check plugins tests/unit tests/conftest.py tests/contract/conftest.py tests/lab/control.py
 echo "mypy (plugins/module_utils, strict)"
 # The package is named as Ansible imports it, through the collections path `make venv` links.
 (cd "$root" && MYPYPATH="$root/.venv/collections" "$root/.venv/bin/mypy" -p ansible_collections.kedaops.aks.plugins.module_utils)

@@ -142,6 +142,8 @@ FIC_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}$")
 FIC_LIMIT = 20
 FIC_FIELD_MAX = 600
 DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
+# Validates a credential whose issuer is not known yet (check mode, a cluster issuer an earlier task would enable).
+UNKNOWN_ISSUER = "https://issuer.unknown/"
 CONCURRENT_WRITE_CODE = "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity"
 # The conflict lasts as long as the other write (about a second): keep the waits short, so that a
 # writer from another controller is not starved behind ours.
@@ -300,7 +302,7 @@ def ensure_credential_present(conn: AzureConnection, resource_group: str, identi
     null). Both are predicted as a creation with a warning instead of failing the check run.
     """
     if check_mode and not issuer:
-        validate_credential(name, "https://issuer.unknown/", subject, audiences)
+        validate_credential(name, UNKNOWN_ISSUER, subject, audiences)
         warn(f"issuer is not known yet (check mode); credential {name!r} would be written once it is")
         return True, None, {"id": credential_id(conn, resource_group, identity_name, name), "name": name,
                             "issuer": issuer, "subject": subject, "audiences": list(audiences)}

@@ -312,14 +312,14 @@ class Reconciler:
             pending = [b for b in bindings if b.actions.get("credential") != "failed"]
             for binding, current, desired in self._plan_credentials(identity, identity.credentials, pending):
                 try:
-                    written = self._write_credential(identity, binding, current, desired)
+                    written = self._write_credential(identity, current, desired)
                 except AzureError as e:
                     self._fail(f"{binding.where}.credential", e)
                     binding.actions["credential"] = "failed"
                     continue
                 self._credential_done(identity, binding, current, desired, written)
 
-    def _write_credential(self, identity: Identity, binding: Binding, current: dict | None,
+    def _write_credential(self, identity: Identity, current: dict | None,
                           desired: dict | None) -> dict | None:
         if desired is None:
             return current

@@ -17,7 +17,6 @@ from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionE
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import NIL_GUID
 
 PRINCIPAL_TYPE = "ServicePrincipal"
-UNKNOWN_ISSUER = "https://issuer.unknown/"
 
 BINDING_OPTIONS: dict[str, Any] = {
     "namespace": {"type": "str", "required": True},
@@ -192,7 +191,7 @@ def plan_bindings(params: dict[str, Any], check_mode: bool = False
         try:
             if raw["state"] == "present" and not issuer and not check_mode:
                 raise OptionError("issuer: required when a binding is present (the cluster's OIDC issuer URL)")
-            msi.validate_credential(name, issuer or UNKNOWN_ISSUER, subject, audiences, raw["state"])
+            msi.validate_credential(name, issuer or msi.UNKNOWN_ISSUER, subject, audiences, raw["state"])
         except OptionError as e:
             raise e.at(where, ": ") from None
         for position, assignment in enumerate(raw.get("role_assignments") or []):

@@ -103,7 +103,7 @@ class K8sError(Exception):
         return error
 
     @classmethod
-    def from_response(cls, status: int, headers: dict[str, str], data: bytes) -> K8sError:
+    def from_response(cls, status: int, data: bytes) -> K8sError:
         status_body = _json_or_none(data)
         if isinstance(status_body, dict) and status_body.get("kind") == "Status":
             return cls(int(status_body.get("code") or status), status_body.get("reason") or _reason(status),
@@ -151,10 +151,10 @@ class Api:
 
     def call(self, method: str, path: str, query: list[tuple[str, str]] | None = None,
              body: Any = None, content_type: str | None = None) -> Any:
-        status, headers, data = self.transport.request(method, path, query, body, content_type)
+        status, _headers, data = self.transport.request(method, path, query, body, content_type)
         if 200 <= status < 300:
             return _json_or_none(data)
-        raise K8sError.from_response(status, headers, data)
+        raise K8sError.from_response(status, data)
 
     def _call_on(self, resource: Resource, method: str, path: str, **kwargs: Any) -> Any:
         try:

@@ -117,7 +117,7 @@ def _integer(option: str, value: str) -> None:
         raise OptionError(f"{option}: '{value}' is not an integer") from None
 
 
-def _check_prometheus(option: str, metadata: dict[str, str], warnings: list[str]) -> None:
+def _check_prometheus(option: str, metadata: dict[str, str]) -> None:
     for key in ("serverAddress", "query", "threshold"):
         if not metadata.get(key):
             raise OptionError(f"{option}.metadata.{key}: required by the prometheus scaler")
@@ -174,7 +174,7 @@ def build_triggers(option: str, triggers: list[dict[str, Any]] | None,
                 entry["authenticationRef"]["kind"] = ref["kind"]
             refs.append((f"{where}.authentication_ref", ref.get("kind") or "TriggerAuthentication", ref_name))
         if trigger_type == "prometheus":
-            _check_prometheus(where, metadata, warnings)
+            _check_prometheus(where, metadata)
         elif trigger_type == "azure-servicebus":
             _check_servicebus(where, metadata, bool(ref), warnings)
         built.append(entry)

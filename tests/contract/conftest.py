@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 from kubernetes import client
-from lab.testing import REPO_ROOT
 
 from lab import ids
 from lab.k8s.testing import Raw, Tools, api_client
+from lab.testing import REPO_ROOT
 
 
 @pytest.fixture(scope="module")

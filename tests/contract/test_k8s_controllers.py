@@ -8,7 +8,6 @@ import time
 import yaml
 
 
-
 def _workload(kind: str, name: str, replicas: int | None = 2, account: str | None = None) -> dict:
     spec: dict = {"containers": [{"name": "main", "image": "nginx:1.27"}]}
     if account:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 
 
-
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 

@@ -9,7 +9,6 @@ import time
 from kubernetes import watch
 
 
-
 def _events(response, limit: int) -> list[dict]:
     found = []
     for line in response.iter_lines():

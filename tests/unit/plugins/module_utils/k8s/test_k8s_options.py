@@ -175,7 +175,8 @@ def test_a_missing_context_is_a_clear_error(tmp_path):
 ])
 def test_keda_missing_is_told_apart_from_a_missing_object(status, content_type, body, not_served):
     from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import K8sError
-    error = K8sError.from_response(status, {"Content-Type": content_type}, body)
+    # content_type documents each case; the body alone decides (a plain-text 404 is no Status)
+    error = K8sError.from_response(status, body)
     assert error.code == 404 and error.reason == "NotFound"
     assert error.object_not_found is not not_served
 
