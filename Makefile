@@ -28,6 +28,8 @@ help:
 	@echo "make venv      create .venv with every dependency (helm 3 and kubectl included)"
 	@echo "make lab-up    start the lab in the background; then: source .lab/env.sh"
 	@echo "make lab-down  stop the lab"
+	@echo "make docs      the HTML docs site in .build/docs/html (make docs-test adds its browser test)"
+	@echo "make live-test both scenarios on your Azure subscription (prints what it needs without one)"
 	@echo "make bench     per-task cost of every module beside the anchors, and the 100-binding converge (~15 min)"
 	@echo "make sanity | lint | package | molecule | core-2.21   one part of make test"
 
@@ -85,3 +87,22 @@ bench: venv
 
 bench-smoke: venv
 	$(BIN)/python bench/bench.py --smoke
+
+# The docs site (antsibull-docs + Sphinx, offline, warnings as errors) and its browser test, the
+# playbooks run by AWX's engine (ansible-runner) against a lab, and the run on real Azure, which is
+# not part of `make test` and checks its inputs before it installs anything.
+.PHONY: docs docs-test awx live-test
+docs: venv
+	hack/docs.sh
+
+docs-test: docs
+	hack/chromium.sh
+	$(BIN)/python -m pytest tests/docs -q -p no:cacheprovider
+
+awx: venv
+	$(BIN)/python -m pytest tests/awx -q -p no:cacheprovider
+
+live-test:
+	hack/live_test.sh
+
+test: docs-test awx
