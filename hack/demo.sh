@@ -47,6 +47,16 @@ converge() {  # converge NAME VARS [extra args...]
 
 converge "Add-on path + Azure Service Bus ScaledJob" playbooks/vars/addon-servicebus.yml \
   -e keda_addon_disable_on_absent=true
+# The real kedacore/keda chart through the role's defaults; only the repository URL is the lab's.
 converge "Helm path + Azure Managed Prometheus ScaledObject" playbooks/vars/helm-prometheus.yml \
-  -e keda_helm_chart_ref="$root/tests/lab/charts/keda" -e keda_helm_chart_repo_url=
-echo "demo: both paths converged, re-ran with no change, and were torn down."
+  -e keda_helm_chart_repo_url="$LAB_CHART_REPO_URL"
+# Arc path: the lab's Kubernetes API stands for the Arc-enabled K3s cluster arc-cluster-name. Its
+# issuer is enabled and the k3s_issuer role writes the "node's" K3s config (restart disabled, there is
+# no K3s here; the lab's API server then signs with the file's issuers) before the site runs.
+arc_node=$(mktemp -d)
+run "Arc path: connected cluster's issuer + the K3s issuer step" extensions/molecule/arc/prepare.yml \
+  playbooks/vars/arc-prometheus.yml -e arc_k3s_config="$arc_node/etc/rancher/k3s/config.yaml"
+converge "Arc path (Helm on a connected cluster) + Azure Managed Prometheus ScaledObject" \
+  playbooks/vars/arc-prometheus.yml -e keda_helm_chart_repo_url="$LAB_CHART_REPO_URL"
+rm -rf "$arc_node"
+echo "demo: the three paths (add-on, Helm, Arc) converged, re-ran with no change, and were torn down."

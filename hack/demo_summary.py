@@ -7,7 +7,9 @@ Usage: python hack/demo_summary.py [--after-teardown] playbooks/vars/<scenario>.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 
 import jinja2
@@ -112,6 +114,12 @@ def main(argv: list[str]) -> int:
         obj = core.read_namespaced_service_account(sa["name"], sa["namespace"])
         client_id = (obj.metadata.annotations or {}).get("azure.workload.identity/client-id", "-")
         print(f"    sa            {sa['namespace']}/{sa['name']}  client-id={client_id}")
+    if method == "helm":
+        listed = subprocess.run(["helm", "list", "-n", operator_ns, "-o", "json"], capture_output=True, text=True,
+                                check=True).stdout
+        for release in json.loads(listed):
+            print(f"    helm release  {operator_ns}/{release['name']}  chart={release['chart']}  "
+                  f"from {os.environ.get('LAB_CHART_REPO_URL', '?')}")
     for pod in core.list_namespaced_pod(operator_ns, label_selector="app=keda-operator").items:
         env = {e.name for c in pod.spec.containers for e in (c.env or [])}
         marks = " ".join(f"{v}{'=ok' if v in env else '=MISSING'}" for v in INJECTED)

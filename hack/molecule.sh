@@ -13,7 +13,7 @@ trap 'PYTHONPATH=tests "$bin/python" -m lab down --dir "$state"' EXIT
 source "$state/env.sh"
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(addon helm)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(addon helm arc k3s_issuer)
 for scenario in "${scenarios[@]}"; do
   # Molecule keeps a scenario's state (e.g. "already prepared") between runs on one machine;
   # forget it so every run does the whole sequence against this fresh lab.

@@ -59,7 +59,9 @@ class Check:
 class Facts:
     """Everything the checks look at, read once."""
 
-    cluster: dict[str, Any] | None = None  # the aks_cluster view; None when an issuer URL was given
+    cluster: dict[str, Any] | None = None  # the aks_cluster / connected_cluster view; None when an issuer URL was given
+    cluster_kind: str = "aks"  # aks | arc (Azure Arc-enabled Kubernetes)
+    token_issuer: str | None = None  # arc: the iss of a fresh operator token (what the API server signs with)
     cluster_ref: str = ""  # "-g RG -n NAME" for fixes
     issuer: str = ""
     identity: dict[str, Any] | None = None
@@ -187,7 +189,11 @@ def evaluate(facts: Facts) -> list[Check]:
     group, name = facts.identity_ref
     cluster_args = facts.cluster_ref
 
-    if facts.cluster is not None:
+    if facts.cluster is not None and facts.cluster_kind == "arc":
+        from ansible_collections.kedaops.aks.plugins.module_utils._arc import cluster_checks
+
+        checks.extend(cluster_checks(facts))
+    elif facts.cluster is not None:
         checks.append(Check(
             "oidc_issuer", bool(facts.cluster.get("oidc_issuer") and facts.issuer),
             f"OIDC issuer {'enabled: ' + facts.issuer if facts.issuer else 'disabled'}",
@@ -401,8 +407,15 @@ def gather(conn: AzureConnection, connect_k8s: Callable[[], Api], options: dict[
     from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
     from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 
-    facts = Facts()
-    if options["cluster_name"]:
+    facts = Facts(cluster_kind=options["cluster_kind"])
+    if options["cluster_name"] and facts.cluster_kind == "arc":
+        from ansible_collections.kedaops.aks.plugins.module_utils import _arc as arc
+
+        facts.cluster = arc.cluster_state(arc.get_cluster(conn, options["cluster_resource_group"],
+                                                          options["cluster_name"]))
+        facts.cluster_ref = f"-g {options['cluster_resource_group']} -n {options['cluster_name']}"
+        facts.issuer = facts.cluster.get("issuer_url") or ""
+    elif options["cluster_name"]:
         # A missing cluster raises Azure's own 404 (ResourceNotFound), kept in the failure result.
         facts.cluster = aks.cluster_state(aks.get_cluster(conn, options["cluster_resource_group"],
                                                           options["cluster_name"]))
@@ -423,6 +436,12 @@ def gather(conn: AzureConnection, connect_k8s: Callable[[], Api], options: dict[
     api = connect_k8s()
     read_kubernetes(api, facts, options["operator_namespace"], options["operator_service_account"],
                     options["scalers"], options["trigger_auths"])
+    if (options["probe_token_exchange"] and facts.cluster_kind == "arc" and facts.issuer and facts.operator_namespace
+            and facts.service_account):
+        # Arc only: which issuer the API server signs with (a token is asked for, and only read).
+        from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain_probe import request_token, token_issuer
+
+        facts.token_issuer = token_issuer(request_token(api, facts.operator_namespace, facts.operator_service_account))
     return facts, api
 
 
@@ -444,7 +463,8 @@ def inspect(conn: AzureConnection, connect_k8s: Callable[[], Api], options: dict
         )
 
         cloud = conn.cloud
-        static_ok = all(c.ok for c in checks if c.id.startswith(("credential_", "oidc_issuer", "identity")))
+        static_ok = all(c.ok for c in checks
+                        if c.id.startswith(("credential_", "oidc_issuer", "identity", "api_server_issuer")))
         outcome = probe(
             lambda: request_token(api, facts.operator_namespace, facts.operator_service_account),
             lambda token: exchange(token, identity["tenant_id"], identity["client_id"], cloud.authority_host,

@@ -6,10 +6,13 @@ the credential has not propagated yet, and explained by its AADSTS code when it 
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 from typing import Any, Callable
 
+from ansible_collections.kedaops.aks.plugins.module_utils._arc import k3s_fix
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import DEFAULT_AUDIENCE as TOKEN_EXCHANGE_AUDIENCE
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api, K8sError
 from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check, Facts
@@ -38,6 +41,17 @@ def request_token(api: Api, namespace: str, service_account: str, seconds: int =
     result = api.call("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}/token",
                       body=body, content_type="application/json")
     return result["status"]["token"]
+
+
+def token_issuer(token: str) -> str | None:
+    """The ``iss`` claim of a JWT, read without verifying it (the API server's choice is the question)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return issuer if isinstance(issuer, str) else None
 
 
 def aadsts_code(message: str) -> str | None:
@@ -88,6 +102,11 @@ def probe_check(result: dict[str, Any], facts: Facts) -> Check:
         return Check("token_exchange", True, detail)
     code = (result["code"] or "").replace("AADSTS", "")
     meaning = AADSTS_MEANINGS.get(code, "")
+    if facts.cluster_kind == "arc" and facts.token_issuer and facts.issuer and facts.token_issuer != facts.issuer:
+        return Check("token_exchange", False,
+                     f"{result['code']}: the operator's token carries iss {facts.token_issuer!r}, not the connected "
+                     f"cluster's issuer (see api_server_issuer). {(result['message'] or '').strip().splitlines()[0]}",
+                     k3s_fix(facts.issuer))
     fix = {
         "70021": "fix the failing credential_* check; if all pass, the credential is still propagating: retry with wait_timeout",
         "700211": "set the credential's issuer to the cluster's issuer exactly (see credential_issuer)",

@@ -40,8 +40,19 @@ options:
     description: Resource group of the AKS cluster. With O(cluster_name), the issuer is read from the cluster.
     type: str
   cluster_name:
-    description: Name of the AKS cluster.
+    description: Name of the AKS cluster (or of the connected cluster, with O(cluster_kind=arc)).
     type: str
+  cluster_kind:
+    description:
+      - C(aks) reads an AKS managed cluster (C(Microsoft.ContainerService/managedClusters)); C(arc) reads an
+        Azure Arc-enabled Kubernetes connected cluster (C(Microsoft.Kubernetes/connectedClusters)) and takes its
+        effective issuer (the self-hosted one when set).
+      - With C(arc) and O(probe_token_exchange=true) the Arc-only check C(api_server_issuer) compares the C(iss)
+        of a fresh operator token with the connected cluster's issuer; on Arc the API server must be told to
+        sign with that issuer (for K3s, the P(kedaops.aks.k3s_issuer#role) role), and the fix says so.
+    type: str
+    choices: [aks, arc]
+    default: aks
   issuer_url:
     description:
       - The OIDC issuer URL, for a cluster that is not AKS (e.g. Azure Arc-enabled Kubernetes) or to skip
@@ -250,6 +261,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._module import Kedaops
 ARGUMENT_SPEC = dict(
     cluster_resource_group={"type": "str"},
     cluster_name={"type": "str"},
+    cluster_kind={"type": "str", "choices": ["aks", "arc"], "default": "aks"},
     issuer_url={"type": "str"},
     identity_resource_group={"type": "str"},
     identity_name={"type": "str"},

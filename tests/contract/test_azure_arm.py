@@ -44,13 +44,25 @@ def test_token_for_another_resource_is_refused_with_invalid_audience(env):
     response = clients.arm(env, "GET", clients.group_path(), api_version="2021-04-01", token=graph_token)
     assert (response.status, response.error_code) == (401, "InvalidAuthenticationTokenAudience")
     assert response.json()["error"]["message"].startswith(
-        "The access token has been obtained for wrong audience or resource 'https://graph.microsoft.com/'. "
+        "The access token has been obtained for wrong audience or resource 'https://graph.microsoft.com'. "
         "It should exactly match with one of the allowed audiences 'https://management.core.windows.net/',")
 
 
 def test_token_whose_audience_is_the_lab_url_is_accepted(env):
     token = clients.arm_token(env, env["AZURE_CLOUD_ENVIRONMENT"] + "/.default")
-    assert _claims(token)["aud"] == env["AZURE_CLOUD_ENVIRONMENT"] + "/"
+    assert _claims(token)["aud"] == env["AZURE_CLOUD_ENVIRONMENT"]
+    assert clients.arm(env, "GET", clients.group_path(), api_version="2021-04-01", token=token).status == 200
+
+
+@pytest.mark.parametrize("scope, audience", [
+    # What the Azure CLI asks for ARM (its cloud's active_directory_resource_id + "/.default").
+    ("https://management.core.windows.net//.default", "https://management.core.windows.net/"),
+    ("https://management.core.windows.net/.default", "https://management.core.windows.net"),
+    ("https://management.azure.com/.default", "https://management.azure.com"),
+])
+def test_token_audience_is_everything_before_default_and_arm_accepts_it(env, scope, audience):
+    token = clients.arm_token(env, scope)
+    assert _claims(token)["aud"] == audience
     assert clients.arm(env, "GET", clients.group_path(), api_version="2021-04-01", token=token).status == 200
 
 
@@ -66,7 +78,7 @@ def test_sdk_call_with_a_valid_token_succeeds_on_the_first_request(env, clean_la
 def test_automation_token_names_the_automation_principal_and_tenant(env):
     claims = _claims(clients.arm_token(env))
     assert (claims["oid"], claims["appid"], claims["tid"], claims["aud"]) == (
-        ids.AUTOMATION_PRINCIPAL_ID, ids.AUTOMATION_CLIENT_ID, ids.TENANT_ID, "https://management.azure.com/")
+        ids.AUTOMATION_PRINCIPAL_ID, ids.AUTOMATION_CLIENT_ID, ids.TENANT_ID, "https://management.azure.com")
 
 
 def test_missing_api_version_is_400(env):

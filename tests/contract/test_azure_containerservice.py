@@ -206,3 +206,19 @@ def test_missing_cluster_is_404_resource_not_found(aks):
 def test_clusters_are_listed_by_resource_group_and_subscription(aks):
     assert [c.name for c in aks.managed_clusters.list_by_resource_group(RG)] == [ids.AKS_NAME]
     assert [c.name for c in aks.managed_clusters.list()] == [ids.AKS_NAME]
+
+
+def test_each_cluster_has_its_own_issuer_of_the_aks_shape(env, clean_lab):
+    clean_lab.settings(aks_lro_polls=0)
+    path = f"{clients.group_path()}/providers/Microsoft.ContainerService/managedClusters"
+    body = {"location": "eastus", "properties": {"dnsPrefix": "second", "oidcIssuerProfile": {"enabled": True}}}
+    second = clients.arm(env, "PUT", f"{path}/aks-second", body, api_version=API).json()["properties"]["oidcIssuerProfile"]
+    seeded = clients.arm(env, "PUT", f"{path}/{ids.AKS_NAME}", dict(body, properties={"oidcIssuerProfile": {"enabled": True}}),
+                         api_version=API).json()["properties"]["oidcIssuerProfile"]
+    assert seeded["issuerURL"] == env["LAB_OIDC_ISSUER"]
+    # <host>/<tenant>/<cluster GUID>/, as https://eastus.oic.prod-aks.azure.com/<tenant>/<guid>/ on Azure.
+    host, tenant, guid, tail = second["issuerURL"].rsplit("/", 3)
+    assert (host, tenant, tail) == (env["LAB_OIDC_ISSUER"].rsplit("/", 3)[0], ids.TENANT_ID, "")
+    assert guid != env["LAB_OIDC_ISSUER"].rsplit("/", 2)[1] and len(guid) == 36
+    again = clients.arm(env, "PUT", f"{path}/aks-second", body, api_version=API).json()["properties"]["oidcIssuerProfile"]
+    assert again["issuerURL"] == second["issuerURL"]

@@ -86,7 +86,7 @@ def test_client_secret_credential_gets_an_arm_token_signed_by_the_lab(env):
     assert token.expires_on > time.time() + 3000
     jwks_uri = f"{env['AZURE_AUTHORITY_HOST']}/{ids.TENANT_ID}/discovery/v2.0/keys"
     key = jwt.PyJWK(clients.http(env, "GET", jwks_uri).json()["keys"][0], algorithm="RS256").key
-    claims = jwt.decode(token.token, key=key, algorithms=["RS256"], audience="https://management.azure.com/")
+    claims = jwt.decode(token.token, key=key, algorithms=["RS256"], audience="https://management.azure.com")
     assert (claims["oid"], claims["appid"], claims["tid"], claims["idtyp"]) == (
         ids.AUTOMATION_PRINCIPAL_ID, ids.AUTOMATION_CLIENT_ID, ids.TENANT_ID, "app")
 
@@ -216,7 +216,7 @@ def test_verifier_refuses_an_assertion_not_yet_valid_with_aadsts700024():
 def test_verifier_matches_the_issuer_exactly_including_the_trailing_slash():
     issuer = _Issuer()
     error = _refusal(_verifier(issuer), issuer.token(), _identity({"issuer": ISSUER.rstrip("/")}))
-    assert (error.status, error.error, error.code) == (400, "invalid_request", 70021)
+    assert (error.status, error.error, error.code) == (400, "invalid_client", 70021)
     assert error.message == (
         "No matching federated identity record found for presented assertion. "
         f"Assertion Issuer: '{ISSUER}'. Assertion Subject: '{SUBJECT}'. Assertion Audience: '{AUDIENCE}'. "

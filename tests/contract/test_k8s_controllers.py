@@ -162,3 +162,34 @@ def test_workload_validation_rejects_a_selector_that_misses_the_template(raw, ns
     assert invalid["code"] == 422
     assert "spec.template.metadata.labels: Invalid value: " in invalid["message"]
     assert "`selector` does not match template `labels`" in invalid["message"]
+
+
+def _available(raw, name: str) -> tuple[str, str, str]:
+    status = raw.request("GET", f"/apis/apiregistration.k8s.io/v1/apiservices/{name}").json()["status"]
+    condition = next(c for c in status["conditions"] if c["type"] == "Available")
+    return condition["status"], condition["reason"], condition["message"]
+
+
+def test_apiservice_is_available_once_its_service_has_ready_endpoints(raw, ns):
+    name = f"v1beta1.{ns}.metrics.k8s.io"
+    created = raw.request("POST", "/apis/apiregistration.k8s.io/v1/apiservices", {
+        "apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": name},
+        "spec": {"group": f"{ns}.metrics.k8s.io", "version": "v1beta1", "groupPriorityMinimum": 100,
+                 "versionPriority": 100, "insecureSkipTLSVerify": True,
+                 "service": {"name": "metrics", "namespace": ns, "port": 443}}})
+    assert created.status_code == 201
+    try:
+        assert _available(raw, name) == ("False", "ServiceNotFound", f'service/metrics in "{ns}" is not present')
+        raw.request("POST", f"/api/v1/namespaces/{ns}/services", {"metadata": {"name": "metrics"}, "spec": {
+            "selector": {"app": "metrics"}, "ports": [{"name": "https", "port": 443, "targetPort": 6443}]}})
+        assert _available(raw, name) == ("False", "MissingEndpoints",
+                                         f'endpoints for service/metrics in "{ns}" have no addresses with port name "https"')
+        raw.request("POST", f"/apis/apps/v1/namespaces/{ns}/deployments", {"metadata": {"name": "metrics"}, "spec": {
+            "selector": {"matchLabels": {"app": "metrics"}},
+            "template": {"metadata": {"labels": {"app": "metrics"}}, "spec": {"containers": [{"name": "m", "image": "m:1"}]}}}})
+        deadline = time.monotonic() + 10
+        while _available(raw, name)[0] != "True" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _available(raw, name) == ("True", "Passed", "all checks passed")
+    finally:
+        raw.request("DELETE", f"/apis/apiregistration.k8s.io/v1/apiservices/{name}")

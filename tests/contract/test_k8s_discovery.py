@@ -111,14 +111,26 @@ def test_unknown_group_is_a_bare_404_but_unknown_resource_is_a_not_found_status(
                                        "reason": "NotFound", "details": {}, "code": 404}
 
 
-def test_openapi_v3_declares_field_validation_and_v2_is_absent(raw):
+def test_openapi_v3_declares_field_validation_and_carries_the_kinds_schemas(raw):
     root = raw.request("GET", "/openapi/v3").json()
     url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
     doc = raw.request("GET", url).json()
     patch = doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"]
     assert patch["x-kubernetes-group-version-kind"] == {"group": "apps", "version": "v1", "kind": "Deployment"}
     assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
-    assert raw.request("GET", "/openapi/v2").status_code == 404
+    deployment = doc["components"]["schemas"]["io.k8s.api.apps.v1.Deployment"]
+    assert deployment["x-kubernetes-group-version-kind"] == [{"group": "apps", "kind": "Deployment", "version": "v1"}]
+    assert deployment["properties"]["spec"] == {"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}
+    assert "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" in doc["components"]["schemas"]
+    assert "apis/apiregistration.k8s.io/v1" in root["paths"] and "apis/networking.k8s.io/v1" in root["paths"]
+
+
+def test_openapi_is_served_as_json_and_protobuf_only_requests_are_not_acceptable(raw):
+    v2 = raw.request("GET", "/openapi/v2")
+    assert v2.status_code == 200 and v2.json()["swagger"] == "2.0"
+    assert "io.k8s.api.core.v1.Pod" in v2.json()["definitions"]
+    protobuf = raw.request("GET", "/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+    assert protobuf.status_code == 406 and protobuf.json()["reason"] == "NotAcceptable"
 
 
 def test_requests_without_or_with_a_wrong_token_are_unauthorized(raw):

@@ -21,8 +21,10 @@ from typing import Any, Callable
 from . import tls
 
 DEFAULT_SETTINGS: dict[str, Any] = {
-    # Entra: seconds before a new federated credential is honoured by the token endpoint.
-    "fic_propagation_seconds": 0.0,
+    # Entra: seconds before a new federated credential is honoured by the token endpoint. "A few
+    # seconds" as on Azure (AKS workload-identity-overview.md), so every run goes through the roles'
+    # wait path; tests about other things set 0.
+    "fic_propagation_seconds": 3.0,
     # Authorization: seconds during which a new principal is unknown (PrincipalNotFound).
     "principal_replication_seconds": 0.0,
     # ManagedIdentity: how long a federated credential write holds the identity; two writes
@@ -32,6 +34,14 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "aks_lro_polls": 1,
     # Kubernetes: seconds a Deployment controller waits before reporting pods ready.
     "pod_ready_seconds": 0.0,
+    # Which ARM cluster the Kubernetes API stands for: "aks" or "arc" (the seeded connected cluster,
+    # whose workload identity flag then switches the webhook; azure/connectedclusters.py).
+    "k8s_cluster": "aks",
+    # kube-apiserver --service-account-issuer values (first signs, all are accepted); empty = the
+    # lab's own issuer. Setting it is the lab's "edit /etc/rancher/k3s/config.yaml and restart k3s".
+    "service_account_issuers": [],
+    # Microsoft.Kubernetes: how many polls a long-running connectedClusters PUT stays InProgress.
+    "arc_lro_polls": 1,
 }
 
 
@@ -435,7 +445,8 @@ class ControlService(Service):
 
 
 def default_services() -> list[Callable[[Lab], Service]]:
-    """The full lab: Kubernetes API, then Azure (which links to Kubernetes at start)."""
+    """The full lab: Kubernetes API, then Azure (which links to Kubernetes at start), the chart repository."""
     from .k8s import KubernetesService
-    from .azure import ArmService, EntraService
-    return [KubernetesService, ArmService, EntraService]
+    from .azure import ArmService, EntraService, GraphService
+    from .chartrepo import ChartRepoService
+    return [KubernetesService, ArmService, EntraService, GraphService, ChartRepoService]

@@ -8,6 +8,7 @@ seeded resources (Azure Monitor workspace, Service Bus) answer GET and serve as 
 
 from __future__ import annotations
 
+import base64
 import datetime
 import time
 import uuid
@@ -17,7 +18,7 @@ import jwt
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import authorization, containerservice, errors, msi, seed, versions
+from . import authorization, connectedclusters, containerservice, errors, msi, seed, versions
 from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
@@ -44,14 +45,20 @@ class ArmService(Service):
         # Principals that exist in the directory without an ARM resource of their own
         # (the automation SP, the cluster's system identity): object id -> (type, created).
         self.directory: dict[str, tuple[str, float]] = {}
+        # Resource group deletions answered 202 (their operation results answer 200: the lab deletes at once).
+        self.group_deletions: set[str] = set()
         self._routes: dict[str, Callable[[ArmContext], Response]] = {
             "microsoft.managedidentity/userassignedidentities": msi.handle_identity,
             "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials": msi.handle_credential,
             "microsoft.authorization/roleassignments": authorization.handle_role_assignment,
             "microsoft.authorization/roledefinitions": authorization.handle_role_definition,
             "microsoft.containerservice/managedclusters": containerservice.handle_cluster,
+            "microsoft.containerservice/managedclusters/listclusterusercredential": containerservice.handle_credentials,
+            "microsoft.containerservice/managedclusters/listclusteradmincredential": containerservice.handle_credentials,
             "microsoft.containerservice/locations/operations": containerservice.handle_operation,
             "microsoft.containerservice/locations/operationresults": containerservice.handle_operation_result,
+            connectedclusters.CLUSTER_KIND: connectedclusters.handle_cluster,
+            connectedclusters.OPERATION_KIND: connectedclusters.handle_operation,
         }
         self.reset()
 
@@ -62,8 +69,10 @@ class ArmService(Service):
             self.store.clear()
             self.fic_writes_in_flight.clear()
             self.operations.clear()
+            self.group_deletions.clear()
             self.directory = {ids.AUTOMATION_PRINCIPAL_ID: ("ServicePrincipal", 0.0)}
             seed.seed(self)
+            connectedclusters.seed(self)
 
     def env(self) -> dict[str, str]:
         return {
@@ -74,6 +83,7 @@ class ArmService(Service):
             "LAB_LOCATION": ids.LOCATION,
             "LAB_AKS_NAME": ids.AKS_NAME,
             "LAB_AKS_ID": seed.aks_id(),
+            "LAB_ARC_NAME": connectedclusters.ARC_NAME,
             "LAB_MONITOR_WORKSPACE_ID": seed.monitor_workspace_id(),
             "LAB_MONITOR_QUERY_ENDPOINT": seed.PROMETHEUS_QUERY_ENDPOINT,
             "LAB_SERVICEBUS_NAMESPACE_ID": seed.servicebus_namespace_id(),
@@ -203,6 +213,8 @@ class ArmService(Service):
             raise errors.subscription_not_found(segments[1])
         if len(segments) == 2:
             return Response.json(200, self._subscription())
+        if lowered[2] == "operationresults" and len(segments) == 4 and ctx.method == "GET":
+            return self._group_deletion_result(segments[3])
         if lowered[2] != "resourcegroups" or len(segments) > 4:
             raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
         versions.check(ctx.api_version, versions.RESOURCE_GROUPS)
@@ -252,7 +264,32 @@ class ArmService(Service):
                     record.body["managedBy"] = body["managedBy"]
                 record.updated = time.time()
                 return Response.json(200, record.view())
+        if ctx.method == "DELETE":
+            return self._delete_group(ctx, name, record)
         raise errors.method_not_allowed(ctx.method, "Microsoft.Resources/resourceGroups")
+
+    def _delete_group(self, ctx: ArmContext, name: str, record: Record | None) -> Response:
+        """DELETE of a resource group: long-running (202 + Location), taking every resource in it along.
+
+        Resources - Resource Groups - Delete (https://learn.microsoft.com/rest/api/resources/resource-groups/delete):
+        202 Accepted with a Location to poll (202 while deleting, 200 once gone), 404 for a missing group.
+        Everything whose id lies under the group goes, child resources and role assignments included.
+        """
+        if record is None:
+            raise errors.resource_group_not_found(name)
+        token = base64.urlsafe_b64encode(f"RESOURCEGROUPDELETIONJOB-{name.upper()}".encode()).decode().rstrip("=")
+        with self.store.lock:
+            self.store.delete_tree(record.id)
+            self.group_deletions.add(token)
+        location = f"{self.url}/subscriptions/{ids.SUBSCRIPTION_ID}/operationresults/{token}?api-version={ctx.api_version}"
+        # Millisecond Retry-After (azure-core honours it), so pollers do not sleep ARM's usual 15 s.
+        return Response(202, b"", {"Location": location, "x-ms-retry-after-ms": "100"})
+
+    def _group_deletion_result(self, token: str) -> Response:
+        with self.store.lock:
+            if token not in self.group_deletions:
+                raise ArmError(404, "NotFound", f"The operation '{token}' was not found.")
+        return Response(200)
 
     # -- scopes (role assignments live on any of them) ---------------------------------------------
 
@@ -345,6 +382,9 @@ class ArmService(Service):
         entra = self.lab.services.get("entra")
         login = entra.url if entra is not None else ""
         audiences = ["https://management.core.windows.net/", "https://management.azure.com/"]
+        graph = self.lab.services.get("graph")
+        # The lab's Graph, so `az role assignment create --assignee <clientId>` looks principals up here.
+        graph_url = graph.url + "/" if graph is not None and graph.url else "https://graph.microsoft.com/"
         if version == "2015-01-01":
             return Response.json(200, {
                 "galleryEndpoint": "", "graphEndpoint": "https://graph.windows.net/", "portalEndpoint": "",
@@ -357,7 +397,7 @@ class ArmService(Service):
             "authentication": {"loginEndpoint": login, "audiences": audiences, "tenant": "common", "identityProvider": "AAD"},
             "graph": "https://graph.windows.net/",
             "graphAudience": "https://graph.windows.net/",
-            "microsoftGraphResourceId": "https://graph.microsoft.com/",
+            "microsoftGraphResourceId": graph_url,
             "media": "", "batch": "", "sqlManagement": "", "vmImageAliasDoc": "", "activeDirectoryDataLake": "",
             "appInsightsResourceId": "", "appInsightsTelemetryChannelResourceId": "", "attestationResourceId": "",
             "synapseAnalyticsResourceId": "", "logAnalyticsResourceId": "", "ossrDbmsResourceId": "",

@@ -143,6 +143,19 @@ def _apply_switches(properties: dict[str, Any], switches: dict[str, bool], issue
     properties["workloadAutoScalerProfile"] = autoscaler
 
 
+def _issuer(service: "ArmService", rid: str, guid: str) -> str:
+    """Each cluster's own issuer: ``<host>/<tenant>/<cluster GUID>/`` (facts 1.4: AKS issuers are
+    ``https://<region>.oic.prod-aks.azure.com/<tenant>/<guid>/``, a new GUID per cluster).
+
+    The seeded cluster is the one the Kubernetes lab runs, so its issuer is the API server's. Other
+    clusters get a GUID of their own, kept for their life, under the same (reachable) host.
+    """
+    if rid.lower() == cluster_id(ids.RESOURCE_GROUP, ids.AKS_NAME).lower():
+        return service.issuer_url()
+    base = service.issuer_url().rstrip("/").rsplit("/", 2)[0]
+    return f"{base}/{ids.TENANT_ID}/{guid}/"
+
+
 def _computed(name: str, location: str, resource_group: str, properties: dict[str, Any], state: str) -> None:
     """Fill the read-only fields AKS reports."""
     dns_prefix = properties.setdefault("dnsPrefix", f"{name}-dns")
@@ -296,7 +309,8 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
                     new_properties[key] = copy.deepcopy(current[key])
             new_properties["resourceUID"] = current.get("resourceUID")
             new_properties["currentKubernetesVersion"] = current.get("currentKubernetesVersion")
-        _apply_switches(new_properties, after, service.issuer_url())
+        issuer_guid = (record.meta.get("issuer_guid") if record is not None else None) or str(uuid.uuid4())
+        _apply_switches(new_properties, after, _issuer(service, rid, issuer_guid))
         _computed(name, location, rg_name, new_properties, "Updating" if record is not None else "Creating")
         if record is not None:
             identity = dict(record.body.get("identity") or {})
@@ -311,12 +325,13 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
         operation = Operation(str(uuid.uuid4()), rid, location, int(ctx.setting("aks_lro_polls") or 0))
         status = 201 if record is None else 200
         if record is None:
-            record = ctx.store.put(Record(rid, CLUSTER_KIND, new_body, meta={"operation": operation}))
+            record = ctx.store.put(Record(rid, CLUSTER_KIND, new_body, meta={"operation": operation, "issuer_guid": issuer_guid}))
             service.directory[identity["principalId"]] = ("ServicePrincipal", time.time())
         else:
             record.body = new_body
             record.updated = time.time()
             record.meta["operation"] = operation
+            record.meta["issuer_guid"] = issuer_guid
         service.operations.add(operation)
         answer = record.view()
     # The add-on manager acts while the operation runs; the Kubernetes lab is called outside the store lock.
@@ -387,3 +402,49 @@ def handle_operation_result(ctx: ArmContext) -> Response:
         return Response(202, b"", {"Location": ctx.service.url + ctx.request.target, "x-ms-retry-after-ms": "100"})
     record = ctx.store.get(operation.cluster)
     return Response.json(200, record.view()) if record is not None else Response(204)
+
+
+# -- listClusterUserCredential / listClusterAdminCredential (az aks get-credentials) ------------------
+
+_CREDENTIAL_ACTIONS = {"listclusterusercredential": ("clusterUser", "clusterUser"),
+                       "listclusteradmincredential": ("clusterAdmin", "clusterAdmin")}
+
+
+def handle_credentials(ctx: ArmContext) -> Response:
+    """POST .../managedClusters/{name}/listCluster{User,Admin}Credential: the cluster's kubeconfig.
+
+    The shape AKS answers (CredentialResults: ``kubeconfigs[{name, value}]``, value base64 of a
+    kubeconfig whose cluster and context are the cluster's name, user ``clusterUser_<rg>_<name>`` or
+    ``clusterAdmin_<rg>_<name>``; azure-rest-api-specs containerservice managedClusters.json). The CLI
+    itself renames an admin context to ``<name>-admin`` when it merges.
+    Here it reaches the Kubernetes lab with its admin token: the lab cluster has local accounts.
+    """
+    import base64  # pylint: disable=import-outside-toplevel
+
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    versions.check_managed_clusters(ctx.api_version)
+    path = ctx.path
+    if ctx.method != "POST":
+        raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE + "/" + path.types[-1])
+    rg_name = ctx.resource_group_record().body["name"]
+    name = path.names[0]
+    if ctx.store.get(cluster_id(rg_name, name)) is None:
+        raise errors.resource_not_found(f"Microsoft.ContainerService/managedClusters/{name}", rg_name)
+    result_name, user_prefix = _CREDENTIAL_ACTIONS[path.types[-1].lower()]
+    k8s = ctx.service.lab.services.get("k8s")
+    if k8s is None:
+        raise ArmError(500, "InternalServerError", "The cluster's API server is not running in this lab.")
+    with open(k8s.kubeconfig_path, encoding="utf-8") as f:
+        lab_config = yaml.safe_load(f)
+    user = f"{user_prefix}_{rg_name}_{name}"
+    context = name
+    config = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": name, "cluster": lab_config["clusters"][0]["cluster"]}],
+        "contexts": [{"name": context, "context": {"cluster": name, "user": user}}],
+        "current-context": context,
+        "users": [{"name": user, "user": lab_config["users"][0]["user"]}],
+    }
+    value = base64.b64encode(yaml.safe_dump(config, sort_keys=False).encode()).decode("ascii")
+    return Response.json(200, {"kubeconfigs": [{"name": result_name, "value": value}]})

@@ -5,7 +5,10 @@ automation service principal) or a federated client assertion (workload identity
 Error answers use Entra's OAuth error JSON (``error``, ``error_description`` starting with the
 AADSTS code, ``error_codes``, ``timestamp``, ``trace_id``, ``correlation_id``, ``error_uri``) with
 the HTTP status Entra uses: 400 for invalid_request / unauthorized_client / invalid_scope, 401 for
-invalid_client (as quoted in the public threads cited in the report).
+invalid_client (as quoted in the public threads cited in the report), except AADSTS70021, which
+KEDA's operator log shows as 400 invalid_client (reference/keda-behaviour.md).
+
+Access tokens carry ``aud`` = the scope without its ``/.default`` suffix, as Entra issues them.
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ class EntraService(Service):
         self.verifier = AssertionVerifier(self._issuer_keys, lambda: self.lab.setting("fic_propagation_seconds"))
 
     def _fetch_issuer_document(self, url: str) -> Any:
+        from .connectedclusters import oidc_document
+        # Arc's issuer host (*.oic.prod-arc.azure.com) has no DNS here: its documents come from ARM's half.
+        hosted = oidc_document(self.lab.services.get("arm"), url)
+        if hosted is not None:
+            return hosted
         # The lab CA exists only once the lab has started, so the fetcher is built per use.
         return https_fetcher(self.lab.pki.get("ca"))(url)
 
@@ -211,7 +219,10 @@ class EntraService(Service):
             raise EntraError(400, "invalid_scope", 1002012,
                              f"The provided value for scope {scope} is not valid. Client credential flows must have a scope "
                              "value with /.default suffixed to the resource identifier (application ID URI).")
-        resource = scopes[0][: -len(".default")]
+        # Entra takes everything before "/.default" as the resource, which becomes the token's aud:
+        # "https://management.core.windows.net//.default" (what the Azure CLI asks) -> "https://management.core.windows.net/"
+        # (https://learn.microsoft.com/entra/identity-platform/scopes-oidc#trailing-slash-and-default).
+        resource = scopes[0][: -len("/.default")]
         if client_id.lower() == ids.AUTOMATION_CLIENT_ID:
             principal, identity = ids.AUTOMATION_PRINCIPAL_ID, None
         else:

@@ -156,7 +156,8 @@ class AssertionVerifier:
             raise EntraError(401, "invalid_client", 7002138,
                              f"No matching federated identity record found for presented assertion subject '{subject}'. "
                              "The subject matches with case-insensitive comparison, but not with case-sensitive comparison.")
-        raise EntraError(400, "invalid_request", 70021,
+        # invalid_client, as KEDA's operator log shows Entra answering (reference/keda-behaviour.md, token request).
+        raise EntraError(400, "invalid_client", 70021,
                          "No matching federated identity record found for presented assertion. "
                          f"Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. "
                          f"Assertion Audience: '{','.join(audiences)}'. {ERROR_DOCS}")

@@ -3,13 +3,21 @@
 ``workloadAutoScalerProfile.keda.enabled=true`` installs, in kube-system: the four keda.sh CRDs,
 the ``keda-operator`` service account and the ``keda-operator``, ``keda-operator-metrics-apiserver``
 and ``keda-admission-webhooks`` Deployments, the operator's pods labelled for workload identity.
-The CRDs are minimal (permissive schemas): the lab checks what Kubernetes checks about kinds,
-scope and names, not KEDA's admission rules.
+The CRDs are the ones KEDA 2.20.2 ships (kedacore/keda config/crd/bases, in
+``../shared/reference/keda`` or ``$KEDA_CRD_DIR``): full OpenAPI schemas, printer columns and
+validation, so the lab refuses what AKS refuses, with the API server's messages.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import os
 from typing import Any
+
+import yaml
+
+from ..testing import REPO_ROOT
 
 KEDA_VERSION = "2.17.2"
 NAMESPACE = "kube-system"
@@ -27,28 +35,15 @@ KINDS: list[tuple[str, str, str, list[str], str]] = [
      ["cta", "clustertriggerauth"], "Cluster"),
 ]
 
-_PRINTER_COLUMNS: dict[str, list[dict[str, Any]]] = {
-    "ScaledObject": [
-        {"name": "ScaleTargetKind", "type": "string", "jsonPath": ".status.scaleTargetKind"},
-        {"name": "ScaleTargetName", "type": "string", "jsonPath": ".spec.scaleTargetRef.name"},
-        {"name": "Min", "type": "integer", "jsonPath": ".spec.minReplicaCount"},
-        {"name": "Max", "type": "integer", "jsonPath": ".spec.maxReplicaCount"},
-        {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"},
-        {"name": "Active", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Active\")].status"},
-    ],
-    "ScaledJob": [
-        {"name": "Min", "type": "integer", "jsonPath": ".spec.minReplicaCount"},
-        {"name": "Max", "type": "integer", "jsonPath": ".spec.maxReplicaCount"},
-        {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"},
-        {"name": "Active", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Active\")].status"},
-    ],
-    "TriggerAuthentication": [
-        {"name": "PodIdentity", "type": "string", "jsonPath": ".spec.podIdentity.provider"},
-    ],
-    "ClusterTriggerAuthentication": [
-        {"name": "PodIdentity", "type": "string", "jsonPath": ".spec.podIdentity.provider"},
-    ],
-}
+
+def crd_dir() -> str:
+    return os.environ.get("KEDA_CRD_DIR") or os.path.join(os.path.dirname(REPO_ROOT), "shared", "reference", "keda")
+
+
+@functools.lru_cache(maxsize=None)
+def _shipped_crd(plural: str) -> dict[str, Any]:
+    with open(os.path.join(crd_dir(), f"{GROUP}_{plural}.yaml"), encoding="utf-8") as f:
+        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _labels(name: str) -> dict[str, str]:
@@ -63,40 +58,13 @@ def _labels(name: str) -> dict[str, str]:
 
 
 def crd(kind: str, plural: str, singular: str, short_names: list[str], scope: str) -> dict[str, Any]:
-    preserve = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-    columns = _PRINTER_COLUMNS.get(kind, []) + [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {
-            "name": f"{plural}.{GROUP}",
-            "labels": _labels(OPERATOR),
-            "annotations": {"controller-gen.kubebuilder.io/version": "v0.16.5"},
-        },
-        "spec": {
-            "group": GROUP,
-            "names": {"kind": kind, "listKind": kind + "List", "plural": plural, "singular": singular,
-                      "shortNames": list(short_names)},
-            "scope": scope,
-            "versions": [{
-                "name": "v1alpha1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "additionalPrinterColumns": columns,
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "properties": {
-                        "apiVersion": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "metadata": {"type": "object"},
-                        "spec": dict(preserve),
-                        "status": dict(preserve),
-                    },
-                }},
-            }],
-        },
-    }
+    """The shipped CRD of one kind, labelled as the add-on's objects are."""
+    shipped = copy.deepcopy(_shipped_crd(plural))
+    names = shipped["spec"]["names"]
+    assert (names["kind"], names["singular"], names.get("shortNames"), shipped["spec"]["scope"]) == \
+        (kind, singular, short_names, scope), f"{plural}: the shipped CRD disagrees with KINDS"
+    shipped["metadata"].setdefault("labels", {}).update(_labels(OPERATOR))
+    return shipped
 
 
 def service_account() -> dict[str, Any]:

@@ -107,6 +107,10 @@ class Api:
         self._authority_host = authority_host
         self._ca_pem = ca_pem
         self.default_tenant = default_tenant
+        # Every --service-account-issuer the API server accepts (the first one signs), and whether the
+        # workload identity webhook is installed; the service replaces both.
+        self.accepted_issuers: Callable[[], list[str]] = lambda: [self.issuer_url]
+        self.workload_identity_webhook: Callable[[], bool] = lambda: True
         self.store = Store()
         self.registry = Registry()
         self.ownership = Ownership()
@@ -292,7 +296,8 @@ class Api:
         if rt.group == "" and rt.kind == "Pod":
             namespace = obj["metadata"]["namespace"]
             account = webhook.service_account_admission(obj, namespace, self._get_sa)
-            webhook.workload_identity_mutation(obj, account, self.default_tenant, self.authority_host)
+            if self.workload_identity_webhook():
+                webhook.workload_identity_mutation(obj, account, self.default_tenant, self.authority_host)
             # Priority and DefaultTolerationSeconds admission plugins.
             spec = obj["spec"]
             spec.setdefault("priority", 0)
@@ -763,13 +768,14 @@ class Api:
 
     def authenticate(self, token: str) -> dict[str, Any] | None:
         """The user a bearer token stands for (TokenReview semantics), or None."""
-        claims = self.issuer.verify(token, self.issuer_url)
+        accepted = self.accepted_issuers()
+        claims = next((c for c in (self.issuer.verify(token, issuer) for issuer in accepted) if c is not None), None)
         if claims is None:
             return None
         audiences = claims.get("aud") or []
         if isinstance(audiences, str):
             audiences = [audiences]
-        if not set(audiences) & {self.api_audience, self.issuer_url}:
+        if not set(audiences) & {self.api_audience, *accepted}:
             return None
         private = claims.get("kubernetes.io") or {}
         account = private.get("serviceaccount") or {}

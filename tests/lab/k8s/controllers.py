@@ -200,7 +200,14 @@ class Controllers:
                 for item in self.api.store.raw_items(self._type("apps" if kind != "Job" else "batch", kind).group_resource):
                     if item["metadata"].get("namespace") == namespace:
                         self._queue[(kind, namespace, item["metadata"]["name"])] = None
-        elif key == ("apiextensions.k8s.io", "CustomResourceDefinition") and event != "DELETED":
+        elif key == ("apiregistration.k8s.io", "APIService") and event != "DELETED":
+            self._queue[("APIService", "", name)] = None
+        if key in (("", "Service"), ("", "Pod")):
+            # Availability follows the backing service and the readiness of its pods.
+            for item in self.api.store.raw_items(self._type("apiregistration.k8s.io", "APIService").group_resource):
+                if ((item.get("spec") or {}).get("service") or {}).get("namespace") == namespace:
+                    self._queue[("APIService", "", item["metadata"]["name"])] = None
+        if key == ("apiextensions.k8s.io", "CustomResourceDefinition") and event != "DELETED":
             self.api.register_crd(obj)
             self._queue[("CustomResourceDefinition", "", name)] = None
         owner = _controller_of(obj)
@@ -211,7 +218,7 @@ class Controllers:
         handlers = {
             "Deployment": self._deployment, "ReplicaSet": self._replicaset, "StatefulSet": self._statefulset,
             "DaemonSet": self._daemonset, "Job": self._job, "kubelet": self._kubelet, "ready": self._ready,
-            "Namespace": self._namespace, "CustomResourceDefinition": self._crd,
+            "Namespace": self._namespace, "CustomResourceDefinition": self._crd, "APIService": self._apiservice,
         }
         for _round in range(100000):
             if not self._queue:
@@ -666,3 +673,40 @@ class Controllers:
                 stored.append(version["name"])
         status["storedVersions"] = stored
         self._write_status("apiextensions.k8s.io", "CustomResourceDefinition", "", name, status)
+
+    def _apiservice(self, _cluster_scope: str, name: str) -> None:
+        """The Available condition as kube-aggregator's availability controllers set it.
+
+        Reasons and messages: kubernetes/staging/src/k8s.io/kube-aggregator/pkg/controllers/status
+        (local_available_controller.go, remote/remote_available_controller.go). The lab has no
+        network to probe, so a service whose selected pods are Ready "passes" the discovery check.
+        """
+        apiservice = self._get("apiregistration.k8s.io", "APIService", "", name)
+        if apiservice is None:
+            return
+        ref = (apiservice.get("spec") or {}).get("service")
+        if not ref:
+            value, reason, message = "True", "Local", "Local APIServices are always available"
+        else:
+            namespace, service_name = ref.get("namespace", ""), ref.get("name", "")
+            service = self._get("", "Service", namespace, service_name)
+            selector = ((service or {}).get("spec") or {}).get("selector") or {}
+            port = ref.get("port", 443)
+            port_names = [p.get("name", "") for p in ((service or {}).get("spec") or {}).get("ports") or []
+                          if p.get("port") == port]
+            if service is None:
+                value, reason, message = "False", "ServiceNotFound", f'service/{service_name} in "{namespace}" is not present'
+            elif not port_names:
+                value, reason, message = ("False", "ServicePortError",
+                                          f'service/{service_name} in "{namespace}" is not listening on port {port}')
+            elif not selector or not any(
+                    _pod_ready(pod) and all((pod["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
+                    for pod in self.api.store.items(self._type("", "Pod").group_resource, namespace)):
+                value, reason, message = ("False", "MissingEndpoints",
+                                          f'endpoints for service/{service_name} in "{namespace}" have no addresses '
+                                          f'with port name "{port_names[0]}"')
+            else:
+                value, reason, message = "True", "Passed", "all checks passed"
+        status = copy.deepcopy(apiservice.get("status") or {})
+        _set_condition(status, "Available", value, reason, message)
+        self._write_status("apiregistration.k8s.io", "APIService", "", name, status)

@@ -7,7 +7,39 @@ the defaults a client can observe in common manifests are reproduced.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
+
+
+def quantity(value: Any) -> Any:
+    """A resource.Quantity as the apiserver answers it: always a string, in canonical form.
+
+    Quantities decode from JSON numbers or strings and encode as strings (apimachinery
+    pkg/api/resource/quantity.go, MarshalJSON / CanonicalizeBytes): ``1`` -> ``"1"``, ``0.5`` ->
+    ``"500m"``. Only plain decimal numbers are rewritten here; suffixed strings (``100Mi``) pass as sent.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return value
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return value
+    if not number.is_finite():
+        return value
+    if number == number.to_integral_value():
+        return str(int(number))
+    millis = number * 1000
+    if millis == millis.to_integral_value():
+        return f"{int(millis)}m"
+    return str(value)
+
+
+def _resources(resources: Any) -> None:
+    if not isinstance(resources, dict):
+        return
+    for key in ("limits", "requests"):
+        if isinstance(resources.get(key), dict):
+            resources[key] = {name: quantity(amount) for name, amount in resources[key].items()}
 
 
 def _container(container: dict[str, Any]) -> None:
@@ -20,6 +52,7 @@ def _container(container: dict[str, Any]) -> None:
         untagged = ":" not in tag and "@" not in image
         container["imagePullPolicy"] = "Always" if untagged or tag.endswith(":latest") else "IfNotPresent"
     container.setdefault("resources", {})
+    _resources(container["resources"])
     for port in container.get("ports") or []:
         if isinstance(port, dict):
             port.setdefault("protocol", "TCP")

@@ -1,28 +1,18 @@
-"""Discovery documents: /version, /api, /apis, group and group-version lists, OpenAPI stubs.
+"""Discovery documents: /version, /api, /apis, group and group-version lists (OpenAPI: ``openapi.py``).
 
 Only the legacy (unaggregated) discovery format is served. Clients that ask for aggregated
 discovery (``application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList``, as kubectl
 and client-go do) also accept plain JSON, see a response without the aggregated content type and
 fall back to fetching each group version, exactly as against an apiserver without it.
-
-OpenAPI: ``/openapi/v2`` is 404, ``/openapi/v3`` lists every served group version, and each
-group-version document declares, per kind, the PATCH operation with its
-``x-kubernetes-group-version-kind`` and the ``fieldValidation`` query parameter but no schemas and
-no request body. That is what client-go's query-param verifier reads to decide that the server
-validates fields itself (so kubectl and helm skip client-side schema validation), while kubectl's
-apply computes strategic merge patches from its compiled-in types, as it does for a server whose
-OpenAPI lacks a kind's schema.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
+from .openapi import KUBERNETES_VERSION
 from .resources import SUBRESOURCE_KINDS, Registry, ResourceType
-
-KUBERNETES_VERSION = "v1.32.6"
 
 
 def version() -> dict[str, Any]:
@@ -86,37 +76,3 @@ def group_list(registry: Registry) -> dict[str, Any]:
                 entry.pop("apiVersion")
                 groups.append(entry)
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
-
-
-# OpenAPI v3 ------------------------------------------------------------------------------------
-
-def _gv_path(group: str, ver: str) -> str:
-    return f"api/{ver}" if not group else f"apis/{group}/{ver}"
-
-
-def openapi_v3_document(registry: Registry, group: str, ver: str) -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    for rt in registry.all():
-        if rt.group != group or rt.version != ver or "patch" not in rt.verbs:
-            continue
-        prefix = "/" + _gv_path(group, ver)
-        item = f"{prefix}/namespaces/{{namespace}}/{rt.plural}/{{name}}" if rt.namespaced else f"{prefix}/{rt.plural}/{{name}}"
-        gvk = {"group": group, "version": ver, "kind": rt.kind}
-        params = [{"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
-                  for name in ("dryRun", "fieldManager", "fieldValidation", "force")]
-        paths[item] = {
-            "get": {"operationId": f"read{rt.kind}", "x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk},
-            "patch": {"operationId": f"patch{rt.kind}", "x-kubernetes-action": "patch",
-                      "x-kubernetes-group-version-kind": gvk, "parameters": params},
-        }
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": KUBERNETES_VERSION}, "paths": paths}
-
-
-def openapi_v3_root(registry: Registry) -> dict[str, Any]:
-    paths = {}
-    for group, versions in registry.group_versions().items():
-        for ver in versions:
-            doc = json.dumps(openapi_v3_document(registry, group, ver), sort_keys=True).encode()
-            digest = hashlib.sha512(doc).hexdigest().upper()[:128]
-            paths[_gv_path(group, ver)] = {"serverRelativeURL": f"/openapi/v3/{_gv_path(group, ver)}?hash={digest}"}
-    return {"paths": paths}

@@ -107,6 +107,12 @@ BUILTINS: tuple[ResourceType, ...] = (
                  True, short_names=("hpa",), categories=("all",), subresources=("status",)),
     ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", True,
                  short_names=("pdb",), subresources=("status",), generation=True),
+    ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", "networkpolicy", True,
+                 short_names=("netpol",), generation=True),
+    # The aggregation layer's registration (k8s.io/kube-aggregator); the keda chart registers the
+    # external metrics API with one.
+    ResourceType("apiregistration.k8s.io", "v1", "APIService", "apiservices", "apiservice", False,
+                 categories=("api-extensions",), subresources=("status",)),
 )
 
 # Subresources that answer with another group's kind (discovery lists them with group/version).

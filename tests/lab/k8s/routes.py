@@ -20,7 +20,7 @@ import yaml
 
 from .. import ids
 from ..core import Request, Response, StreamWriter
-from . import discovery, errors, protobuf, tables
+from . import discovery, errors, openapi, protobuf, tables
 from .api import BUILTIN_PATCH_TYPES, CUSTOM_PATCH_TYPES, PATCH_APPLY, PATCH_JSON, PATCH_STRATEGIC, Options, order
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
 from .resources import ResourceType
@@ -129,13 +129,13 @@ class Router:
     # -- routing -----------------------------------------------------------------------------
 
     def _dispatch(self, request: Request, stream: StreamWriter, path: str, user: dict[str, Any]) -> Response | None:
-        self._check_accept(request)
         parts = [p for p in path.split("/") if p]
+        if parts and parts[0] == "openapi":
+            return self._openapi(request, parts)
+        self._check_accept(request)
         registry = self.api.registry
         if not parts:
             raise PageNotFound()
-        if parts[0] == "openapi":
-            return self._openapi(parts)
         if parts[0] == "api":
             if len(parts) == 1:
                 return self._json(200, discovery.api_versions(self.service.url.split("//", 1)[-1]))
@@ -181,16 +181,20 @@ class Router:
             raise errors.resource_not_found()
         return self._resource(request, stream, route, rt, user)
 
-    def _openapi(self, parts: list[str]) -> Response:
+    def _openapi(self, request: Request, parts: list[str]) -> Response:
         registry = self.api.registry
+        if openapi.wants_protobuf_only(request.headers.get("Accept") or ""):
+            raise errors.not_acceptable([JSON])
+        if parts[1:] == ["v2"]:
+            return self._json(200, openapi.v2_document(registry))
         if parts[1:] == ["v3"]:
-            return self._json(200, discovery.openapi_v3_root(registry))
+            return self._json(200, openapi.v3_root(registry))
         if len(parts) >= 3 and parts[1] == "v3":
             gv = parts[2:]
             if gv[0] == "api" and len(gv) == 2 and gv[1] == "v1":
-                return self._json(200, discovery.openapi_v3_document(registry, "", "v1"))
+                return self._json(200, openapi.v3_document(registry, "", "v1"))
             if gv[0] == "apis" and len(gv) == 3 and registry.has_group_version(gv[1], gv[2]):
-                return self._json(200, discovery.openapi_v3_document(registry, gv[1], gv[2]))
+                return self._json(200, openapi.v3_document(registry, gv[1], gv[2]))
         raise PageNotFound()
 
     @staticmethod

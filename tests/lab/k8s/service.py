@@ -36,7 +36,9 @@ class KubernetesService(Service):
         super().__init__(lab)
         # One signing key for the life of the process: tokens stay verifiable across reset().
         self.issuer = TokenIssuer()
-        self.api = Api(self.issuer, lambda: self.issuer_url, ids.TENANT_ID, self._authority_host, self._ca_pem)
+        self.api = Api(self.issuer, lambda: self.token_issuers[0], ids.TENANT_ID, self._authority_host, self._ca_pem)
+        self.api.accepted_issuers = lambda: self.token_issuers
+        self.api.workload_identity_webhook = self._workload_identity_webhook
         self.controllers = Controllers(self.api, builtin_type, lab.setting)
         self.api.controllers = self.controllers
         self.router = Router(self)
@@ -52,6 +54,18 @@ class KubernetesService(Service):
     def issuer_url(self) -> str:
         """The cluster's OIDC issuer, like AKS's oidcIssuerProfile.issuerURL (https, trailing '/')."""
         return self.url + self.issuer_path
+
+    @property
+    def token_issuers(self) -> list[str]:
+        """kube-apiserver's --service-account-issuer values: the first signs new tokens, every one is
+        accepted (kubernetes/kubernetes#101155). The lab setting ``service_account_issuers`` stands for
+        K3s's ``kube-apiserver-arg`` in /etc/rancher/k3s/config.yaml; by default the cluster's own issuer."""
+        configured = [str(i) for i in (self.lab.setting("service_account_issuers") or []) if i]
+        return configured or [self.issuer_url]
+
+    def _workload_identity_webhook(self) -> bool:
+        from ..azure.connectedclusters import workload_identity_webhook
+        return workload_identity_webhook(self.lab.services.get("arm"))
 
     @property
     def api_root_issuer(self) -> str:

@@ -1,0 +1,206 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Azure Arc-enabled Kubernetes (Microsoft.Kubernetes/connectedClusters) over plain ARM REST.
+
+The OIDC issuer and workload identity of a connected cluster are switched the way
+``az connectedk8s update --enable-oidc-issuer --enable-workload-identity`` does it
+(Azure/azure-cli-extensions PR #7785): GET the cluster, change the two profiles, PUT the whole
+resource back and await the long-running operation. The PATCH body (``ConnectedClusterPatch``)
+cannot carry these profiles, and the PUT requires ``identity`` and
+``properties.agentPublicKeyCertificate``, so both are echoed from the GET
+(azure-rest-api-specs specification/hybridkubernetes/.../stable/2026-05-01/connectedClusters.json).
+
+``plan`` is pure (table-tested); ``ensure`` is the small ARM layer around it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+
+if TYPE_CHECKING:
+    from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check, Facts
+
+API_VERSION = "2026-05-01"
+CLUSTER_TYPE = "Microsoft.Kubernetes/connectedClusters"
+
+# Read-only in the ConnectedCluster schema: never sent back.
+READ_ONLY_TOP = ("id", "name", "type", "systemData")
+READ_ONLY_PROPERTIES = ("provisioningState", "agentVersion", "kubernetesVersion", "totalNodeCount", "totalCoreCount",
+                        "lastConnectivityTime", "managedIdentityCertificateExpirationTime", "connectivityStatus",
+                        "offering", "miscellaneousProperties")
+
+# azure-cli-extensions src/connectedk8s/azext_connectedk8s/_validators.py, word for word.
+OIDC_CANNOT_BE_DISABLED = "Disabling OIDC issuer is not supported."
+SELF_HOSTED_NEEDS_OIDC = "Cannot specify a value for --self-hosted-issuer without --enable-oidc-issuer."
+WORKLOAD_IDENTITY_NEEDS_OIDC = ("Workload identity needs the OIDC issuer: set oidc_issuer: true "
+                                "(az connectedk8s update --enable-oidc-issuer --enable-workload-identity).")
+
+
+def cluster_path(subscription_id: str, resource_group: str, name: str) -> str:
+    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{CLUSTER_TYPE}/{name}"
+
+
+def _profile(cluster: dict[str, Any], key: str) -> dict[str, Any]:
+    value = (cluster.get("properties") or {}).get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def features(cluster: dict[str, Any]) -> dict[str, Any]:
+    oidc = _profile(cluster, "oidcIssuerProfile")
+    security = _profile(cluster, "securityProfile")
+    return {
+        "oidc_issuer": bool(oidc.get("enabled")),
+        "workload_identity": bool((security.get("workloadIdentity") or {}).get("enabled")),
+        "self_hosted_issuer_url": oidc.get("selfHostedIssuerUrl") or "",
+    }
+
+
+def effective_issuer(cluster: dict[str, Any]) -> str | None:
+    """The issuer a federated credential must carry: ``selfHostedIssuerUrl`` when set (clusters that
+    publish their own OIDC documents), else the Arc-hosted ``issuerUrl`` (the same choice as the
+    azure-iot-ops CLI extension's ``issuer_key``)."""
+    oidc = _profile(cluster, "oidcIssuerProfile")
+    if not oidc.get("enabled"):
+        return None
+    return oidc.get("selfHostedIssuerUrl") or oidc.get("issuerUrl") or None
+
+
+def cluster_state(cluster: dict[str, Any]) -> dict[str, Any]:
+    """The module's view of a connected cluster."""
+    properties = cluster.get("properties") or {}
+    flags = features(cluster)
+    return {
+        "id": cluster.get("id"),
+        "name": cluster.get("name"),
+        "location": cluster.get("location"),
+        "distribution": properties.get("distribution"),
+        "kubernetes_version": properties.get("kubernetesVersion"),
+        "connectivity_status": properties.get("connectivityStatus"),
+        "oidc_issuer": flags["oidc_issuer"],
+        "issuer_url": effective_issuer(cluster),
+        "arc_issuer_url": _profile(cluster, "oidcIssuerProfile").get("issuerUrl"),
+        "self_hosted_issuer_url": flags["self_hosted_issuer_url"] or None,
+        "workload_identity": flags["workload_identity"],
+        "provisioning_state": properties.get("provisioningState"),
+    }
+
+
+def validate(requested: dict[str, Any]) -> None:
+    """Refusals that need no cluster (before any API call), named by option."""
+    if requested.get("oidc_issuer") is False:
+        raise OptionError("oidc_issuer: " + OIDC_CANNOT_BE_DISABLED
+                                   + " (the OIDC issuer of a connected cluster cannot be disabled; omit oidc_issuer or set it to true)")
+    if requested.get("self_hosted_issuer_url"):
+        if requested.get("oidc_issuer") is not True:
+            raise OptionError("self_hosted_issuer_url: " + SELF_HOSTED_NEEDS_OIDC + " (set oidc_issuer: true)")
+        url = requested["self_hosted_issuer_url"]
+        if not url.startswith("https://"):
+            raise OptionError(f"self_hosted_issuer_url: must be an https URL, got {url!r}")
+
+
+def plan(current: dict[str, Any], requested: dict[str, Any]) -> dict[str, Any]:
+    """The changes to make ({option: new value}); refuses what the CLI and Arc refuse."""
+    validate(requested)
+    wanted = {k: v for k, v in requested.items() if v is not None and v != current.get(k)}
+    if requested.get("workload_identity") and not wanted.get("oidc_issuer", current["oidc_issuer"]):
+        raise OptionError("workload_identity: " + WORKLOAD_IDENTITY_NEEDS_OIDC)
+    return wanted
+
+
+def update_body(cluster: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The PUT body: the cluster as read (identity and agentPublicKeyCertificate included, which the
+    PUT requires), minus read-only fields, with the requested profiles changed."""
+    body = copy.deepcopy(cluster)
+    for key in READ_ONLY_TOP:
+        body.pop(key, None)
+    identity = body.get("identity")
+    if isinstance(identity, dict):
+        body["identity"] = {"type": identity.get("type") or "SystemAssigned"}
+    properties = body.setdefault("properties", {})
+    for key in READ_ONLY_PROPERTIES:
+        properties.pop(key, None)
+    oidc = dict(properties.get("oidcIssuerProfile") or {})
+    oidc.pop("issuerUrl", None)
+    if "oidc_issuer" in changes:
+        oidc["enabled"] = changes["oidc_issuer"]
+    if "self_hosted_issuer_url" in changes:
+        oidc["selfHostedIssuerUrl"] = changes["self_hosted_issuer_url"]
+    if oidc:
+        properties["oidcIssuerProfile"] = oidc
+    if "workload_identity" in changes:
+        security = dict(properties.get("securityProfile") or {})
+        security["workloadIdentity"] = {**(security.get("workloadIdentity") or {}), "enabled": changes["workload_identity"]}
+        properties["securityProfile"] = security
+    return body
+
+
+def predict(before: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The state check mode reports: an Arc-hosted issuer not yet assigned is null."""
+    predicted = {**before, **changes}
+    if "self_hosted_issuer_url" in changes:
+        predicted["issuer_url"] = changes["self_hosted_issuer_url"]
+    elif changes.get("oidc_issuer") and not before["arc_issuer_url"]:
+        predicted["issuer_url"] = None
+    return predicted
+
+
+def get_cluster(conn: AzureConnection, resource_group: str, name: str) -> dict[str, Any]:
+    """The connected cluster as ARM answers it; a missing one is Azure's 404 error."""
+    return conn.arm().get(cluster_path(conn.subscription_id, resource_group, name), API_VERSION,
+                          f"reading connected cluster {name}")
+
+
+def ensure(conn: AzureConnection, resource_group: str, name: str, requested: dict[str, Any],
+           check_mode: bool, timeout: float) -> tuple[bool, dict[str, Any], dict[str, Any]]:
+    """Returns (changed, before, after) as cluster states; with nothing requested this is one GET."""
+    validate(requested)
+    cluster = get_cluster(conn, resource_group, name)
+    before = cluster_state(cluster)
+    changes = plan(features(cluster), requested)
+    if not changes:
+        return False, before, before
+    if check_mode:
+        return True, before, predict(before, changes)
+    updated = conn.arm().put_and_wait(cluster_path(conn.subscription_id, resource_group, name), API_VERSION,
+                                      update_body(cluster, changes), f"updating connected cluster {name}", timeout)
+    return True, before, cluster_state(updated)
+
+
+# --- the connected cluster's links of the trust chain (``_trust_chain.evaluate`` asks for them) ---
+
+
+def cluster_checks(facts: Facts) -> list[Check]:
+    """A connected cluster: its two switches, and the Arc-only link, the API server signing service
+    account tokens with the connected cluster's issuer (MicrosoftDocs azure-arc/kubernetes/
+    workload-identity.md: kube-apiserver --service-account-issuer, for K3s in /etc/rancher/k3s/config.yaml)."""
+    # _trust_chain imports this module only when it evaluates a connected cluster: no cycle at load time.
+    from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check
+
+    cluster = facts.cluster or {}
+    update = f"az connectedk8s update {facts.cluster_ref}"
+    checks = [
+        Check("oidc_issuer", bool(cluster.get("oidc_issuer") and facts.issuer),
+              f"OIDC issuer {'enabled: ' + facts.issuer if facts.issuer else 'disabled'}",
+              f"kedaops.aks.connected_cluster with oidc_issuer: true ({update} --enable-oidc-issuer)"),
+        Check("workload_identity", bool(cluster.get("workload_identity")),
+              f"workload identity webhook {'enabled' if cluster.get('workload_identity') else 'disabled'}",
+              f"kedaops.aks.connected_cluster with workload_identity: true ({update} --enable-workload-identity)"),
+    ]
+    if facts.token_issuer is not None and facts.issuer:
+        ok = facts.token_issuer == facts.issuer
+        detail = (f"the API server signs service account tokens with the connected cluster's issuer {facts.issuer}" if ok else
+                  f"the API server signs service account tokens with iss {facts.token_issuer!r}, not the connected cluster's "
+                  f"issuer {facts.issuer!r}: Entra matches no federated credential (AADSTS70021)")
+        checks.append(Check("api_server_issuer", ok, detail, k3s_fix(facts.issuer)))
+    return checks
+
+
+def k3s_fix(issuer: str) -> str:
+    return (f"on the cluster's server nodes, the kedaops.aks.k3s_issuer role with k3s_issuer_url={issuer} "
+            f"(/etc/rancher/k3s/config.yaml: kube-apiserver-arg service-account-issuer={issuer} first, the previous issuer "
+            "kept as a second service-account-issuer, service-account-max-token-expiration=24h; then systemctl restart k3s), "
+            "and restart the KEDA operator so its token is reissued")

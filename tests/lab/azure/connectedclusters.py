@@ -1,0 +1,355 @@
+"""Microsoft.Kubernetes/connectedClusters (Azure Arc-enabled Kubernetes): GET, PUT as a long-running
+operation, PATCH of tags, DELETE; and the Arc-hosted OIDC issuer that Entra reads.
+
+Written from Azure/azure-rest-api-specs ``specification/hybridkubernetes/resource-manager/
+Microsoft.Kubernetes/HybridKubernetes/stable/2026-05-01/connectedClusters.json`` (and the older
+stable/preview folders for the accepted api-versions):
+
+* ``ConnectedCluster_CreateOrReplace`` (PUT) is long-running (``final-state-via: azure-async-operation``,
+  200 on replace / 201 on create with ``Azure-AsyncOperation``); its body requires ``identity``
+  (``type`` SystemAssigned | None) and ``properties.agentPublicKeyCertificate``, so a client must
+  echo them from a GET. That is what ``az connectedk8s update --enable-oidc-issuer
+  --enable-workload-identity`` does (Azure/azure-cli-extensions PR #7785: GET, modify, PUT).
+* ``ConnectedCluster_Update`` (PATCH) carries only ``tags`` and a few properties (distribution,
+  distributionVersion, azureHybridBenefit, gateway): no ``oidcIssuerProfile``/``securityProfile``.
+* ``properties.oidcIssuerProfile {enabled, issuerUrl (read-only), selfHostedIssuerUrl}`` and
+  ``properties.securityProfile.workloadIdentity.enabled``. The Arc-hosted issuer has the shape
+  ``https://<geography>.oic.prod-arc.azure.com/<tenant>/<guid>/`` (MicrosoftDocs
+  azure-management-docs articles/azure-arc/kubernetes/workload-identity.md); the guid is "an
+  immutable, randomly generated guid for each cluster" (conceptual-workload-identity.md).
+* The issuer cannot be disabled: the CLI refuses with ``Disabling OIDC issuer is not supported.``
+  (azure-cli-extensions src/connectedk8s/azext_connectedk8s/_validators.py); the service's own
+  answer is not published, so the lab answers 400 with the same words [inferred].
+
+The connected cluster is backed by the lab's Kubernetes API when the lab setting ``k8s_cluster`` is
+``arc``: the workload identity webhook then follows ``securityProfile.workloadIdentity.enabled``
+(the Arc feature installs and removes the webhook), and the Arc-hosted issuer publishes the API
+server's signing keys (the Arc agents upload them). The API server itself keeps signing with the
+issuer it was started with until told otherwise (lab setting ``service_account_issuers``, the lab's
+``kube-apiserver-arg: service-account-issuer=...`` + restart), as on a real Arc cluster.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+import urllib.parse
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from .. import ids
+from ..core import Response
+from . import errors, versions
+from .authorization import iso
+from .context import ArmContext, check_tags, normalize_location, paginate
+from .errors import ArmError
+from .store import Record
+
+if TYPE_CHECKING:
+    from .arm import ArmService
+
+CLUSTER_KIND = "microsoft.kubernetes/connectedclusters"
+CLUSTER_TYPE = "Microsoft.Kubernetes/connectedClusters"
+OPERATION_KIND = "microsoft.kubernetes/locations/operationstatuses"
+
+# The lab's seeded connected cluster (a K3s cluster after `az connectedk8s connect`, features off).
+ARC_NAME = "arc-cluster-name"
+
+# specification/hybridkubernetes/.../HybridKubernetes/{stable,preview}/*: every published version.
+API_VERSIONS = [
+    "2020-01-01-preview", "2021-03-01", "2021-04-01-preview", "2021-10-01", "2022-05-01-preview",
+    "2022-10-01-preview", "2023-11-01-preview", "2024-01-01", "2024-02-01-preview", "2024-06-01-preview",
+    "2024-07-01-preview", "2024-07-15-preview", "2024-12-01-preview", "2025-08-01-preview", "2025-12-01-preview",
+    "2026-02-01-preview", "2026-05-01",
+]
+# oidcIssuerProfile / securityProfile first appear in 2024-07-15-preview (the "public preview wif"
+# version of azure-cli-extensions PR #7785) [inferred]; older versions neither show nor accept them.
+OIDC_FIRST = "2024-07-15-preview"
+
+OIDC_CANNOT_BE_DISABLED = "Disabling OIDC issuer is not supported."
+ISSUER_HOST = re.compile(r"^[a-z0-9]+\.oic\.prod-arc\.azure\.com$")
+# Observed issuer geographies are Azure geographies, not regions (northamerica, europe) [inferred].
+GEOGRAPHIES = {"eastus": "northamerica", "eastus2": "northamerica", "westus": "northamerica",
+               "westus2": "northamerica", "westus3": "northamerica", "centralus": "northamerica",
+               "canadacentral": "northamerica", "westeurope": "europe", "northeurope": "europe",
+               "uksouth": "europe", "francecentral": "europe", "swedencentral": "europe",
+               "australiaeast": "australia", "southeastasia": "asia", "japaneast": "asia"}
+
+READ_ONLY_PROPERTIES = ("provisioningState", "agentVersion", "kubernetesVersion", "totalNodeCount", "totalCoreCount",
+                        "lastConnectivityTime", "managedIdentityCertificateExpirationTime", "connectivityStatus",
+                        "offering", "miscellaneousProperties")
+
+
+def cluster_id(resource_group: str, name: str) -> str:
+    return f"/subscriptions/{ids.SUBSCRIPTION_ID}/resourceGroups/{resource_group}/providers/{CLUSTER_TYPE}/{name}"
+
+
+def issuer_for(record_id: str, location: str) -> str:
+    geography = GEOGRAPHIES.get(normalize_location(location), "northamerica")
+    guid = uuid.uuid5(uuid.NAMESPACE_URL, "arc-issuer/" + record_id.lower())
+    return f"https://{geography}.oic.prod-arc.azure.com/{ids.TENANT_ID}/{guid}/"
+
+
+def _operations(service: "ArmService") -> dict[str, dict[str, Any]]:
+    table = getattr(service, "arc_operations", None)
+    if table is None:
+        table = service.arc_operations = {}  # type: ignore[attr-defined]
+    return table
+
+
+def seed(service: "ArmService") -> Record:
+    """The connected cluster as ``az connectedk8s connect`` leaves it: OIDC issuer and workload identity off."""
+    _operations(service).clear()
+    rid = cluster_id(ids.RESOURCE_GROUP, ARC_NAME)
+    body = {
+        "id": rid, "name": ARC_NAME, "type": CLUSTER_TYPE, "location": ids.LOCATION, "tags": {},
+        "identity": {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, "arc-principal")),
+                     "tenantId": ids.TENANT_ID},
+        "kind": "",
+        "properties": {
+            # A base64 DER public key, as the CLI's connect sends it (any opaque string to the lab).
+            "agentPublicKeyCertificate": "MIICCgKCAgEAlabAgentPublicKeyCertificateForTheKedaopsLab0000000000000000000000000000000000000000000AQAB",
+            "distribution": "k3s", "distributionVersion": "v1.32.6+k3s1", "infrastructure": "generic",
+            "privateLinkState": "Disabled", "azureHybridBenefit": "NotApplicable",
+            "arcAgentProfile": {"agentAutoUpgrade": "Enabled", "desiredAgentVersion": "1.24.4"},
+            "oidcIssuerProfile": {"enabled": False},
+            "securityProfile": {"workloadIdentity": {"enabled": False}},
+        },
+    }
+    _computed(body, "Succeeded")
+    record = Record(rid, CLUSTER_KIND, body, meta={"operation": None})
+    record.created = record.updated = 0.0
+    return service.store.put(record)
+
+
+def _computed(body: dict[str, Any], state: str) -> None:
+    """The read-only fields the Arc agents report."""
+    properties = body["properties"]
+    properties.update({
+        "provisioningState": state, "connectivityStatus": "Connected", "agentVersion": "1.24.4",
+        "kubernetesVersion": "1.32.6", "totalNodeCount": 1, "totalCoreCount": 2, "offering": "K3s",
+        "lastConnectivityTime": iso(time.time()),
+    })
+    oidc = properties.get("oidcIssuerProfile")
+    if isinstance(oidc, dict):
+        oidc.pop("issuerUrl", None)
+        if oidc.get("enabled"):
+            oidc["issuerUrl"] = issuer_for(body["id"], body["location"])
+
+
+def _view(record: Record, version: str) -> dict[str, Any]:
+    body = record.view()
+    if not versions.at_least(version, OIDC_FIRST):
+        body["properties"].pop("oidcIssuerProfile", None)
+        body["properties"].pop("securityProfile", None)
+    return body
+
+
+def _flag(profile: Any, path: str) -> bool | None:
+    if profile is None:
+        return None
+    if not isinstance(profile, dict):
+        raise errors.invalid_request_content(f"Error converting value to type 'Object'. Path '{path}'")
+    value = profile.get("enabled")
+    if value is not None and not isinstance(value, bool):
+        raise errors.invalid_request_content(f"Could not convert '{value}' to Boolean. Path '{path}.enabled'")
+    return value
+
+
+def handle_cluster(ctx: ArmContext) -> Response:
+    version = versions.check(ctx.api_version, API_VERSIONS)
+    path = ctx.path
+    if not path.scope_is_group_or_subscription or len(path.types) != 1:
+        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
+    if path.is_collection:
+        if ctx.method != "GET":
+            raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE)
+        under = ctx.resource_group_record().body["id"] if path.resource_group else f"/subscriptions/{ids.SUBSCRIPTION_ID}"
+        return paginate(ctx, [_view(r, version) for r in ctx.store.find(CLUSTER_KIND, under)])
+    if not path.resource_group:
+        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
+    rg_name = ctx.resource_group_record().body["name"]
+    name = path.names[0]
+    rid = cluster_id(rg_name, name)
+    if ctx.method == "PUT":
+        return _put(ctx, rg_name, name, version)
+    record = ctx.store.get(rid)
+    if record is None:
+        if ctx.method == "DELETE":
+            return Response(204)
+        raise errors.resource_not_found(f"{CLUSTER_TYPE}/{name}", rg_name)
+    if ctx.method == "GET":
+        return Response.json(200, _view(record, version))
+    if ctx.method == "PATCH":
+        return _patch(ctx, record, version)
+    if ctx.method == "DELETE":
+        ctx.store.delete(rid)
+        return Response(200)
+    raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE)
+
+
+def _patch(ctx: ArmContext, record: Record, version: str) -> Response:
+    body = ctx.body()
+    with ctx.store.lock:
+        if "tags" in body:
+            record.body["tags"] = check_tags(body["tags"])
+        # ConnectedClusterPatchProperties: only these four; anything else in the body is not applied.
+        for key in ("distribution", "distributionVersion", "azureHybridBenefit", "gateway"):
+            if key in (body.get("properties") or {}):
+                record.body["properties"][key] = copy.deepcopy(body["properties"][key])
+        record.updated = time.time()
+        return Response.json(200, _view(record, version))
+
+
+def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
+    body = ctx.body()
+    location = body.get("location")
+    if location in (None, ""):
+        raise errors.location_required()
+    if not isinstance(location, str):
+        raise errors.invalid_request_content("Error converting value to type 'String'. Path 'location'")
+    location = normalize_location(location)
+    identity = body.get("identity")
+    if not isinstance(identity, dict):
+        raise errors.invalid_request_content("Required property 'identity' not found in JSON. Path ''")
+    if identity.get("type") not in ("SystemAssigned", "None"):
+        raise errors.invalid_request_content(f"Error converting value \"{identity.get('type')}\" to type 'ResourceIdentityType'. "
+                                             "Path 'identity.type'")
+    properties = body.get("properties")
+    if not isinstance(properties, dict):
+        raise errors.invalid_request_content("Required property 'properties' not found in JSON. Path ''")
+    if not isinstance(properties.get("agentPublicKeyCertificate"), str):
+        raise errors.invalid_request_content("Required property 'agentPublicKeyCertificate' not found in JSON. Path 'properties'")
+    oidc_sent = _flag(properties.get("oidcIssuerProfile"), "properties.oidcIssuerProfile")
+    security = properties.get("securityProfile")
+    if security is not None and not isinstance(security, dict):
+        raise errors.invalid_request_content("Error converting value to type 'Object'. Path 'properties.securityProfile'")
+    _flag((security or {}).get("workloadIdentity"), "properties.securityProfile.workloadIdentity")
+    self_hosted = (properties.get("oidcIssuerProfile") or {}).get("selfHostedIssuerUrl")
+    if self_hosted not in (None, "") and not (isinstance(self_hosted, str) and self_hosted.startswith("https://")):
+        raise ArmError(400, "InvalidParameter", "The selfHostedIssuerUrl must be an https URL.",
+                       target="properties.oidcIssuerProfile.selfHostedIssuerUrl")
+    tags = check_tags(body.get("tags"))
+    service = ctx.service
+    rid = cluster_id(rg_name, name)
+    with ctx.store.lock:
+        record = ctx.store.get(rid)
+        if record is not None:
+            running = record.meta.get("operation")
+            if running is not None and running["status"] == "InProgress":
+                # ARM refuses a second write while a long-running one runs; the RP's exact code is not
+                # published for connectedClusters [inferred, as managedClusters' OperationNotAllowed].
+                raise ArmError(409, "Conflict", f"An operation is in progress on the connected cluster '{name}'; "
+                                                "retry when it has finished.")
+            if normalize_location(record.body["location"]) != location:
+                raise errors.invalid_resource_location(record.body["name"], record.body["location"], rg_name, location)
+            was_enabled = bool((record.body["properties"].get("oidcIssuerProfile") or {}).get("enabled"))
+            if was_enabled and oidc_sent is False:
+                raise ArmError(400, "BadRequest", OIDC_CANNOT_BE_DISABLED, target="properties.oidcIssuerProfile.enabled")
+        new_properties = copy.deepcopy(properties)
+        for key in READ_ONLY_PROPERTIES:
+            new_properties.pop(key, None)
+        if record is not None and not versions.at_least(version, OIDC_FIRST):
+            # An old api-version cannot state the profiles; a replace through it keeps them.
+            for key in ("oidcIssuerProfile", "securityProfile"):
+                if key in record.body["properties"]:
+                    new_properties[key] = copy.deepcopy(record.body["properties"][key])
+        if record is not None and (record.body["properties"].get("oidcIssuerProfile") or {}).get("enabled") \
+                and "oidcIssuerProfile" not in new_properties:
+            new_properties["oidcIssuerProfile"] = {"enabled": True}
+        principal = (record.body.get("identity") or {}).get("principalId") if record is not None else None
+        new_identity = {"type": identity["type"]}
+        if identity["type"] == "SystemAssigned":
+            new_identity.update(principalId=principal or str(uuid.uuid4()), tenantId=ids.TENANT_ID)
+        new_body = {"id": rid, "name": record.body["name"] if record is not None else name, "type": CLUSTER_TYPE,
+                    "location": location, "tags": tags, "identity": new_identity, "kind": body.get("kind", ""),
+                    "properties": new_properties}
+        _computed(new_body, "Updating" if record is not None else "Accepted")
+        operation = {"id": str(uuid.uuid4()), "cluster": rid, "location": location, "status": "InProgress",
+                     "polls": int(ctx.setting("arc_lro_polls") or 0), "started": time.time(), "ended": None}
+        status = 201 if record is None else 200
+        if record is None:
+            record = ctx.store.put(Record(rid, CLUSTER_KIND, new_body, meta={"operation": operation}))
+        else:
+            record.body = new_body
+            record.updated = time.time()
+            record.meta["operation"] = operation
+        _operations(service)[operation["id"]] = operation
+        if operation["polls"] <= 0:
+            _finish(service, operation)
+        answer = _view(record, version)
+    url = (f"{service.url}/subscriptions/{ids.SUBSCRIPTION_ID}/providers/Microsoft.Kubernetes/locations/{location}"
+           f"/operationStatuses/{operation['id']}?api-version={version}")
+    return Response.json(status, answer, {"Azure-AsyncOperation": url, "x-ms-retry-after-ms": "100"})
+
+
+def _finish(service: "ArmService", operation: dict[str, Any]) -> None:
+    operation.update(status="Succeeded", ended=time.time())
+    record = service.store.get(operation["cluster"])
+    if record is not None and record.meta.get("operation") is operation:
+        record.body["properties"]["provisioningState"] = "Succeeded"
+        record.meta["operation"] = None
+
+
+def handle_operation(ctx: ArmContext) -> Response:
+    """GET .../providers/Microsoft.Kubernetes/locations/{location}/operationStatuses/{id}."""
+    versions.check(ctx.api_version, API_VERSIONS)
+    path = ctx.path
+    if ctx.method != "GET" or len(path.names) != 2 or path.resource_group:
+        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
+    with ctx.store.lock:
+        operation = _operations(ctx.service).get(path.names[1])
+        if operation is None or operation["location"] != normalize_location(path.names[0]):
+            raise ArmError(404, "NotFound", f"Operation '{path.names[1]}' was not found.")
+        if operation["status"] == "InProgress":
+            operation["polls"] -= 1
+            if operation["polls"] < 0:
+                _finish(ctx.service, operation)
+        status = {"id": f"/subscriptions/{ids.SUBSCRIPTION_ID}/providers/Microsoft.Kubernetes/locations/"
+                        f"{operation['location']}/operationStatuses/{operation['id']}",
+                  "name": operation["id"], "status": operation["status"], "startTime": iso(operation["started"])}
+        if operation["ended"]:
+            status["endTime"] = iso(operation["ended"])
+    headers = {"x-ms-retry-after-ms": "100"} if status["status"] == "InProgress" else {}
+    return Response.json(200, status, headers)
+
+
+# -- what the Kubernetes lab and Entra ask --------------------------------------------------------
+
+
+def backing_cluster(service: "ArmService") -> dict[str, Any] | None:
+    """The connected cluster the lab's Kubernetes API stands for (setting ``k8s_cluster: arc``), else None."""
+    if service is None or service.lab.setting("k8s_cluster") != "arc":
+        return None
+    record = service.store.get(cluster_id(ids.RESOURCE_GROUP, ARC_NAME))
+    return copy.deepcopy(record.body) if record is not None else None
+
+
+def workload_identity_webhook(service: "ArmService") -> bool:
+    """Whether the workload identity webhook runs: on AKS-backed labs always (the lab's historic
+    behaviour), on an Arc-backed lab only while the connected cluster has workload identity enabled."""
+    if service is None or service.lab.setting("k8s_cluster") != "arc":
+        return True
+    cluster = backing_cluster(service)
+    return bool(cluster and ((cluster["properties"].get("securityProfile") or {}).get("workloadIdentity") or {}).get("enabled"))
+
+
+def oidc_document(service: "ArmService", url: str) -> Any:
+    """The Arc-hosted issuer's discovery document or JWKS for ``url``; None for a URL outside Arc's
+    issuer host (fetched normally). The lab has no DNS for ``*.oic.prod-arc.azure.com``: Entra asks here."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "https" or not ISSUER_HOST.match(parts.hostname or ""):
+        return None
+    k8s = service.lab.services.get("k8s") if service is not None else None
+    for record in service.store.find(CLUSTER_KIND) if service is not None else []:
+        issuer = ((record.body["properties"].get("oidcIssuerProfile") or {}).get("issuerUrl")) or ""
+        if not issuer or not url.startswith(issuer):
+            continue
+        rest = url[len(issuer):]
+        if rest == ".well-known/openid-configuration":
+            return {"issuer": issuer, "jwks_uri": issuer + "openid/v1/jwks", "response_types_supported": ["id_token"],
+                    "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]}
+        if rest == "openid/v1/jwks" and k8s is not None:
+            return k8s.issuer.jwks()
+    raise OSError(f"404 Not Found: {url}")
