@@ -93,7 +93,7 @@ def validate(requested: dict[str, Any]) -> None:
     """Refusals that need no cluster (before any API call), named by option."""
     if requested.get("oidc_issuer") is False:
         raise OptionError("oidc_issuer: " + OIDC_CANNOT_BE_DISABLED
-                                   + " (the OIDC issuer of a connected cluster cannot be disabled; omit oidc_issuer or set it to true)")
+                          + " (the OIDC issuer of a connected cluster cannot be disabled; omit oidc_issuer or set it to true)")
     if requested.get("self_hosted_issuer_url"):
         if requested.get("oidc_issuer") is not True:
             raise OptionError("self_hosted_issuer_url: " + SELF_HOSTED_NEEDS_OIDC + " (set oidc_issuer: true)")
