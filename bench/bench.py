@@ -24,13 +24,11 @@ import os
 import platform
 import re
 import shutil
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +39,8 @@ sys.path.insert(0, BENCH_DIR)
 
 import azcollection  # noqa: E402  pylint: disable=wrong-import-position
 import breakdown  # noqa: E402  pylint: disable=wrong-import-position
+from lab.control import LabControl  # noqa: E402  pylint: disable=wrong-import-position
+from lab.core import is_write  # noqa: E402  pylint: disable=wrong-import-position
 
 VENV = os.path.join(ROOT, ".venv")
 BENCH_VENV = os.path.join(ROOT, ".venv-bench")
@@ -50,7 +50,6 @@ DOCS = os.path.join(ROOT, "docs", "performance.md")
 # The anchors measured on this machine class (issue 8, Nov 2026), in s/task.
 REFERENCE = {"floor": 0.34, "k8s": 0.74, "azure_rm_resource": 2.54, "lean azure-identity + azure-mgmt-msi": 0.60}
 AZURE_TARGET_RATIO = 0.25
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 @dataclass
@@ -85,34 +84,25 @@ class Config:
 # --- the lab -----------------------------------------------------------------------------------
 
 
-class LabClient:
-    def __init__(self, env: dict[str, str]):
-        self.env = env
-        self.url = env["LAB_CONTROL_URL"]
-        self.context = ssl.create_default_context(cafile=env["LAB_CA_FILE"])
+class LabClient(LabControl):
+    """The lab's control client (tests/lab/control.py) plus the request counts the tables show."""
 
     def call(self, method: str, path: str, payload: Any = None) -> Any:
-        data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, context=self.context) as response:  # nosec - the lab on 127.0.0.1
-            body = response.read()
-        return json.loads(body) if body else None
+        return self.control(method, path, payload)
 
     def clear(self) -> None:
-        self.call("DELETE", "/requests")
+        self.clear_requests()
 
     def counts(self) -> dict[str, int]:
         """Requests by "service METHOD", plus the totals the table shows."""
         counts: dict[str, int] = {"requests": 0, "writes": 0}
-        for entry in self.call("GET", "/requests"):
+        for entry in self.requests():
             if entry["service"] == "control":
                 continue
             key = f"{entry['service']} {entry['method']}"
             counts[key] = counts.get(key, 0) + 1
             counts["requests"] += 1
-            if (entry["method"] in WRITE_METHODS and entry["service"] != "entra"
-                    and "dryRun=All" not in entry["path"]):
+            if is_write(entry):
                 counts["writes"] += 1
         return counts
 

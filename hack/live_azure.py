@@ -40,7 +40,7 @@ class Azure:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         sys.path.insert(0, os.path.join(root, ".venv", "collections"))
         # pylint: disable-next=import-outside-toplevel
-        from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureAuth, build_credential, resolve_cloud
+        from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import AzureAuth, build_credential, resolve_cloud
         auth = AzureAuth.from_env()
         self.cloud = resolve_cloud(auth)
         self.arm_url = self.cloud.resource_manager.rstrip("/")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import urllib.request
 
 import pytest
 
@@ -13,50 +11,16 @@ TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(TESTS_DIR)
 COLLECTIONS_PATH = os.path.join(REPO_ROOT, ".venv", "collections")
 
-for path in (TESTS_DIR, COLLECTIONS_PATH):
-    if path not in sys.path:
-        sys.path.insert(0, path)
+# pyproject.toml puts tests/ (the lab) and .venv/collections (the collection) on the pytest path.
+from lab.control import LabControl  # noqa: E402
 
 
-class LabHandle:
-    """What tests need from a running lab: its env, its control endpoint, its objects."""
+class LabHandle(LabControl):
+    """What tests need from a running lab: its env, its control endpoint (``LabControl``), its objects."""
 
     def __init__(self, env: dict[str, str], lab=None):
-        self.env = env
+        super().__init__(env)
         self.lab = lab  # the in-process Lab, or None when using an external `make lab-up` lab
-        self.control_url = env["LAB_CONTROL_URL"]
-        self.ca_file = env["LAB_CA_FILE"]
-
-    def control(self, method: str, path: str, payload=None):
-        import ssl
-        data = None if payload is None else json.dumps(payload).encode()
-        req = urllib.request.Request(self.control_url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        ctx = ssl.create_default_context(cafile=self.ca_file)
-        with urllib.request.urlopen(req, context=ctx) as resp:
-            body = resp.read()
-        return json.loads(body) if body else None
-
-    def requests(self, service: str | None = None) -> list[dict]:
-        return self.control("GET", "/requests" + (f"?service={service}" if service else ""))
-
-    def writes(self, service: str | None = None) -> list[dict]:
-        """Write calls, not counting dry runs (dryRun=All) and token requests at Entra."""
-        return [r for r in self.requests(service)
-                if r["method"] in ("POST", "PUT", "PATCH", "DELETE")
-                and "dryRun=All" not in r["path"] and r["service"] not in ("entra", "control")]
-
-    def clear_requests(self) -> None:
-        self.control("DELETE", "/requests")
-
-    def fault(self, **spec) -> None:
-        self.control("POST", "/faults", spec)
-
-    def settings(self, **values) -> dict:
-        return self.control("PUT", "/settings", values)
-
-    def reset(self) -> None:
-        self.control("POST", "/reset")
 
     def process_env(self) -> dict[str, str]:
         """os.environ plus the lab's variables, for subprocesses (kubectl, helm, ansible)."""
@@ -94,4 +58,4 @@ def clean_lab(lab):
     """The lab reset to its seeded state, with an empty request log and no faults."""
     lab.reset()
     yield lab
-    lab.control("DELETE", "/faults")
+    lab.clear_faults()

@@ -16,9 +16,13 @@ cannot carry these profiles, and the PUT requires ``identity`` and
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._azure import AzureConnection, AzureValidationError
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+
+if TYPE_CHECKING:
+    from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check, Facts
 
 API_VERSION = "2026-05-01"
 CLUSTER_TYPE = "Microsoft.Kubernetes/connectedClusters"
@@ -88,14 +92,14 @@ def cluster_state(cluster: dict[str, Any]) -> dict[str, Any]:
 def validate(requested: dict[str, Any]) -> None:
     """Refusals that need no cluster (before any API call), named by option."""
     if requested.get("oidc_issuer") is False:
-        raise AzureValidationError("oidc_issuer: " + OIDC_CANNOT_BE_DISABLED
-                                   + " (the OIDC issuer of a connected cluster cannot be disabled; omit oidc_issuer or set it to true)")
+        raise OptionError("oidc_issuer: " + OIDC_CANNOT_BE_DISABLED
+                          + " (the OIDC issuer of a connected cluster cannot be disabled; omit oidc_issuer or set it to true)")
     if requested.get("self_hosted_issuer_url"):
         if requested.get("oidc_issuer") is not True:
-            raise AzureValidationError("self_hosted_issuer_url: " + SELF_HOSTED_NEEDS_OIDC + " (set oidc_issuer: true)")
+            raise OptionError("self_hosted_issuer_url: " + SELF_HOSTED_NEEDS_OIDC + " (set oidc_issuer: true)")
         url = requested["self_hosted_issuer_url"]
         if not url.startswith("https://"):
-            raise AzureValidationError(f"self_hosted_issuer_url: must be an https URL, got {url!r}")
+            raise OptionError(f"self_hosted_issuer_url: must be an https URL, got {url!r}")
 
 
 def plan(current: dict[str, Any], requested: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +107,7 @@ def plan(current: dict[str, Any], requested: dict[str, Any]) -> dict[str, Any]:
     validate(requested)
     wanted = {k: v for k, v in requested.items() if v is not None and v != current.get(k)}
     if requested.get("workload_identity") and not wanted.get("oidc_issuer", current["oidc_issuer"]):
-        raise AzureValidationError("workload_identity: " + WORKLOAD_IDENTITY_NEEDS_OIDC)
+        raise OptionError("workload_identity: " + WORKLOAD_IDENTITY_NEEDS_OIDC)
     return wanted
 
 
@@ -164,3 +168,39 @@ def ensure(conn: AzureConnection, resource_group: str, name: str, requested: dic
     updated = conn.arm().put_and_wait(cluster_path(conn.subscription_id, resource_group, name), API_VERSION,
                                       update_body(cluster, changes), f"updating connected cluster {name}", timeout)
     return True, before, cluster_state(updated)
+
+
+# --- the connected cluster's links of the trust chain (``_trust_chain.evaluate`` asks for them) ---
+
+
+def cluster_checks(facts: Facts) -> list[Check]:
+    """A connected cluster: its two switches, and the Arc-only link, the API server signing service
+    account tokens with the connected cluster's issuer (MicrosoftDocs azure-arc/kubernetes/
+    workload-identity.md: kube-apiserver --service-account-issuer, for K3s in /etc/rancher/k3s/config.yaml)."""
+    # _trust_chain imports this module only when it evaluates a connected cluster: no cycle at load time.
+    from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check
+
+    cluster = facts.cluster or {}
+    update = f"az connectedk8s update {facts.cluster_ref}"
+    checks = [
+        Check("oidc_issuer", bool(cluster.get("oidc_issuer") and facts.issuer),
+              f"OIDC issuer {'enabled: ' + facts.issuer if facts.issuer else 'disabled'}",
+              f"kedaops.aks.connected_cluster with oidc_issuer: true ({update} --enable-oidc-issuer)"),
+        Check("workload_identity", bool(cluster.get("workload_identity")),
+              f"workload identity webhook {'enabled' if cluster.get('workload_identity') else 'disabled'}",
+              f"kedaops.aks.connected_cluster with workload_identity: true ({update} --enable-workload-identity)"),
+    ]
+    if facts.token_issuer is not None and facts.issuer:
+        ok = facts.token_issuer == facts.issuer
+        detail = (f"the API server signs service account tokens with the connected cluster's issuer {facts.issuer}" if ok else
+                  f"the API server signs service account tokens with iss {facts.token_issuer!r}, not the connected cluster's "
+                  f"issuer {facts.issuer!r}: Entra matches no federated credential (AADSTS70021)")
+        checks.append(Check("api_server_issuer", ok, detail, k3s_fix(facts.issuer)))
+    return checks
+
+
+def k3s_fix(issuer: str) -> str:
+    return (f"on the cluster's server nodes, the kedaops.aks.k3s_issuer role with k3s_issuer_url={issuer} "
+            f"(/etc/rancher/k3s/config.yaml: kube-apiserver-arg service-account-issuer={issuer} first, the previous issuer "
+            "kept as a second service-account-issuer, service-account-max-token-expiration=24h; then systemctl restart k3s), "
+            "and restart the KEDA operator so its token is reissued")

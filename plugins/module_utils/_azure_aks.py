@@ -21,7 +21,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ._azure import AzureConnection, AzureValidationError
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 # A stable api-version with every field used here (oidcIssuerProfile, securityProfile.workloadIdentity,
 # workloadAutoScalerProfile.keda are all GA in it).
@@ -90,9 +91,9 @@ def plan_features(current: dict[str, bool], requested: dict[str, bool | None], n
     wanted = {k: v for k, v in requested.items() if v is not None and v != current[k]}
     oidc_after = wanted.get("oidc_issuer", current["oidc_issuer"])
     if current["oidc_issuer"] and wanted.get("oidc_issuer") is False:
-        raise AzureValidationError("oidc_issuer: " + OIDC_CANNOT_BE_DISABLED.format(name=name))
+        raise OptionError("oidc_issuer: " + OIDC_CANNOT_BE_DISABLED.format(name=name))
     if requested.get("workload_identity") and not oidc_after:
-        raise AzureValidationError("workload_identity: " + WORKLOAD_IDENTITY_NEEDS_OIDC)
+        raise OptionError("workload_identity: " + WORKLOAD_IDENTITY_NEEDS_OIDC)
     return wanted
 
 

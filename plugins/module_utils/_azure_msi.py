@@ -19,7 +19,9 @@ import tempfile
 import time
 from typing import Any, Callable, Iterator
 
-from ._azure import AzureConnection, AzureError, AzureValidationError, azure_errors, retry_on_codes
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, azure_errors, retry_on_codes
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 
@@ -60,6 +62,17 @@ def get_identity(conn: AzureConnection, resource_group: str, name: str) -> dict[
         raise
 
 
+def find_identity_by_client_id(conn: AzureConnection, client_id: str
+                               ) -> tuple[str, str, dict[str, Any] | None]:
+    """(resource group, name, identity) of the identity with ``client_id`` in the subscription; the
+    identity is None (and the name the client id) when none has it."""
+    with azure_errors(f"listing the managed identities of subscription {conn.subscription_id}"):
+        for identity in conn.msi().user_assigned_identities.list_by_subscription():
+            if (identity.client_id or "").lower() == client_id.lower():
+                return identity.id.split("/")[4], identity.name, identity_state(identity)
+    return "?", client_id, None
+
+
 def resource_group_location(conn: AzureConnection, resource_group: str) -> str:
     group = conn.arm().get(f"/subscriptions/{conn.subscription_id}/resourcegroups/{resource_group}",
                            "2021-04-01", f"reading resource group {resource_group}")
@@ -92,7 +105,7 @@ def ensure_identity_present(conn: AzureConnection, before: dict[str, Any] | None
         return True, identity_state(created)
 
     if location and normalize_location(location) != normalize_location(before["location"]):
-        raise AzureValidationError(
+        raise OptionError(
             f"location: managed identity {name} is in {before['location']}; the location of an existing "
             f"identity cannot be changed (delete it first)")
     tags_after = desired_tags(before["tags"], tags, purge_tags)
@@ -101,7 +114,8 @@ def ensure_identity_present(conn: AzureConnection, before: dict[str, Any] | None
     if check_mode:
         return True, {**before, "tags": tags_after}
     from azure.mgmt.msi.v2024_11_30.models import IdentityUpdate
-    from ._azure import RETRY_METHODS
+
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import RETRY_METHODS
     with azure_errors(f"updating the tags of managed identity {name}"):
         # PATCH, not PUT: a PUT replaces the whole identity (and would reset what we do not own).
         updated = conn.msi().user_assigned_identities.update(
@@ -128,6 +142,8 @@ FIC_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}$")
 FIC_LIMIT = 20
 FIC_FIELD_MAX = 600
 DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
+# Validates a credential whose issuer is not known yet (check mode, a cluster issuer an earlier task would enable).
+UNKNOWN_ISSUER = "https://issuer.unknown/"
 CONCURRENT_WRITE_CODE = "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity"
 # The conflict lasts as long as the other write (about a second): keep the waits short, so that a
 # writer from another controller is not starved behind ours.
@@ -138,32 +154,32 @@ def validate_credential(name: str, issuer: str | None, subject: str | None, audi
                         state: str = "present") -> None:
     """Fail before any call on input Entra would refuse or could never match (message names the option)."""
     if not FIC_NAME_RE.match(name or ""):
-        raise AzureValidationError(
+        raise OptionError(
             f"name: {name!r} is not a valid federated credential name: 3-120 characters, letters, digits, "
             f"'-' and '_', starting with a letter or digit ({FIC_NAME_RULE})")
     if state != "present":
         return
     if issuer is None or issuer == "":
-        raise AzureValidationError("issuer: required with state=present (the cluster's OIDC issuer URL)")
+        raise OptionError("issuer: required with state=present (the cluster's OIDC issuer URL)")
     if issuer != issuer.strip():
-        raise AzureValidationError(
+        raise OptionError(
             f"issuer: {issuer!r} has leading or trailing whitespace; Entra compares the issuer exactly, so "
             f"the token exchange would never match")
     if not issuer.startswith("https://") or len(issuer) <= len("https://") or " " in issuer:
-        raise AzureValidationError(f"issuer: {issuer!r} must be an https:// URL (the OIDC issuer of the token)")
+        raise OptionError(f"issuer: {issuer!r} must be an https:// URL (the OIDC issuer of the token)")
     if len(issuer) > FIC_FIELD_MAX:
-        raise AzureValidationError(f"issuer: longer than {FIC_FIELD_MAX} characters")
+        raise OptionError(f"issuer: longer than {FIC_FIELD_MAX} characters")
     if subject is None or not subject.strip():
-        raise AzureValidationError(
+        raise OptionError(
             "subject: required and must not be empty (for Kubernetes: system:serviceaccount:<namespace>:<name>)")
     if len(subject) > FIC_FIELD_MAX:
-        raise AzureValidationError(f"subject: longer than {FIC_FIELD_MAX} characters")
+        raise OptionError(f"subject: longer than {FIC_FIELD_MAX} characters")
     if audiences is None or len(audiences) != 1:
-        raise AzureValidationError(
+        raise OptionError(
             f"audiences: federated identity credentials must have exactly one audience, got "
             f"{0 if audiences is None else len(audiences)}")
     if not audiences[0] or not audiences[0].strip() or len(audiences[0]) > FIC_FIELD_MAX:
-        raise AzureValidationError(f"audiences: the audience must be non-empty and at most {FIC_FIELD_MAX} characters")
+        raise OptionError(f"audiences: the audience must be non-empty and at most {FIC_FIELD_MAX} characters")
 
 
 def credential_state(credential: Any) -> dict[str, Any]:
@@ -278,7 +294,7 @@ def identity_write_lock(identity_resource_id: str, timeout: float) -> Iterator[N
 
 def ensure_credential_present(conn: AzureConnection, resource_group: str, identity_name: str, name: str,
                               issuer: str, subject: str, audiences: list[str], check_mode: bool, timeout: float,
-                              warn: Callable[[str], None]) -> tuple[bool, dict[str, Any] | None, dict[str, Any]]:
+                              warn: Callable[[str], None]) -> tuple[bool, dict[str, Any] | None, dict[str, Any] | None]:
     """Returns (changed, before, after).
 
     In check mode a chain of tasks runs against things earlier tasks only predicted: an identity
@@ -286,9 +302,9 @@ def ensure_credential_present(conn: AzureConnection, resource_group: str, identi
     null). Both are predicted as a creation with a warning instead of failing the check run.
     """
     if check_mode and not issuer:
-        validate_credential(name, "https://issuer.unknown/", subject, audiences)
+        validate_credential(name, UNKNOWN_ISSUER, subject, audiences)
         warn(f"issuer is not known yet (check mode); credential {name!r} would be written once it is")
-        return True, None, {"id": _credential_id(conn, resource_group, identity_name, name), "name": name,
+        return True, None, {"id": credential_id(conn, resource_group, identity_name, name), "name": name,
                             "issuer": issuer, "subject": subject, "audiences": list(audiences)}
     validate_credential(name, issuer, subject, audiences)
 
@@ -310,7 +326,7 @@ def ensure_credential_present(conn: AzureConnection, resource_group: str, identi
     if desired is None:
         return False, current, current
     if check_mode:
-        return True, current, {**desired, "id": desired["id"] or _credential_id(conn, resource_group, identity_name, name)}
+        return True, current, {**desired, "id": desired["id"] or credential_id(conn, resource_group, identity_name, name)}
 
     with identity_write_lock(identity_id(conn.subscription_id, resource_group, identity_name), timeout):
         # Another fork may have written while we waited for the lock: decide again on fresh state.
@@ -319,16 +335,8 @@ def ensure_credential_present(conn: AzureConnection, resource_group: str, identi
             return False, current, current
         for message in near_misses(credentials, issuer, subject):
             warn(message)
-        from azure.mgmt.msi.v2024_11_30.models import FederatedIdentityCredential
-
-        def write() -> Any:
-            with azure_errors(f"writing federated credential {name} on managed identity {identity_name}"):
-                return conn.msi().federated_identity_credentials.create_or_update(
-                    resource_group, identity_name, desired["name"],
-                    FederatedIdentityCredential(issuer=issuer, subject=subject, audiences=list(audiences)))
-
-        written = retry_on_codes(write, {CONCURRENT_WRITE_CODE}, timeout, max_delay=CONCURRENT_WRITE_MAX_DELAY)
-    return True, current, credential_state(written)
+        written = write_credential(conn, resource_group, identity_name, desired, timeout)
+    return True, current, written
 
 
 def ensure_credential_absent(conn: AzureConnection, resource_group: str, identity_name: str, name: str,
@@ -355,13 +363,37 @@ def ensure_credential_absent(conn: AzureConnection, resource_group: str, identit
         if before is None:
             return False, None
 
-        def delete() -> None:
-            with azure_errors(f"deleting federated credential {name} on managed identity {identity_name}"):
-                conn.msi().federated_identity_credentials.delete(resource_group, identity_name, before["name"])
-
-        retry_on_codes(delete, {CONCURRENT_WRITE_CODE}, timeout, max_delay=CONCURRENT_WRITE_MAX_DELAY)
+        delete_credential(conn, resource_group, identity_name, before["name"], timeout)
     return True, before
 
 
-def _credential_id(conn: AzureConnection, resource_group: str, identity_name: str, name: str) -> str:
+def write_credential(conn: AzureConnection, resource_group: str, identity_name: str, desired: dict[str, Any],
+                     timeout: float) -> dict[str, Any]:
+    """Create or update one credential (the caller holds the identity's write lock), retrying Azure's
+    concurrent-write 409 while ``timeout`` lasts; the credential as Azure returns it."""
+    from azure.mgmt.msi.v2024_11_30.models import FederatedIdentityCredential
+
+    body = FederatedIdentityCredential(issuer=desired["issuer"], subject=desired["subject"],
+                                       audiences=list(desired["audiences"]))
+
+    def write() -> Any:
+        with azure_errors(f"writing federated credential {desired['name']} on managed identity {identity_name}"):
+            return conn.msi().federated_identity_credentials.create_or_update(
+                resource_group, identity_name, desired["name"], body)
+
+    return credential_state(retry_on_codes(write, {CONCURRENT_WRITE_CODE}, timeout,
+                                           max_delay=CONCURRENT_WRITE_MAX_DELAY))
+
+
+def delete_credential(conn: AzureConnection, resource_group: str, identity_name: str, name: str,
+                      timeout: float) -> None:
+    """Delete one credential (the caller holds the identity's write lock), retrying the concurrent-write 409."""
+    def delete() -> None:
+        with azure_errors(f"deleting federated credential {name} on managed identity {identity_name}"):
+            conn.msi().federated_identity_credentials.delete(resource_group, identity_name, name)
+
+    retry_on_codes(delete, {CONCURRENT_WRITE_CODE}, timeout, max_delay=CONCURRENT_WRITE_MAX_DELAY)
+
+
+def credential_id(conn: AzureConnection, resource_group: str, identity_name: str, name: str) -> str:
     return f"{identity_id(conn.subscription_id, resource_group, identity_name)}/federatedIdentityCredentials/{name}"

@@ -14,9 +14,11 @@ import re
 import uuid
 from typing import Any, Callable
 
-from ._azure import AzureConnection, AzureError, AzureValidationError, azure_errors, retry_on_codes
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, azure_errors, retry_on_codes
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import NIL_GUID, is_guid
 
-GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ROLE_DEFINITION_ID_RE = re.compile(
     r"^(?:/subscriptions/[^/]+|/providers/Microsoft\.Management/managementGroups/[^/]+)?"
     r"/providers/Microsoft\.Authorization/roleDefinitions/([0-9a-fA-F-]{36})$", re.IGNORECASE)
@@ -36,22 +38,22 @@ def normalize_scope(scope: str) -> str:
 
 def validate_assignment(scope: str, role: str | None, principal_id: str, principal_type: str) -> None:
     if not scope or not scope.startswith("/"):
-        raise AzureValidationError(
+        raise OptionError(
             f"scope: {scope!r} must be an Azure resource id starting with '/' "
             f"(for example /subscriptions/<id>/resourceGroups/<name>)")
     if not role:
-        raise AzureValidationError("role: required (a built-in or custom role name, a role GUID, or a role definition id)")
-    if not principal_id or not GUID_RE.match(principal_id):
-        raise AzureValidationError(
+        raise OptionError("role: required (a built-in or custom role name, a role GUID, or a role definition id)")
+    if not principal_id or not is_guid(principal_id):
+        raise OptionError(
             f"principal_id: {principal_id!r} must be the object id GUID of the principal (for a managed "
             f"identity its principal_id, not its client_id)")
     if principal_type not in PRINCIPAL_TYPES:
-        raise AzureValidationError(f"principal_type: must be one of {', '.join(PRINCIPAL_TYPES)}")
+        raise OptionError(f"principal_type: must be one of {', '.join(PRINCIPAL_TYPES)}")
 
 
 def role_guid(role: str) -> str | None:
     """The role definition GUID when ``role`` is a GUID or a definition id, else None (a name)."""
-    if GUID_RE.match(role):
+    if is_guid(role):
         return role.lower()
     match = ROLE_DEFINITION_ID_RE.match(role)
     return match.group(1).lower() if match else None
@@ -88,7 +90,7 @@ def resolve_role(conn: AzureConnection, scope: str, role: str) -> str:
     client = conn.authorization(subscription_of(scope))
     guid = role_guid(role)
     with azure_errors(f"resolving role {role!r} at {scope}"):
-        if guid and not GUID_RE.match(role):
+        if guid and not is_guid(role):
             return client.role_definitions.get_by_id(role).id
         if guid:
             return client.role_definitions.get(scope, guid).id
@@ -132,7 +134,7 @@ def ensure_assignment_present(conn: AzureConnection, scope: str, role: str, prin
     new assignment with a warning instead of failing the check run.
     """
     if check_mode and not principal_id:
-        validate_assignment(scope, role, "00000000-0000-0000-0000-000000000000", principal_type)
+        validate_assignment(scope, role, NIL_GUID, principal_type)
         if warn:
             warn("principal_id is not known yet (check mode); the role would be assigned once it is")
         return True, None, {"id": None, "name": None, "scope": normalize_scope(scope), "role_definition_id": None,

@@ -14,8 +14,8 @@ for 100 bindings); here they are paid once, and the reads are a handful of list 
 Only differences are written. Every decision is made by the per-item modules' own code, imported:
 option rules and desired objects (``_k8s_workload_sa.build``, ``_keda.build_*``,
 ``_azure_msi.validate_credential``, ``_azure_rbac.validate_assignment``), the compare-and-write
-runner (``_k8s.ensure_present`` / ``ensure_absent``, fed the listed objects through
-``ListedApi`` instead of one GET each), the credential planner with its limit and
+runner (``_k8s_runner.ensure_present`` / ``ensure_absent``, fed the listed objects through
+``_k8s_listed.ListedApi`` instead of one GET each), the credential planner with its limit and
 issuer+subject refusals (``_azure_msi.plan_credential``), the per-identity write lock and the 409
 retry, and ``_azure_rbac.ensure_assignment_present``. Identities are worked on in parallel
 threads; the federated credential writes of one identity are serialised (Azure answers
@@ -24,23 +24,26 @@ overlapping writes under one identity with a 409).
 
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as rbac
 from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_workload_sa as workload_sa
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda as keda
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import (
-    AzureConnection,
-    AzureError,
-    AzureValidationError,
-    azure_errors,
-    retry_on_codes,
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, azure_errors
+from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import (
+    PRINCIPAL_TYPE,
+    Binding,
+    Identity,
+    build_k8s_plans,
+    plan_bindings,
 )
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import Definition, Outcome, ensure_present
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import ModuleFailure, OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     NAMESPACE,
     SCALED_OBJECT,
@@ -51,362 +54,9 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     Resource,
     ResourceNotServed,
 )
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
-
-# Stands in for identity ids while the input is validated (before anything is read) and, in
-# check mode, for an identity that does not exist yet.
-PLACEHOLDER_GUID = "00000000-0000-0000-0000-000000000000"
-PRINCIPAL_TYPE = "ServicePrincipal"
-UNKNOWN_ISSUER = "https://issuer.unknown/"
-
-# The options of one binding's ScaledObject: keda_scaled_object's, without namespace and state
-# (the binding's). Kept in step with plugins/modules/keda_scaled_object.py.
-SCALED_OBJECT_OPTIONS: dict[str, Any] = {
-    "name": {"type": "str", "required": True},
-    "scale_target": {"type": "dict", "options": {
-        "name": {"type": "str", "required": True},
-        "kind": {"type": "str"},
-        "api_version": {"type": "str"},
-        "env_source_container_name": {"type": "str"},
-    }},
-    "min_replicas": {"type": "int"},
-    "max_replicas": {"type": "int"},
-    "polling_interval": {"type": "int"},
-    "cooldown_period": {"type": "int"},
-    "initial_cooldown_period": {"type": "int"},
-    "idle_replica_count": {"type": "int"},
-    "fallback": {"type": "dict", "options": {
-        "failure_threshold": {"type": "int", "required": True},
-        "replicas": {"type": "int", "required": True},
-        "behavior": {"type": "str", "choices": [
-            "static", "currentReplicas", "currentReplicasIfHigher", "currentReplicasIfLower", "scalingModifiers"]},
-    }},
-    "advanced": {"type": "dict"},
-    "triggers": keda.TRIGGERS_ARGSPEC,
-}
-
-BINDING_OPTIONS: dict[str, Any] = {
-    "namespace": {"type": "str", "required": True},
-    "service_account": {"type": "str", "required": True},
-    "identity": {"type": "str", "required": True},
-    "identity_resource_group": {"type": "str"},
-    "credential_name": {"type": "str"},
-    "create_namespace": {"type": "bool", "default": True},
-    "service_account_labels": {"type": "dict"},
-    "token_expiration": {"type": "int", "no_log": False},
-    "trigger_auth": {"type": "dict", "options": {
-        "name": {"type": "str", "required": True},
-        "identity_tenant_id": {"type": "str"},
-        "identity_authority_host": {"type": "str"},
-    }},
-    "scaled_object": {"type": "dict", "options": SCALED_OBJECT_OPTIONS},
-    "role_assignments": {"type": "list", "elements": "dict", "default": [], "options": {
-        "scope": {"type": "str", "required": True},
-        "role": {"type": "str", "required": True},
-    }},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-}
-
-ARGSPEC: dict[str, Any] = {
-    "resource_group": {"type": "str"},
-    "issuer": {"type": "str"},
-    "audiences": {"type": "list", "elements": "str", "default": [msi.DEFAULT_AUDIENCE]},
-    "bindings": {"type": "list", "elements": "dict", "required": True, "options": BINDING_OPTIONS},
-    "list_scope": {"type": "str", "choices": ["cluster", "namespace"], "default": "cluster"},
-    "parallel": {"type": "int", "default": 5},
-    "timeout": {"type": "int", "default": 300},
-}
-
-
-# --- the plan ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Identity:
-    resource_group: str
-    name: str
-    state: dict[str, Any] | None = None  # msi.identity_state, None until read (or when missing)
-    credentials: list[dict[str, Any]] = field(default_factory=list)
-    missing: bool = False
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.resource_group.lower(), self.name.lower())
-
-    @property
-    def ref(self) -> str:
-        return f"{self.resource_group}/{self.name}"
-
-    @property
-    def client_id(self) -> str:
-        return (self.state or {}).get("client_id") or PLACEHOLDER_GUID
-
-    @property
-    def tenant_id(self) -> str | None:
-        return (self.state or {}).get("tenant_id")
-
-    @property
-    def principal_id(self) -> str:
-        return (self.state or {}).get("principal_id") or PLACEHOLDER_GUID
-
-
-@dataclass
-class Binding:
-    index: int
-    params: dict[str, Any]
-    identity: Identity
-    credential_name: str
-    subject: str
-    # The desired Kubernetes objects, from the per-item builders (built again with the real client
-    # id once the identity has been read).
-    service_account: workload_sa.ServiceAccountPlan | None = None
-    trigger_auth: keda.KedaPlan | None = None
-    scaled_object: keda.KedaPlan | None = None
-    actions: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def where(self) -> str:
-        return f"bindings[{self.index}]"
-
-    @property
-    def namespace(self) -> str:
-        return self.params["namespace"]
-
-    @property
-    def state(self) -> str:
-        return self.params["state"]
-
-    def result(self) -> dict[str, Any]:
-        return {
-            "namespace": self.namespace,
-            "service_account": self.params["service_account"],
-            "identity": self.identity.name,
-            "client_id": (self.identity.state or {}).get("client_id"),
-            "credential_name": self.credential_name,
-            "state": self.state,
-            "changed": any(_is_change(a) for a in self.actions.values()),
-            "actions": dict(self.actions),
-        }
-
-
-def _is_change(action: Any) -> bool:
-    if isinstance(action, list):
-        return any(_is_change(a) for a in action)
-    if isinstance(action, dict):
-        return _is_change(action.get("action"))
-    return action in ("created", "updated", "deleted")
-
-
-def _prefixed(where: str, error: Exception) -> Exception:
-    """The per-item rule's message, naming the binding it came from."""
-    return type(error)(f"{where}.{error}")
-
-
-def _k8s_params(binding: dict[str, Any], identity: Identity) -> tuple[dict, dict | None, dict | None]:
-    """The per-item modules' parameters for this binding's three Kubernetes objects."""
-    state = binding["state"]
-    sa = {"namespace": binding["namespace"], "name": binding["service_account"], "client_id": identity.client_id,
-          "tenant_id": identity.tenant_id, "token_expiration": binding.get("token_expiration"),
-          "labels": binding.get("service_account_labels"), "create": True,
-          "create_namespace": binding.get("create_namespace"), "state": state}
-    ta = None
-    if binding.get("trigger_auth"):
-        spec = binding["trigger_auth"]
-        ta = {"kind": "TriggerAuthentication", "name": spec["name"], "namespace": binding["namespace"],
-              "provider": "azure-workload", "identity_id": identity.client_id,
-              "identity_tenant_id": spec.get("identity_tenant_id"),
-              "identity_authority_host": spec.get("identity_authority_host"), "state": state}
-    so = None
-    if binding.get("scaled_object"):
-        so = dict(binding["scaled_object"], namespace=binding["namespace"], state=state)
-    return sa, ta, so
-
-
-def build_k8s_plans(binding: Binding) -> None:
-    """The desired Kubernetes objects, by the per-item modules' builders (same rules, same messages)."""
-    sa, ta, so = _k8s_params(binding.params, binding.identity)
-    try:
-        binding.service_account = workload_sa.build(sa)
-        binding.trigger_auth = keda.build_trigger_auth(ta) if ta else None
-        binding.scaled_object = keda.build_scaled_object(so) if so else None
-    except OptionError as e:
-        raise _prefixed(binding.where, e) from None
-
-
-def plan_bindings(params: dict[str, Any], check_mode: bool = False
-                  ) -> tuple[list[Binding], dict[tuple[str, str], Identity]]:
-    """Every input rule, checked before anything is read: the per-item rules per object, and the
-    rules that only a list can break (one binding per service account, one credential name per
-    subject, at most 20 credentials per identity, one identity per TriggerAuthentication).
-
-    In check mode the issuer may be unknown (a cluster whose OIDC issuer an earlier task would
-    enable): the credentials are then checked with a stand-in, as federated_credential does.
-    """
-    if not params.get("bindings"):
-        raise OptionError("bindings: at least one binding is required")
-    if params["parallel"] < 1:
-        raise OptionError("parallel: must be at least 1")
-    identities: dict[tuple[str, str], Identity] = {}
-    bindings: list[Binding] = []
-    issuer, audiences = params.get("issuer"), params.get("audiences")
-    for index, raw in enumerate(params["bindings"]):
-        where = f"bindings[{index}]"
-        group = raw.get("identity_resource_group") or params.get("resource_group")
-        if not group:
-            raise OptionError(f"{where}.identity_resource_group: required when resource_group is not set")
-        identity = Identity(group, raw["identity"])
-        identity = identities.setdefault(identity.key, identity)
-        name = raw.get("credential_name") or f"{raw['namespace']}-{raw['service_account']}"
-        subject = f"system:serviceaccount:{raw['namespace']}:{raw['service_account']}"
-        binding = Binding(index, raw, identity, name, subject)
-        build_k8s_plans(binding)
-        try:
-            if raw["state"] == "present" and not issuer and not check_mode:
-                raise AzureValidationError("issuer: required when a binding is present (the cluster's OIDC issuer URL)")
-            msi.validate_credential(name, issuer or UNKNOWN_ISSUER, subject, audiences, raw["state"])
-        except AzureValidationError as e:
-            raise AzureValidationError(f"{where}: {e}") from None
-        for position, assignment in enumerate(raw.get("role_assignments") or []):
-            try:
-                rbac.validate_assignment(assignment["scope"], assignment["role"], PLACEHOLDER_GUID, PRINCIPAL_TYPE)
-            except AzureValidationError as e:
-                raise AzureValidationError(f"{where}.role_assignments[{position}].{e}") from None
-        bindings.append(binding)
-    _check_list_rules(bindings)
-    return bindings, identities
-
-
-def _check_list_rules(bindings: list[Binding]) -> None:
-    accounts: dict[tuple[str, str], Binding] = {}
-    credentials: dict[tuple[tuple[str, str], str], Binding] = {}
-    trigger_auths: dict[tuple[str, str], Binding] = {}
-    scaled_objects: dict[tuple[str, str], Binding] = {}
-    per_identity: dict[tuple[str, str], int] = {}
-    for b in bindings:
-        account = (b.namespace, b.params["service_account"])
-        if account in accounts:
-            raise OptionError(f"{b.where}: service account {account[0]}/{account[1]} is already bound by "
-                              f"{accounts[account].where}; a service account is annotated for one identity")
-        accounts[account] = b
-        credential = (b.identity.key, b.credential_name.lower())
-        if credential in credentials:
-            raise OptionError(f"{b.where}.credential_name: '{b.credential_name}' is already used on identity "
-                              f"{b.identity.ref} by {credentials[credential].where} (names are case-insensitive)")
-        credentials[credential] = b
-        if b.trigger_auth:
-            key = (b.namespace, b.trigger_auth.definition.name)
-            other = trigger_auths.get(key)
-            if other and (other.identity.key != b.identity.key or other.state != b.state):
-                raise OptionError(f"{b.where}.trigger_auth.name: TriggerAuthentication {key[0]}/{key[1]} is also "
-                                  f"stated by {other.where} with another identity or state")
-            trigger_auths.setdefault(key, b)
-        if b.scaled_object:
-            key = (b.namespace, b.scaled_object.definition.name)
-            if key in scaled_objects:
-                raise OptionError(f"{b.where}.scaled_object.name: ScaledObject {key[0]}/{key[1]} is already stated "
-                                  f"by {scaled_objects[key].where}")
-            scaled_objects[key] = b
-        if b.state == "present":
-            per_identity[b.identity.key] = per_identity.get(b.identity.key, 0) + 1
-            if per_identity[b.identity.key] > msi.FIC_LIMIT:
-                raise OptionError(f"{b.where}: identity {b.identity.ref} would need more than {msi.FIC_LIMIT} "
-                                  f"federated credentials, the Entra limit per identity; spread the bindings over "
-                                  f"more identities")
-
-
-# --- Kubernetes: list once, then the per-item runner ---------------------------------------------
-
-
-def _key(resource: Resource, name: str, namespace: str | None) -> tuple[str, str, str]:
-    return (resource.kind, namespace or "", name)
-
-
-class ListedApi:
-    """An ``Api`` whose reads are answered from list calls made up front.
-
-    ``_k8s.ensure_present`` reads an object, compares, then writes; fed from the listing, it makes
-    no request for an object that already matches. The index follows our own writes, so a
-    ScaledObject's TriggerAuthentication created earlier in the run is found (in check mode, the
-    dry-run answer stands in for it). After a conflict (409) the object is read from the server
-    again, as the runner's retry expects.
-    """
-
-    def __init__(self, api: Api):
-        self.api = api
-        self.lock = threading.Lock()
-        self.index: dict[tuple[str, str, str], dict | None] = {}
-        self.listed: set[tuple[str, str]] = set()  # (kind, namespace or "") fully listed
-        self.unserved: dict[str, ResourceNotServed] = {}
-        self.stale: set[tuple[str, str, str]] = set()
-        self.missing_namespaces: set[str] = set()
-
-    def load(self, resource: Resource, namespace: str | None = None) -> None:
-        try:
-            items = self.api.list(resource, namespace)
-        except ResourceNotServed as e:
-            self.unserved[resource.kind] = e
-            return
-        with self.lock:
-            self.listed.add((resource.kind, namespace or ""))
-            for item in items:
-                metadata = item.get("metadata") or {}
-                # A list's items carry no kind/apiVersion; the runner's diff wants whole objects.
-                item.setdefault("apiVersion", resource.api_version)
-                item.setdefault("kind", resource.kind)
-                self.index[_key(resource, metadata.get("name", ""), metadata.get("namespace"))] = item
-
-    def _covers(self, resource: Resource, namespace: str | None) -> bool:
-        return (resource.kind, "") in self.listed or (resource.kind, namespace or "") in self.listed
-
-    def get(self, resource: Resource, name: str, namespace: str | None = None) -> dict | None:
-        if resource.kind in self.unserved:
-            raise self.unserved[resource.kind]
-        key = _key(resource, name, namespace)
-        with self.lock:
-            if key not in self.stale and (key in self.index or self._covers(resource, namespace)):
-                return self.index.get(key)
-        return self.api.get(resource, name, namespace)
-
-    def _remember(self, resource: Resource, name: str, namespace: str | None, obj: dict | None) -> None:
-        with self.lock:
-            key = _key(resource, name, namespace)
-            self.index[key] = obj
-            self.stale.discard(key)
-
-    def _write(self, resource: Resource, name: str, namespace: str | None, call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except K8sError as e:
-            if e.code == 409:
-                with self.lock:
-                    self.stale.add(_key(resource, name, namespace))
-            raise
-
-    def create(self, resource: Resource, body: dict, namespace: str | None = None, dry_run: bool = False) -> dict:
-        name = (body.get("metadata") or {}).get("name", "")
-        if dry_run and resource.namespaced and namespace in self.missing_namespaces:
-            # The server cannot dry-run an object into a namespace that exists only as a dry run
-            # (the per-item runner predicts the same way).
-            created = body
-        else:
-            created = self._write(resource, name, namespace,
-                                  lambda: self.api.create(resource, body, namespace, dry_run=dry_run))
-        if resource is NAMESPACE and not dry_run:
-            self.missing_namespaces.discard(name)
-        self._remember(resource, name, namespace, created)
-        return created
-
-    def patch(self, resource: Resource, name: str, patch: dict, namespace: str | None = None,
-              dry_run: bool = False) -> dict:
-        patched = self._write(resource, name, namespace,
-                              lambda: self.api.patch(resource, name, patch, namespace, dry_run=dry_run))
-        self._remember(resource, name, namespace, patched)
-        return patched
-
-    def delete(self, resource: Resource, name: str, namespace: str | None = None, dry_run: bool = False) -> Any:
-        result = self.api.delete(resource, name, namespace, dry_run=dry_run)
-        self._remember(resource, name, namespace, None)
-        return result
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_listed import ListedApi, object_key
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import Definition, Outcome, ensure_present
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import NIL_GUID
 
 
 def _action(outcome: Outcome) -> str:
@@ -442,7 +92,7 @@ def _message(error: Exception) -> str:
     return str(error)
 
 
-class BindingsFailed(Exception):
+class BindingsFailed(ModuleFailure):
     """Some writes failed; ``result`` still says what the run did."""
 
     def __init__(self, failures: list[Failure], result: dict[str, Any]):
@@ -456,6 +106,9 @@ class BindingsFailed(Exception):
     def error(self) -> dict[str, Any] | None:
         first = self.failures[0].error
         return first.as_dict() if isinstance(first, (AzureError, K8sError)) else None
+
+    def failure_result(self) -> dict[str, Any]:
+        return {"msg": str(self), "error": self.error, "errors": [f.as_dict() for f in self.failures], **self.result}
 
 
 class Reconciler:
@@ -479,7 +132,7 @@ class Reconciler:
         self.identities: dict[tuple[str, str], Identity] = {}
         # One entry per assignment (bindings of one identity share theirs): (identity, scope, role) -> action.
         self.assignments: dict[tuple[tuple[str, str], str, str], str] = {}
-        self.listed: ListedApi | None = None
+        self._listed: ListedApi | None = None
 
     # -- bookkeeping (called from worker threads) -------------------------------------------------
 
@@ -506,11 +159,18 @@ class Reconciler:
 
     # -- entry ------------------------------------------------------------------------------------
 
+    @property
+    def listed(self) -> ListedApi:
+        """The Kubernetes read cache; ``run`` makes it before anything reads through it."""
+        if self._listed is None:
+            raise RuntimeError("the Kubernetes objects are read once run() has connected")
+        return self._listed
+
     def run(self) -> dict[str, Any]:
         self.bindings, self.identities = plan_bindings(self.params, self.check_mode)
         if not self.params.get("issuer") and any(b.state == "present" for b in self.bindings):
             self.warn("issuer is not known yet (check mode); the federated credentials would be written once it is")
-        self.listed = ListedApi(self.connect_k8s())  # sends nothing yet
+        self._listed = ListedApi(self.connect_k8s())  # sends nothing yet
         self._prepare_azure()
         with self._pool() as pool:
             list(pool.map(self._read_identity, self.identities.values()))
@@ -589,10 +249,10 @@ class Reconciler:
                         f"or the workload_bindings role's workload_bindings_identities)",
                         code="ResourceNotFound", status=404)
                 self.warn(f"managed identity {identity.ref} does not exist yet: check mode predicts its bindings "
-                          f"with client id {PLACEHOLDER_GUID}")
+                          f"with client id {NIL_GUID}")
                 return
             identity.credentials = msi.list_credentials(self.conn, identity.resource_group, identity.name)
-        except (AzureError, AzureValidationError) as e:
+        except (AzureError, OptionError) as e:
             self._fail(f"identity {identity.ref}", e)
 
     def _plan_credentials(self, identity: Identity, credentials: list[dict[str, Any]],
@@ -605,7 +265,7 @@ class Reconciler:
         """
         issuer, audiences = self.params.get("issuer"), self.params["audiences"]
         working = list(credentials)
-        plans = []
+        plans: list[tuple[Binding, dict | None, dict | None]] = []
         for binding in sorted(bindings, key=lambda b: b.state != "absent"):
             if binding.state == "absent":
                 current = msi.find_credential(working, binding.credential_name)
@@ -614,7 +274,7 @@ class Reconciler:
                     working.remove(current)
                 continue
             try:
-                current, desired = msi.plan_credential(working, identity.name, binding.credential_name, issuer,
+                current, desired = msi.plan_credential(working, identity.name, binding.credential_name, issuer,  # type: ignore[arg-type]
                                                        binding.subject, audiences)
             except AzureError as e:
                 self._fail(f"{binding.where}.credential", e)
@@ -623,14 +283,14 @@ class Reconciler:
             if desired is not None:
                 if current is not None:
                     working.remove(current)
-                working.append({**desired, "id": desired["id"] or _credential_id(self.conn, identity, desired["name"])})
+                working.append({**desired, "id": desired["id"] or msi.credential_id(self.conn, identity.resource_group, identity.name, desired["name"])})
             plans.append((binding, current, desired))
         return plans
 
     def _converge_identity(self, identity: Identity, bindings: list[Binding]) -> None:
         try:
             self._converge_credentials(identity, bindings)
-        except (AzureError, AzureValidationError) as e:
+        except (AzureError, OptionError) as e:
             self._fail(f"identity {identity.ref}", e)
         self._converge_roles(identity, bindings)
 
@@ -652,35 +312,22 @@ class Reconciler:
             pending = [b for b in bindings if b.actions.get("credential") != "failed"]
             for binding, current, desired in self._plan_credentials(identity, identity.credentials, pending):
                 try:
-                    written = self._write_credential(identity, binding, current, desired)
+                    written = self._write_credential(identity, current, desired)
                 except AzureError as e:
                     self._fail(f"{binding.where}.credential", e)
                     binding.actions["credential"] = "failed"
                     continue
                 self._credential_done(identity, binding, current, desired, written)
 
-    def _write_credential(self, identity: Identity, binding: Binding, current: dict | None,
+    def _write_credential(self, identity: Identity, current: dict | None,
                           desired: dict | None) -> dict | None:
         if desired is None:
             return current
-        client = self.conn.msi().federated_identity_credentials
         if not desired:
-            def write() -> Any:
-                with azure_errors(f"deleting federated credential {current['name']} on managed identity {identity.name}"):
-                    return client.delete(identity.resource_group, identity.name, current["name"])
-            retry_on_codes(write, {msi.CONCURRENT_WRITE_CODE}, self.timeout, max_delay=msi.CONCURRENT_WRITE_MAX_DELAY)
+            if current is not None:
+                msi.delete_credential(self.conn, identity.resource_group, identity.name, current["name"], self.timeout)
             return None
-        from azure.mgmt.msi.v2024_11_30.models import FederatedIdentityCredential
-
-        body = FederatedIdentityCredential(issuer=desired["issuer"], subject=desired["subject"],
-                                           audiences=list(desired["audiences"]))
-
-        def create() -> Any:
-            with azure_errors(f"writing federated credential {desired['name']} on managed identity {identity.name}"):
-                return client.create_or_update(identity.resource_group, identity.name, desired["name"], body)
-
-        return msi.credential_state(retry_on_codes(create, {msi.CONCURRENT_WRITE_CODE}, self.timeout,
-                                                   max_delay=msi.CONCURRENT_WRITE_MAX_DELAY))
+        return msi.write_credential(self.conn, identity.resource_group, identity.name, desired, self.timeout)
 
     def _credential_done(self, identity: Identity, binding: Binding, current: dict | None, desired: dict | None,
                          written: dict | None) -> None:
@@ -692,7 +339,7 @@ class Reconciler:
             binding.actions["credential"] = "deleted"
             self._record(ref, current, None, True)
             return
-        after = written or {**desired, "id": desired["id"] or _credential_id(self.conn, identity, desired["name"])}
+        after = written or {**desired, "id": desired["id"] or msi.credential_id(self.conn, identity.resource_group, identity.name, desired["name"])}
         binding.actions["credential"] = "updated" if current else "created"
         self._record(ref, current, after, True)
 
@@ -720,7 +367,7 @@ class Reconciler:
                     changed, before = rbac.ensure_assignment_absent(
                         self.conn, scope, role, identity.principal_id, PRINCIPAL_TYPE, self.check_mode)
                     after = None
-            except (AzureError, AzureValidationError) as e:
+            except (AzureError, OptionError) as e:
                 self._fail(f"{owners[0].where}.role_assignments ({role} on {scope})", e)
                 verb = "failed"
             else:
@@ -744,19 +391,19 @@ class Reconciler:
             kinds.append(SCALED_OBJECT)
         try:
             if self.params["list_scope"] == "cluster":
-                jobs = [(NAMESPACE, None)] + [(kind, None) for kind in kinds]
+                jobs: list[tuple[Resource, str | None]] = [(NAMESPACE, None), *((kind, None) for kind in kinds)]
             else:
                 jobs = [(kind, namespace) for kind in kinds for namespace in namespaces]
                 for namespace in namespaces:
                     found = listed.api.get(NAMESPACE, namespace)
-                    listed.index[_key(NAMESPACE, namespace, None)] = found
+                    listed.index[object_key(NAMESPACE, namespace, None)] = found
             with self._pool() as pool:
                 list(pool.map(lambda job: listed.load(*job), jobs))
         except K8sError as e:
             self._fail("kubernetes", e)
             self._raise_failures()
         for namespace in namespaces:
-            if listed.index.get(_key(NAMESPACE, namespace, None)) is None:
+            if listed.index.get(object_key(NAMESPACE, namespace, None)) is None:
                 listed.missing_namespaces.add(namespace)
         if listed.unserved and not self.check_mode:
             # Fail before any write, as the per-item modules do, rather than once per binding.
@@ -810,19 +457,14 @@ class Reconciler:
             if binding.state == "absent":
                 steps.reverse()  # a scaler goes before the authentication and the account it uses
             for label, plan, ensure, view in steps:
-                self._ensure_k8s(binding, label, plan.definition.ref, lambda p=plan, e=ensure: e(p), view)
+                self._ensure_k8s(binding, label, plan.definition.ref, functools.partial(ensure, plan), view)
 
 
 def _clean_view(obj: dict | None) -> Any:
     from ansible_collections.kedaops.aks.plugins.module_utils._diff import without_volatile
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s import clean
+    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import clean
     return clean(without_volatile(obj)) if obj else None
 
 
 def _namespace_view(obj: dict | None) -> Any:
     return {"name": (obj.get("metadata") or {}).get("name")} if obj else None
-
-
-def _credential_id(conn: AzureConnection, identity: Identity, name: str) -> str:
-    return (f"{msi.identity_id(conn.subscription_id, identity.resource_group, identity.name)}"
-            f"/federatedIdentityCredentials/{name}")

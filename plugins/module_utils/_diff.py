@@ -39,20 +39,6 @@ def is_subset(desired: Any, actual: Any) -> bool:
     return desired == actual
 
 
-def overlay(actual: Any, desired: Any) -> Any:
-    """``actual`` with ``desired`` laid over it (a merge patch, RFC 7386 semantics):
-    dicts merge recursively, ``None`` removes a key, anything else replaces."""
-    if not isinstance(desired, dict) or not isinstance(actual, dict):
-        return copy.deepcopy(desired)
-    merged = copy.deepcopy(actual)
-    for key, value in desired.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = overlay(merged.get(key), value)
-    return merged
-
-
 def without_volatile(obj: dict | None) -> dict | None:
     """A Kubernetes object without the metadata the server rewrites on every write."""
     if not obj:

@@ -3,7 +3,7 @@
 """Kubernetes REST verbs over known paths, and one error type that keeps the server's Status.
 
 No discovery: every kind our modules touch has a fixed path (``Resource``), so a call is one
-HTTP request. The transport (auth, TLS) comes from ``_k8s_client.connect``; this module only
+HTTP request. The transport (auth, TLS) comes from ``_k8s_connection.connect``; this module only
 speaks the API conventions: Status bodies, ``dryRun=All``, merge patches, 404 semantics.
 """
 
@@ -19,6 +19,24 @@ JSON = "application/json"
 class Transport(Protocol):
     def request(self, method: str, path: str, query: list[tuple[str, str]] | None = None,
                 body: Any = None, content_type: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        ...
+
+
+class ObjectStore(Protocol):
+    """What the desired-state runner reads and writes through: ``Api`` itself, or a read cache in
+    front of it (``_k8s_listed.ListedApi``)."""
+
+    def get(self, resource: Resource, name: str, namespace: str | None = None) -> dict | None:
+        ...
+
+    def create(self, resource: Resource, body: dict, namespace: str | None = None, dry_run: bool = False) -> dict:
+        ...
+
+    def patch(self, resource: Resource, name: str, patch: dict, namespace: str | None = None,
+              dry_run: bool = False) -> dict:
+        ...
+
+    def delete(self, resource: Resource, name: str, namespace: str | None = None, dry_run: bool = False) -> Any:
         ...
 
 
@@ -85,7 +103,7 @@ class K8sError(Exception):
         return error
 
     @classmethod
-    def from_response(cls, status: int, headers: dict[str, str], data: bytes) -> K8sError:
+    def from_response(cls, status: int, data: bytes) -> K8sError:
         status_body = _json_or_none(data)
         if isinstance(status_body, dict) and status_body.get("kind") == "Status":
             return cls(int(status_body.get("code") or status), status_body.get("reason") or _reason(status),
@@ -133,12 +151,12 @@ class Api:
 
     def call(self, method: str, path: str, query: list[tuple[str, str]] | None = None,
              body: Any = None, content_type: str | None = None) -> Any:
-        status, headers, data = self.transport.request(method, path, query, body, content_type)
+        status, _headers, data = self.transport.request(method, path, query, body, content_type)
         if 200 <= status < 300:
             return _json_or_none(data)
-        raise K8sError.from_response(status, headers, data)
+        raise K8sError.from_response(status, data)
 
-    def _call_on(self, resource: Resource, method: str, path: str, **kwargs) -> Any:
+    def _call_on(self, resource: Resource, method: str, path: str, **kwargs: Any) -> Any:
         try:
             return self.call(method, path, **kwargs)
         except K8sError as e:
@@ -146,7 +164,7 @@ class Api:
                 raise ResourceNotServed(resource, e) from e
             raise
 
-    def _call_on_object(self, resource: Resource, method: str, path: str, **kwargs) -> Any:
+    def _call_on_object(self, resource: Resource, method: str, path: str, **kwargs: Any) -> Any:
         """Like ``_call_on``, but None when the object itself does not exist (a missing kind still raises)."""
         try:
             return self._call_on(resource, method, path, **kwargs)

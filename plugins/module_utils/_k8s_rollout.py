@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_validate as validate
+from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import POD, WORKLOADS, Api, K8sError, Resource
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # the annotation kubectl's restart sets
@@ -42,7 +43,7 @@ def build(params: dict[str, Any]) -> RolloutPlan:
     required = []
     for index, variable in enumerate(params.get("unless_env_present") or []):
         if not variable or "=" in variable or variable != variable.strip():
-            raise validate.OptionError(f"unless_env_present[{index}]: '{variable}' is not an environment variable name")
+            raise OptionError(f"unless_env_present[{index}]: '{variable}' is not an environment variable name")
         required.append(variable)
     timeout = validate.int_range("timeout", params["timeout"], 1)
     return RolloutPlan(WORKLOADS[params["kind"]], name, namespace, required, bool(params["wait"]), timeout)
@@ -66,7 +67,7 @@ def label_selector(workload: dict) -> str:
 
 
 def env_names(pod: dict) -> list[str]:
-    names = set()
+    names: set[str] = set()
     for container in (pod.get("spec") or {}).get("containers") or []:
         names.update(item["name"] for item in container.get("env") or [] if item.get("name"))
     return sorted(names)

@@ -13,15 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_validate as validate
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import (
+from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import SERVICE_ACCOUNT, Api, ObjectStore
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
     Definition,
     Outcome,
     ensure_absent,
     ensure_present,
     outcome_result,
 )
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import SERVICE_ACCOUNT, Api
 
 CLIENT_ID = "azure.workload.identity/client-id"
 TENANT_ID = "azure.workload.identity/tenant-id"
@@ -45,7 +46,7 @@ def build(params: dict[str, Any]) -> ServiceAccountPlan:
     metadata: dict[str, Any] = {}
     if state == "present":
         if not params.get("client_id"):
-            raise validate.OptionError("client_id: required when state is present (the identity's client id, a GUID)")
+            raise OptionError("client_id: required when state is present (the identity's client id, a GUID)")
         annotations = {CLIENT_ID: validate.guid("client_id", params["client_id"])}
         if params.get("tenant_id"):
             annotations[TENANT_ID] = validate.guid("tenant_id", params["tenant_id"])
@@ -62,7 +63,7 @@ def build(params: dict[str, Any]) -> ServiceAccountPlan:
                               state, create, bool(params.get("create_namespace")))
 
 
-def ensure(api: Api, plan: ServiceAccountPlan, check_mode: bool) -> Outcome:
+def ensure(api: ObjectStore, plan: ServiceAccountPlan, check_mode: bool) -> Outcome:
     definition = plan.definition
     if plan.state == "absent":
         if plan.create:

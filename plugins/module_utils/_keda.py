@@ -15,8 +15,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_validate as validate
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import (
+from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
+    CLUSTER_TRIGGER_AUTHENTICATION,
+    SCALED_JOB,
+    SCALED_OBJECT,
+    TRIGGER_AUTHENTICATION,
+    Api,
+    ObjectStore,
+)
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
     Definition,
     Outcome,
     clean,
@@ -24,14 +33,6 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s import (
     ensure_present,
     outcome_result,
 )
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
-    CLUSTER_TRIGGER_AUTHENTICATION,
-    SCALED_JOB,
-    SCALED_OBJECT,
-    TRIGGER_AUTHENTICATION,
-    Api,
-)
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
 
 HPA_PREFIX = "keda-hpa-"
 DEFAULT_MAX_REPLICAS = 100  # the CRD's CEL rule compares minReplicaCount with 100 when max is unset
@@ -116,7 +117,7 @@ def _integer(option: str, value: str) -> None:
         raise OptionError(f"{option}: '{value}' is not an integer") from None
 
 
-def _check_prometheus(option: str, metadata: dict[str, str], warnings: list[str]) -> None:
+def _check_prometheus(option: str, metadata: dict[str, str]) -> None:
     for key in ("serverAddress", "query", "threshold"):
         if not metadata.get(key):
             raise OptionError(f"{option}.metadata.{key}: required by the prometheus scaler")
@@ -173,7 +174,7 @@ def build_triggers(option: str, triggers: list[dict[str, Any]] | None,
                 entry["authenticationRef"]["kind"] = ref["kind"]
             refs.append((f"{where}.authentication_ref", ref.get("kind") or "TriggerAuthentication", ref_name))
         if trigger_type == "prometheus":
-            _check_prometheus(where, metadata, warnings)
+            _check_prometheus(where, metadata)
         elif trigger_type == "azure-servicebus":
             _check_servicebus(where, metadata, bool(ref), warnings)
         built.append(entry)
@@ -306,7 +307,7 @@ def build_scaled_job(params: dict[str, Any]) -> KedaPlan:
 
 # -- apply --------------------------------------------------------------------------------------
 
-def check_auth_refs(api: Api, namespace: str, refs: list[tuple[str, str, str]], check_mode: bool) -> list[str]:
+def check_auth_refs(api: ObjectStore, namespace: str, refs: list[tuple[str, str, str]], check_mode: bool) -> list[str]:
     """KEDA resolves a TriggerAuthentication in the scaler's own namespace and, when it is
     missing, only logs and scales without credentials; refuse to write such a reference.
     In check mode an earlier task may be about to create it, so a warning says what a run needs."""
@@ -331,14 +332,14 @@ def check_auth_refs(api: Api, namespace: str, refs: list[tuple[str, str, str]], 
     return warnings
 
 
-def ensure(api: Api, plan: KedaPlan, check_mode: bool) -> Outcome:
+def ensure(api: ObjectStore, plan: KedaPlan, check_mode: bool) -> Outcome:
     definition = plan.definition
     if plan.state == "absent":
         return ensure_absent(api, definition.resource, definition.name, definition.namespace, check_mode=check_mode)
     warnings = list(plan.warnings)
 
     def before_write() -> None:
-        warnings.extend(check_auth_refs(api, definition.namespace, plan.auth_refs, check_mode))
+        warnings.extend(check_auth_refs(api, definition.namespace or "", plan.auth_refs, check_mode))
 
     outcome = ensure_present(api, definition, check_mode=check_mode, before_write=before_write if plan.auth_refs else None)
     outcome.warnings[:0] = warnings
@@ -367,4 +368,30 @@ TRIGGERS_ARGSPEC: dict[str, Any] = {
             },
         },
     },
+}
+
+# The options of one ScaledObject but its namespace and state: keda_scaled_object adds those, a
+# workload_bindings binding has its own.
+SCALED_OBJECT_OPTIONS: dict[str, Any] = {
+    "name": {"type": "str", "required": True},
+    "scale_target": {"type": "dict", "options": {
+        "name": {"type": "str", "required": True},
+        "kind": {"type": "str"},
+        "api_version": {"type": "str"},
+        "env_source_container_name": {"type": "str"},
+    }},
+    "min_replicas": {"type": "int"},
+    "max_replicas": {"type": "int"},
+    "polling_interval": {"type": "int"},
+    "cooldown_period": {"type": "int"},
+    "initial_cooldown_period": {"type": "int"},
+    "idle_replica_count": {"type": "int"},
+    "fallback": {"type": "dict", "options": {
+        "failure_threshold": {"type": "int", "required": True},
+        "replicas": {"type": "int", "required": True},
+        "behavior": {"type": "str", "choices": [
+            "static", "currentReplicas", "currentReplicasIfHigher", "currentReplicasIfLower", "scalingModifiers"]},
+    }},
+    "advanced": {"type": "dict"},
+    "triggers": TRIGGERS_ARGSPEC,
 }

@@ -55,15 +55,13 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
-  - ansible.builtin.action_common_attributes
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     support: full
     details: Predicts the feature flags; an OIDC issuer URL that AKS has yet to assign is returned as null.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 seealso:
   - module: kedaops.aks.federated_credential
   - name: Use the OIDC issuer on AKS
@@ -154,31 +152,30 @@ error:
 """
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 
-def run(module: AzureModule, conn) -> dict:
+def run(module: KedaopsModule) -> dict:
     p = module.params
     requested = {feature: p[feature] for feature in aks.FEATURES}
-    changed, before, after = aks.ensure_features(conn, p["resource_group"], p["name"], requested,
+    changed, before, after = aks.ensure_features(module.azure, p["resource_group"], p["name"], requested,
                                                  module.check_mode, p["timeout"])
     return {"changed": changed, "cluster": after, "diff": diff(before, after)}
 
 
+ARGUMENT_SPEC = {
+    "resource_group": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "oidc_issuer": {"type": "bool"},
+    "workload_identity": {"type": "bool"},
+    "keda": {"type": "bool"},
+    "timeout": {"type": "int", "default": 1800},
+}
+
+
 def main() -> None:
-    module = AzureModule(
-        argument_spec={
-            "resource_group": {"type": "str", "required": True},
-            "name": {"type": "str", "required": True},
-            "oidc_issuer": {"type": "bool"},
-            "workload_identity": {"type": "bool"},
-            "keda": {"type": "bool"},
-            "timeout": {"type": "int", "default": 1800},
-        },
-        supports_check_mode=True,
-    )
-    module.run(lambda conn: run(module, conn))
+    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
 
 
 if __name__ == "__main__":

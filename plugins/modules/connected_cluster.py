@@ -60,15 +60,13 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
-  - ansible.builtin.action_common_attributes
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     support: full
     details: Predicts the profiles; an Arc-hosted issuer URL not yet assigned is returned as null.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 seealso:
   - module: kedaops.aks.aks_cluster
   - module: kedaops.aks.federated_credential
@@ -167,37 +165,33 @@ error:
 """
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _arc as arc
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureValidationError
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 REQUESTED = ("oidc_issuer", "workload_identity", "self_hosted_issuer_url")
 
 
-def run(module: AzureModule, conn, requested: dict) -> dict:
+def run(module: KedaopsModule) -> dict:
     p = module.params
-    changed, before, after = arc.ensure(conn, p["resource_group"], p["name"], requested, module.check_mode, p["timeout"])
+    requested = {option: p[option] for option in REQUESTED}
+    arc.validate(requested)  # before anything is sent
+    changed, before, after = arc.ensure(module.azure, p["resource_group"], p["name"], requested, module.check_mode,
+                                        p["timeout"])
     return {"changed": changed, "cluster": after, "diff": diff(before, after)}
 
 
+ARGUMENT_SPEC = {
+    "resource_group": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "oidc_issuer": {"type": "bool"},
+    "workload_identity": {"type": "bool"},
+    "self_hosted_issuer_url": {"type": "str"},
+    "timeout": {"type": "int", "default": 1800},
+}
+
+
 def main() -> None:
-    module = AzureModule(
-        argument_spec={
-            "resource_group": {"type": "str", "required": True},
-            "name": {"type": "str", "required": True},
-            "oidc_issuer": {"type": "bool"},
-            "workload_identity": {"type": "bool"},
-            "self_hosted_issuer_url": {"type": "str"},
-            "timeout": {"type": "int", "default": 1800},
-        },
-        supports_check_mode=True,
-    )
-    requested = {option: module.params[option] for option in REQUESTED}
-    try:
-        arc.validate(requested)
-    except AzureValidationError as err:
-        module.fail_json(msg=str(err))
-    module.run(lambda conn: run(module, conn, requested))
+    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
 
 
 if __name__ == "__main__":

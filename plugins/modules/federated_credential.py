@@ -73,7 +73,7 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
-  - ansible.builtin.action_common_attributes
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     support: full
@@ -83,8 +83,6 @@ attributes:
       in the same check run), predicts a creation with a warning.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 notes:
   - Entra needs seconds to minutes before a new credential is honoured at token exchange
     (C(AADSTS70021) meanwhile); M(kedaops.aks.workload_identity_info) can wait for it.
@@ -176,38 +174,37 @@ error:
 """
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 
-def run(module: AzureModule, conn) -> dict:
+def run(module: KedaopsModule) -> dict:
     p = module.params
     if p["state"] == "absent":
-        changed, before = msi.ensure_credential_absent(conn, p["resource_group"], p["identity_name"], p["name"],
+        changed, before = msi.ensure_credential_absent(module.azure, p["resource_group"], p["identity_name"], p["name"],
                                                        module.check_mode, p["timeout"])
         after = None
     else:
         changed, before, after = msi.ensure_credential_present(
-            conn, p["resource_group"], p["identity_name"], p["name"], p["issuer"], p["subject"], p["audiences"],
+            module.azure, p["resource_group"], p["identity_name"], p["name"], p["issuer"], p["subject"], p["audiences"],
             module.check_mode, p["timeout"], module.warn)
     return {"changed": changed, "credential": after or {}, "diff": diff(before, after)}
 
 
+ARGUMENT_SPEC = {
+    "resource_group": {"type": "str", "required": True},
+    "identity_name": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "issuer": {"type": "str"},
+    "subject": {"type": "str"},
+    "audiences": {"type": "list", "elements": "str", "default": [msi.DEFAULT_AUDIENCE]},
+    "timeout": {"type": "int", "default": 300},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+}
+
+
 def main() -> None:
-    module = AzureModule(
-        argument_spec={
-            "resource_group": {"type": "str", "required": True},
-            "identity_name": {"type": "str", "required": True},
-            "name": {"type": "str", "required": True},
-            "issuer": {"type": "str"},
-            "subject": {"type": "str"},
-            "audiences": {"type": "list", "elements": "str", "default": [msi.DEFAULT_AUDIENCE]},
-            "timeout": {"type": "int", "default": 300},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        },
-        supports_check_mode=True,
-    )
-    module.run(lambda conn: run(module, conn))
+    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
 
 
 if __name__ == "__main__":

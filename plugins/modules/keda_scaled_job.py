@@ -24,21 +24,10 @@ description:
 author:
   - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
+  - kedaops.aks.attributes.k8s
+  - kedaops.aks.attributes
   - kedaops.aks.k8s_auth
   - kedaops.aks.k8s_auth.keda_triggers
-attributes:
-  check_mode:
-    description: Can run in check mode. Writes are sent as server-side dry runs (C(dryRun=All)), so the
-      predicted object is the API server's.
-    support: full
-  diff_mode:
-    description: Returns the object before and after, without server-managed metadata.
-    support: full
-  action_group:
-    description: Use C(group/kedaops.aks.k8s) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - kedaops.aks.k8s
 options:
   name:
     description:
@@ -230,44 +219,37 @@ error:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import run_module
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import AUTH_ARGSPEC
-from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
-    TRIGGERS_ARGSPEC,
-    apply,
-    build_scaled_job,
+from ansible_collections.kedaops.aks.plugins.module_utils._keda import TRIGGERS_ARGSPEC, apply, build_scaled_job
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    namespace=dict(type="str", required=True),
+    job_target=dict(type="dict"),
+    polling_interval=dict(type="int"),
+    min_replicas=dict(type="int"),
+    max_replicas=dict(type="int"),
+    successful_jobs_history_limit=dict(type="int"),
+    failed_jobs_history_limit=dict(type="int"),
+    env_source_container_name=dict(type="str"),
+    scaling_strategy=dict(type="dict", options=dict(
+        strategy=dict(type="str", choices=["default", "custom", "accurate", "eager"]),
+        custom_scaling_queue_length_deduction=dict(type="int"),
+        custom_scaling_running_job_percentage=dict(type="str"),
+        pending_pod_conditions=dict(type="list", elements="str"),
+        multiple_scalers_calculation=dict(type="str", choices=["min", "avg", "sum", "max"]),
+    )),
+    rollout=dict(type="dict", options=dict(
+        strategy=dict(type="str", choices=["gradual", "immediate"]),
+        propagation_policy=dict(type="str", choices=["foreground", "background"]),
+    )),
+    triggers=TRIGGERS_ARGSPEC,
+    state=dict(type="str", choices=["present", "absent"], default="present"),
 )
 
 
 def main() -> None:
-    argument_spec = dict(
-        AUTH_ARGSPEC,
-        name=dict(type="str", required=True),
-        namespace=dict(type="str", required=True),
-        job_target=dict(type="dict"),
-        polling_interval=dict(type="int"),
-        min_replicas=dict(type="int"),
-        max_replicas=dict(type="int"),
-        successful_jobs_history_limit=dict(type="int"),
-        failed_jobs_history_limit=dict(type="int"),
-        env_source_container_name=dict(type="str"),
-        scaling_strategy=dict(type="dict", options=dict(
-            strategy=dict(type="str", choices=["default", "custom", "accurate", "eager"]),
-            custom_scaling_queue_length_deduction=dict(type="int"),
-            custom_scaling_running_job_percentage=dict(type="str"),
-            pending_pod_conditions=dict(type="list", elements="str"),
-            multiple_scalers_calculation=dict(type="str", choices=["min", "avg", "sum", "max"]),
-        )),
-        rollout=dict(type="dict", options=dict(
-            strategy=dict(type="str", choices=["gradual", "immediate"]),
-            propagation_policy=dict(type="str", choices=["foreground", "background"]),
-        )),
-        triggers=TRIGGERS_ARGSPEC,
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, build_scaled_job, apply)
+    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(build_scaled_job, apply)
 
 
 if __name__ == "__main__":

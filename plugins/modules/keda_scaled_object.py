@@ -25,21 +25,10 @@ description:
 author:
   - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
+  - kedaops.aks.attributes.k8s
+  - kedaops.aks.attributes
   - kedaops.aks.k8s_auth
   - kedaops.aks.k8s_auth.keda_triggers
-attributes:
-  check_mode:
-    description: Can run in check mode. Writes are sent as server-side dry runs (C(dryRun=All)), so the
-      predicted object is the API server's.
-    support: full
-  diff_mode:
-    description: Returns the object before and after, without server-managed metadata.
-    support: full
-  action_group:
-    description: Use C(group/kedaops.aks.k8s) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - kedaops.aks.k8s
 options:
   name:
     description:
@@ -220,45 +209,18 @@ error:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import run_module
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import AUTH_ARGSPEC
-from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
-    TRIGGERS_ARGSPEC,
-    apply,
-    build_scaled_object,
+from ansible_collections.kedaops.aks.plugins.module_utils._keda import SCALED_OBJECT_OPTIONS, apply, build_scaled_object
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+
+ARGUMENT_SPEC = dict(
+    SCALED_OBJECT_OPTIONS,
+    namespace=dict(type="str", required=True),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
 )
 
 
 def main() -> None:
-    argument_spec = dict(
-        AUTH_ARGSPEC,
-        name=dict(type="str", required=True),
-        namespace=dict(type="str", required=True),
-        scale_target=dict(type="dict", options=dict(
-            name=dict(type="str", required=True),
-            kind=dict(type="str"),
-            api_version=dict(type="str"),
-            env_source_container_name=dict(type="str"),
-        )),
-        min_replicas=dict(type="int"),
-        max_replicas=dict(type="int"),
-        polling_interval=dict(type="int"),
-        cooldown_period=dict(type="int"),
-        initial_cooldown_period=dict(type="int"),
-        idle_replica_count=dict(type="int"),
-        fallback=dict(type="dict", options=dict(
-            failure_threshold=dict(type="int", required=True),
-            replicas=dict(type="int", required=True),
-            behavior=dict(type="str", choices=["static", "currentReplicas", "currentReplicasIfHigher",
-                                               "currentReplicasIfLower", "scalingModifiers"]),
-        )),
-        advanced=dict(type="dict"),
-        triggers=TRIGGERS_ARGSPEC,
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, build_scaled_object, apply)
+    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(build_scaled_object, apply)
 
 
 if __name__ == "__main__":

@@ -24,20 +24,9 @@ description:
 author:
   - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
+  - kedaops.aks.attributes.k8s
+  - kedaops.aks.attributes
   - kedaops.aks.k8s_auth
-attributes:
-  check_mode:
-    description: Can run in check mode. Writes are sent as server-side dry runs (C(dryRun=All)), so the
-      predicted object is the API server's.
-    support: full
-  diff_mode:
-    description: Returns the object before and after, without server-managed metadata.
-    support: full
-  action_group:
-    description: Use C(group/kedaops.aks.k8s) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - kedaops.aks.k8s
 options:
   name:
     description:
@@ -141,27 +130,24 @@ error:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import run_module
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import AUTH_ARGSPEC
 from ansible_collections.kedaops.aks.plugins.module_utils._keda import apply, build_trigger_auth
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    namespace=dict(type="str"),
+    kind=dict(type="str", choices=["TriggerAuthentication", "ClusterTriggerAuthentication"],
+              default="TriggerAuthentication"),
+    provider=dict(type="str", choices=["azure-workload"], default="azure-workload"),
+    identity_id=dict(type="str"),
+    identity_tenant_id=dict(type="str"),
+    identity_authority_host=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
 
 
 def main() -> None:
-    argument_spec = dict(
-        AUTH_ARGSPEC,
-        name=dict(type="str", required=True),
-        namespace=dict(type="str"),
-        kind=dict(type="str", choices=["TriggerAuthentication", "ClusterTriggerAuthentication"],
-                  default="TriggerAuthentication"),
-        provider=dict(type="str", choices=["azure-workload"], default="azure-workload"),
-        identity_id=dict(type="str"),
-        identity_tenant_id=dict(type="str"),
-        identity_authority_host=dict(type="str"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, build_trigger_auth, apply)
+    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(build_trigger_auth, apply)
 
 
 if __name__ == "__main__":

@@ -49,15 +49,13 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
-  - ansible.builtin.action_common_attributes
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     support: full
     details: Reports what would be created or changed; a new identity's ids are returned as null.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 seealso:
   - module: kedaops.aks.federated_credential
   - module: kedaops.aks.role_assignment
@@ -137,34 +135,33 @@ error:
 """
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 
-def run(module: AzureModule, conn) -> dict:
+def run(module: KedaopsModule) -> dict:
     p = module.params
-    before = msi.get_identity(conn, p["resource_group"], p["name"])
+    before = msi.get_identity(module.azure, p["resource_group"], p["name"])
     if p["state"] == "absent":
-        changed, after = msi.ensure_identity_absent(conn, before, p["resource_group"], p["name"], module.check_mode)
+        changed, after = msi.ensure_identity_absent(module.azure, before, p["resource_group"], p["name"], module.check_mode)
     else:
-        changed, after = msi.ensure_identity_present(conn, before, p["resource_group"], p["name"], p["location"],
+        changed, after = msi.ensure_identity_present(module.azure, before, p["resource_group"], p["name"], p["location"],
                                                      p["tags"], p["purge_tags"], module.check_mode)
     return {"changed": changed, "identity": after or {}, "diff": diff(before, after)}
 
 
+ARGUMENT_SPEC = {
+    "resource_group": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "location": {"type": "str"},
+    "tags": {"type": "dict"},
+    "purge_tags": {"type": "bool", "default": False},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+}
+
+
 def main() -> None:
-    module = AzureModule(
-        argument_spec={
-            "resource_group": {"type": "str", "required": True},
-            "name": {"type": "str", "required": True},
-            "location": {"type": "str"},
-            "tags": {"type": "dict"},
-            "purge_tags": {"type": "bool", "default": False},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        },
-        supports_check_mode=True,
-    )
-    module.run(lambda conn: run(module, conn))
+    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
 
 
 if __name__ == "__main__":

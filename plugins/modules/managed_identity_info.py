@@ -31,18 +31,8 @@ options:
     default: false
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
-attributes:
-  check_mode:
-    description: Reads only; runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Reads only; returns no diff.
-    support: none
-  action_group:
-    description: Use C(group/kedaops.aks.azure) in C(module_defaults) to set the Azure options.
-    support: full
-    membership:
-      - kedaops.aks.azure
+  - kedaops.aks.azure_auth.action_group
+  - kedaops.aks.attributes.info
 """
 
 EXAMPLES = r"""
@@ -115,30 +105,29 @@ credentials:
       elements: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 
-def run(module: AzureModule, conn) -> dict:
+def run(module: KedaopsModule) -> dict:
     from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import get_identity, list_credentials
 
     params = module.params
-    identity = get_identity(conn, params["resource_group"], params["name"])
+    identity = get_identity(module.azure, params["resource_group"], params["name"])
     result = {"changed": False, "exists": identity is not None, "identity": identity or {}}
     if params["credentials"]:
-        result["credentials"] = list_credentials(conn, params["resource_group"], params["name"]) if identity else []
+        result["credentials"] = list_credentials(module.azure, params["resource_group"], params["name"]) if identity else []
     return result
 
 
+ARGUMENT_SPEC = {
+    "resource_group": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "credentials": {"type": "bool", "default": False},
+}
+
+
 def main() -> None:
-    module = AzureModule(
-        argument_spec={
-            "resource_group": {"type": "str", "required": True},
-            "name": {"type": "str", "required": True},
-            "credentials": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
-    module.run(lambda conn: run(module, conn))
+    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
 
 
 if __name__ == "__main__":

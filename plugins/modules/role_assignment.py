@@ -62,7 +62,7 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
-  - ansible.builtin.action_common_attributes
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     support: full
@@ -71,8 +71,6 @@ attributes:
       assignment, with a warning.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 notes:
   - O(subscription_id) is not needed; the subscription is taken from O(scope).
   - Role assignments take up to ten minutes to be enforced everywhere after they are created.
@@ -146,36 +144,35 @@ error:
 """
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as rbac
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 
-def run(module: AzureModule, conn) -> dict:
+def run(module: KedaopsModule) -> dict:
     p = module.params
     if p["state"] == "absent":
-        changed, before = rbac.ensure_assignment_absent(conn, p["scope"], p["role"], p["principal_id"],
+        changed, before = rbac.ensure_assignment_absent(module.azure, p["scope"], p["role"], p["principal_id"],
                                                         p["principal_type"], module.check_mode)
         after = None
     else:
         changed, before, after = rbac.ensure_assignment_present(
-            conn, p["scope"], p["role"], p["principal_id"], p["principal_type"], module.check_mode, p["timeout"],
+            module.azure, p["scope"], p["role"], p["principal_id"], p["principal_type"], module.check_mode, p["timeout"],
             on_retry=lambda err, delay: module.debug(f"{err.code}: retrying in {delay:.1f} s"), warn=module.warn)
     return {"changed": changed, "assignment": after or {}, "diff": diff(before, after)}
 
 
+ARGUMENT_SPEC = {
+    "scope": {"type": "str", "required": True},
+    "role": {"type": "str", "required": True},
+    "principal_id": {"type": "str", "required": True},
+    "principal_type": {"type": "str", "choices": list(rbac.PRINCIPAL_TYPES), "default": "ServicePrincipal"},
+    "timeout": {"type": "int", "default": 300},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+}
+
+
 def main() -> None:
-    module = AzureModule(
-        argument_spec={
-            "scope": {"type": "str", "required": True},
-            "role": {"type": "str", "required": True},
-            "principal_id": {"type": "str", "required": True},
-            "principal_type": {"type": "str", "choices": list(rbac.PRINCIPAL_TYPES), "default": "ServicePrincipal"},
-            "timeout": {"type": "int", "default": 300},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        },
-        supports_check_mode=True,
-    )
-    module.run(lambda conn: run(module, conn))
+    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ description:
 author:
   - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
+  - kedaops.aks.attributes.k8s
+  - kedaops.aks.attributes
   - kedaops.aks.k8s_auth
 attributes:
   check_mode:
@@ -31,11 +33,11 @@ attributes:
   diff_mode:
     description: Shows the pod template annotation a restart sets.
     support: full
-  action_group:
-    description: Use C(group/kedaops.aks.k8s) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - kedaops.aks.k8s
+  idempotent:
+    support: partial
+    details: >-
+      With O(unless_env_present) a second run finds the variables in every pod and restarts nothing; without it,
+      every run restarts.
 options:
   namespace:
     description:
@@ -167,24 +169,21 @@ error:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import run_module
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import AUTH_ARGSPEC
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_rollout import apply, build
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+
+ARGUMENT_SPEC = dict(
+    namespace=dict(type="str", required=True),
+    name=dict(type="str", required=True),
+    kind=dict(type="str", choices=["Deployment", "StatefulSet", "DaemonSet"], default="Deployment"),
+    unless_env_present=dict(type="list", elements="str"),
+    wait=dict(type="bool", default=False),
+    timeout=dict(type="int", default=300),
+)
 
 
 def main() -> None:
-    argument_spec = dict(
-        AUTH_ARGSPEC,
-        namespace=dict(type="str", required=True),
-        name=dict(type="str", required=True),
-        kind=dict(type="str", choices=["Deployment", "StatefulSet", "DaemonSet"], default="Deployment"),
-        unless_env_present=dict(type="list", elements="str"),
-        wait=dict(type="bool", default=False),
-        timeout=dict(type="int", default=300),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, build, apply)
+    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(build, apply)
 
 
 if __name__ == "__main__":

@@ -246,7 +246,7 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.k8s_auth
-  - ansible.builtin.action_common_attributes
+  - kedaops.aks.attributes
 attributes:
   check_mode:
     support: full
@@ -256,8 +256,6 @@ attributes:
   diff_mode:
     support: full
     details: The C(before) and C(after) of every object that changes, keyed by kind and name.
-  platform:
-    platforms: posix
   action_group:
     description: Member of both C(group/kedaops.aks.azure) and C(group/kedaops.aks.k8s).
     support: full
@@ -399,30 +397,19 @@ errors:
   elements: dict
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
-from ansible_collections.kedaops.aks.plugins.module_utils._bindings import ARGSPEC
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import AUTH_ARGSPEC
+from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import ARGSPEC
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+
+
+def run(module: KedaopsModule) -> dict:
+    from ansible_collections.kedaops.aks.plugins.module_utils._bindings import Reconciler
+
+    return Reconciler(module.params, module.azure, lambda: module.k8s, module.check_mode, module._diff,
+                      module.warn).run()
 
 
 def main() -> None:
-    module = AzureModule(argument_spec=dict(AUTH_ARGSPEC, **ARGSPEC), supports_check_mode=True)
-    from ansible_collections.kedaops.aks.plugins.module_utils import _bindings
-    from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureError, AzureValidationError
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import ConfigError, connect
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
-
-    reconciler = _bindings.Reconciler(module.params, module.connection, lambda: Api(connect(module.params)),
-                                      module.check_mode, module._diff, module.warn)
-    try:
-        result = reconciler.run()
-    except (OptionError, AzureValidationError, ConfigError) as e:
-        module.fail_json(msg=str(e))
-    except AzureError as e:
-        module.fail_azure(e)
-    except _bindings.BindingsFailed as e:
-        module.fail_json(msg=str(e), error=e.error, errors=[f.as_dict() for f in e.failures], **e.result)
-    module.exit_json(**result)
+    KedaopsModule(ARGSPEC, azure=True, k8s=True).run(run)
 
 
 if __name__ == "__main__":

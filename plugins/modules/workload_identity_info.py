@@ -140,13 +140,11 @@ options:
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.k8s_auth
+  - kedaops.aks.attributes.info
 attributes:
   check_mode:
     description: Reads only (the probe's TokenRequest creates no object); runs the same in check mode.
     support: full
-  diff_mode:
-    description: Returns no diff.
-    support: none
   action_group:
     description: Member of both C(group/kedaops.aks.azure) and C(group/kedaops.aks.k8s).
     support: full
@@ -258,135 +256,52 @@ probe:
       type: float
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_module import AzureModule
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import AUTH_ARGSPEC
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+
+ARGUMENT_SPEC = dict(
+    cluster_resource_group={"type": "str"},
+    cluster_name={"type": "str"},
+    cluster_kind={"type": "str", "choices": ["aks", "arc"], "default": "aks"},
+    issuer_url={"type": "str"},
+    identity_resource_group={"type": "str"},
+    identity_name={"type": "str"},
+    identity_client_id={"type": "str"},
+    operator_namespace={"type": "str"},
+    operator_service_account={"type": "str"},
+    scalers={"type": "list", "elements": "dict", "options": {
+        "kind": {"type": "str", "choices": ["ScaledObject", "ScaledJob"], "default": "ScaledObject"},
+        "name": {"type": "str", "required": True},
+        "namespace": {"type": "str", "default": "default"},
+    }},
+    trigger_auths={"type": "list", "elements": "dict", "default": [], "options": {
+        "kind": {"type": "str", "choices": ["TriggerAuthentication", "ClusterTriggerAuthentication"],
+                 "default": "TriggerAuthentication"},
+        "name": {"type": "str", "required": True},
+        "namespace": {"type": "str"},
+    }},
+    role_assignments={"type": "list", "elements": "dict", "default": [], "options": {
+        "scope": {"type": "str", "required": True},
+        "role": {"type": "str", "required": True},
+    }},
+    probe_token_exchange={"type": "bool", "default": False},
+    wait_timeout={"type": "int", "default": 0},
+    fail_on_problems={"type": "bool", "default": False},
+)
 
 
-def run(module: AzureModule, conn) -> dict:
-    from ansible_collections.kedaops.aks.plugins.module_utils import _chain
-    from ansible_collections.kedaops.aks.plugins.module_utils._azure import PUBLIC_AUTHORITY_HOSTS
-    from ansible_collections.kedaops.aks.plugins.module_utils._azure_aks import cluster_state, get_cluster
-    from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import get_identity, identity_state, list_credentials
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api, K8sError
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import ConfigError, connect
+def run(module: KedaopsModule) -> dict:
+    from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import inspect
 
-    p = module.params
-    facts = _chain.Facts()
-    facts.cluster_kind = p["cluster_kind"]
-    if p["cluster_name"] and p["cluster_kind"] == "arc":
-        from ansible_collections.kedaops.aks.plugins.module_utils import _arc
-        facts.cluster = _arc.cluster_state(_arc.get_cluster(conn, p["cluster_resource_group"], p["cluster_name"]))
-        facts.cluster_ref = f"-g {p['cluster_resource_group']} -n {p['cluster_name']}"
-        facts.issuer = facts.cluster.get("issuer_url") or ""
-    elif p["cluster_name"]:
-        # A missing cluster raises Azure's own 404 (ResourceNotFound), kept in the failure result.
-        facts.cluster = cluster_state(get_cluster(conn, p["cluster_resource_group"], p["cluster_name"]))
-        facts.cluster_ref = f"-g {p['cluster_resource_group']} -n {p['cluster_name']}"
-        facts.issuer = facts.cluster.get("oidc_issuer_url") or ""
-    else:
-        facts.issuer = p["issuer_url"]
-
-    if p["identity_name"]:
-        facts.identity_ref = (p["identity_resource_group"], p["identity_name"])
-        facts.identity = get_identity(conn, p["identity_resource_group"], p["identity_name"])
-    else:
-        found = [i for i in conn.msi().user_assigned_identities.list_by_subscription()
-                 if (i.client_id or "").lower() == p["identity_client_id"].lower()]
-        facts.identity = identity_state(found[0]) if found else None
-        group = found[0].id.split("/")[4] if found else "?"
-        facts.identity_ref = (group, found[0].name if found else p["identity_client_id"])
-    if facts.identity:
-        facts.credentials = list_credentials(conn, *facts.identity_ref)
-        if p["role_assignments"]:
-            facts.roles = _chain.read_roles(conn, facts.identity["principal_id"], p["role_assignments"])
-
-    try:
-        api = Api(connect(p))
-        _chain.read_kubernetes(api, facts, p["operator_namespace"], p["operator_service_account"],
-                               p["scalers"], p["trigger_auths"])
-    except ConfigError as err:
-        module.fail_json(msg=str(err))
-    except K8sError as err:
-        module.fail_json(msg=f"{err.reason} ({err.code}): {err.message}", error=err.as_dict())
-
-    if (p["probe_token_exchange"] and p["cluster_kind"] == "arc" and facts.issuer and facts.operator_namespace
-            and facts.service_account):
-        try:
-            facts.token_issuer = _chain.token_issuer(
-                _chain.request_token(api, facts.operator_namespace, facts.operator_service_account))
-        except K8sError as err:
-            module.fail_json(msg=f"{err.reason} ({err.code}): {err.message}", error=err.as_dict())
-
-    checks = _chain.evaluate(facts)
-    result = {"changed": False}
-    if p["probe_token_exchange"] and facts.identity and facts.operator_namespace:
-        cloud = conn.cloud
-        identity = facts.identity
-        static_ok = all(c.ok for c in checks if c.id.startswith(("credential_", "oidc_issuer", "identity", "api_server_issuer")))
-        outcome = _chain.probe(
-            lambda: _chain.request_token(api, facts.operator_namespace, facts.operator_service_account),
-            lambda token: _chain.exchange(token, identity["tenant_id"], identity["client_id"], cloud.authority_host,
-                                          cloud.scope, PUBLIC_AUTHORITY_HOSTS),
-            float(p["wait_timeout"]), may_wait=static_ok)
-        checks.append(_chain.probe_check(outcome, facts))
-        result["probe"] = outcome
-
-    result["checks"] = [c.as_dict() for c in checks]
-    result["ok"] = all(c.ok for c in checks)
-    result["chain"] = {
-        "issuer": facts.issuer, "subject": facts.subject,
-        "client_id": (facts.identity or {}).get("client_id"), "principal_id": (facts.identity or {}).get("principal_id"),
-        "operator_namespace": facts.operator_namespace, "operator_service_account": facts.operator_service_account,
-        "install": facts.operator_mode,
-    }
-    if p["fail_on_problems"] and not result["ok"]:
-        failed = [c for c in checks if not c.ok]
-        module.fail_json(msg=f"{len(failed)} problem(s) in the workload identity chain: "
-                             + "; ".join(f"{c.id}: {c.detail}" for c in failed), **result)
-    return result
+    return inspect(module.azure, lambda: module.k8s, module.params)
 
 
 def main() -> None:
-    argument_spec = dict(
-        AUTH_ARGSPEC,
-        cluster_resource_group={"type": "str"},
-        cluster_name={"type": "str"},
-        cluster_kind={"type": "str", "choices": ["aks", "arc"], "default": "aks"},
-        issuer_url={"type": "str"},
-        identity_resource_group={"type": "str"},
-        identity_name={"type": "str"},
-        identity_client_id={"type": "str"},
-        operator_namespace={"type": "str"},
-        operator_service_account={"type": "str"},
-        scalers={"type": "list", "elements": "dict", "options": {
-            "kind": {"type": "str", "choices": ["ScaledObject", "ScaledJob"], "default": "ScaledObject"},
-            "name": {"type": "str", "required": True},
-            "namespace": {"type": "str", "default": "default"},
-        }},
-        trigger_auths={"type": "list", "elements": "dict", "default": [], "options": {
-            "kind": {"type": "str", "choices": ["TriggerAuthentication", "ClusterTriggerAuthentication"],
-                     "default": "TriggerAuthentication"},
-            "name": {"type": "str", "required": True},
-            "namespace": {"type": "str"},
-        }},
-        role_assignments={"type": "list", "elements": "dict", "default": [], "options": {
-            "scope": {"type": "str", "required": True},
-            "role": {"type": "str", "required": True},
-        }},
-        probe_token_exchange={"type": "bool", "default": False},
-        wait_timeout={"type": "int", "default": 0},
-        fail_on_problems={"type": "bool", "default": False},
-    )
-    module = AzureModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
+    KedaopsModule(
+        ARGUMENT_SPEC, azure=True, k8s=True,
         required_one_of=[("cluster_name", "issuer_url"), ("identity_name", "identity_client_id")],
         mutually_exclusive=[("cluster_name", "issuer_url"), ("identity_name", "identity_client_id")],
         required_together=[("cluster_resource_group", "cluster_name"), ("identity_resource_group", "identity_name")],
-    )
-    if module.params["wait_timeout"] < 0:
-        module.fail_json(msg="wait_timeout must be 0 or more seconds")
-    module.run(lambda conn: run(module, conn))
+    ).run(run)
 
 
 if __name__ == "__main__":

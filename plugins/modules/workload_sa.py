@@ -21,6 +21,8 @@ description:
 author:
   - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
+  - kedaops.aks.attributes.k8s
+  - kedaops.aks.attributes
   - kedaops.aks.k8s_auth
 attributes:
   check_mode:
@@ -30,11 +32,6 @@ attributes:
   diff_mode:
     description: Returns the service account's namespace, name, annotations and labels before and after.
     support: full
-  action_group:
-    description: Use C(group/kedaops.aks.k8s) in C(module_defaults) to set the connection options.
-    support: full
-    membership:
-      - kedaops.aks.k8s
 options:
   namespace:
     description:
@@ -172,27 +169,24 @@ error:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import run_module
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import AUTH_ARGSPEC
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_workload_sa import apply, build
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+
+ARGUMENT_SPEC = dict(
+    namespace=dict(type="str", required=True),
+    name=dict(type="str", required=True),
+    client_id=dict(type="str"),
+    tenant_id=dict(type="str"),
+    token_expiration=dict(type="int", no_log=False),
+    labels=dict(type="dict"),
+    create=dict(type="bool", default=True),
+    create_namespace=dict(type="bool", default=False),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)
 
 
 def main() -> None:
-    argument_spec = dict(
-        AUTH_ARGSPEC,
-        namespace=dict(type="str", required=True),
-        name=dict(type="str", required=True),
-        client_id=dict(type="str"),
-        tenant_id=dict(type="str"),
-        token_expiration=dict(type="int", no_log=False),
-        labels=dict(type="dict"),
-        create=dict(type="bool", default=True),
-        create_namespace=dict(type="bool", default=False),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, build, apply)
+    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(build, apply)
 
 
 if __name__ == "__main__":

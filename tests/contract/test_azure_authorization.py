@@ -31,11 +31,6 @@ BUILTIN_ROLES = [
 
 
 @pytest.fixture
-def env(clean_lab):
-    return clean_lab.env
-
-
-@pytest.fixture
 def auth(env):
     return clients.authorization_client(env)
 

@@ -161,6 +161,7 @@ def operator_token(core) -> str:
 
 
 def test_arc_issuer_tokens_exchange_only_once_the_api_server_signs_with_it(arm, path, env, core, clean_lab):
+    clean_lab.settings(fic_propagation_seconds=0)  # the subject here is the issuer, not propagation
     _status, cluster = get(arm, path)
     result = put_and_wait(arm, path, enable(cluster, oidcIssuerProfile={"enabled": True}))[0]
     issuer = result["properties"]["oidcIssuerProfile"]["issuerUrl"]

@@ -4,38 +4,8 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 
-import pytest
 import yaml
-from lab.testing import REPO_ROOT
-from kubernetes import client
-
-from lab import ids
-from lab.k8s.testing import Raw, Tools, api_client
-
-
-@pytest.fixture(scope="module")
-def raw(lab):
-    return Raw(lab.env["LAB_KUBE_URL"], lab.ca_file, ids.KUBE_ADMIN_TOKEN)
-
-
-@pytest.fixture(scope="module")
-def tools(lab, tmp_path_factory):
-    return Tools(lab.env, REPO_ROOT, str(tmp_path_factory.mktemp("kubectl")))
-
-
-@pytest.fixture(scope="module")
-def apps(lab):
-    return client.AppsV1Api(api_client(lab.env["KUBECONFIG"]))
-
-
-@pytest.fixture
-def ns(raw):
-    name = f"ctl-{uuid.uuid4().hex[:8]}"
-    raw.request("POST", "/api/v1/namespaces", {"metadata": {"name": name}})
-    yield name
-    raw.request("DELETE", f"/api/v1/namespaces/{name}")
 
 
 def _workload(kind: str, name: str, replicas: int | None = 2, account: str | None = None) -> dict:

@@ -8,35 +8,15 @@ import uuid
 import pytest
 from lab.testing import REPO_ROOT
 
-from lab import ids
-from lab.k8s.testing import Raw, Tools
 
 KEDA = os.path.join(os.path.dirname(REPO_ROOT), "shared", "reference", "keda")
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
 @pytest.fixture(scope="module")
-def raw(lab):
-    return Raw(lab.env["LAB_KUBE_URL"], lab.ca_file, ids.KUBE_ADMIN_TOKEN)
-
-
-@pytest.fixture(scope="module")
-def tools(lab, tmp_path_factory):
-    return Tools(lab.env, REPO_ROOT, str(tmp_path_factory.mktemp("kubectl")))
-
-
-@pytest.fixture(scope="module")
 def keda(tools):
     for name in ("scaledobjects", "triggerauthentications", "clustertriggerauthentications"):
         tools.kubectl("apply", "--server-side", "-f", os.path.join(KEDA, f"keda.sh_{name}.yaml"))
-
-
-@pytest.fixture
-def ns(raw):
-    name = f"crd-{uuid.uuid4().hex[:8]}"
-    raw.request("POST", "/api/v1/namespaces", {"metadata": {"name": name}})
-    yield name
-    raw.request("DELETE", f"/api/v1/namespaces/{name}")
 
 
 def _trigger_auth(name: str, provider: str = "azure-workload", **extra) -> dict:

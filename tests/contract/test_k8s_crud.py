@@ -7,41 +7,10 @@ import re
 import uuid
 
 import pytest
-from lab.testing import REPO_ROOT
 from kubernetes import client
 
-from lab import ids
-from lab.k8s.testing import Raw, Tools, api_client
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-
-@pytest.fixture(scope="module")
-def raw(lab):
-    return Raw(lab.env["LAB_KUBE_URL"], lab.ca_file, ids.KUBE_ADMIN_TOKEN)
-
-
-@pytest.fixture(scope="module")
-def core(lab):
-    return client.CoreV1Api(api_client(lab.env["KUBECONFIG"]))
-
-
-@pytest.fixture(scope="module")
-def apps(lab):
-    return client.AppsV1Api(api_client(lab.env["KUBECONFIG"]))
-
-
-@pytest.fixture(scope="module")
-def tools(lab, tmp_path_factory):
-    return Tools(lab.env, REPO_ROOT, str(tmp_path_factory.mktemp("kubectl")))
-
-
-@pytest.fixture
-def ns(raw):
-    name = f"crud-{uuid.uuid4().hex[:8]}"
-    assert raw.request("POST", "/api/v1/namespaces", {"metadata": {"name": name}}).status_code == 201
-    yield name
-    raw.request("DELETE", f"/api/v1/namespaces/{name}")
 
 
 def _deployment(name: str, image: str = "nginx:1.27", labels: dict | None = None) -> dict:

@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 
 import pytest
 import yaml
 from lab.testing import REPO_ROOT
 from kubernetes import client, dynamic
 
-from lab import ids
-from lab.k8s.testing import Raw, Tools, api_client
+from lab.k8s.testing import api_client
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 APPLY = "application/apply-patch+yaml"
 SCALEDOBJECT_CRD = os.path.join(os.path.dirname(REPO_ROOT), "shared", "reference", "keda", "keda.sh_scaledobjects.yaml")
-
-
-@pytest.fixture(scope="module")
-def raw(lab):
-    return Raw(lab.env["LAB_KUBE_URL"], lab.ca_file, ids.KUBE_ADMIN_TOKEN)
-
-
-@pytest.fixture(scope="module")
-def tools(lab, tmp_path_factory):
-    return Tools(lab.env, REPO_ROOT, str(tmp_path_factory.mktemp("kubectl")))
-
-
-@pytest.fixture
-def ns(raw):
-    name = f"patch-{uuid.uuid4().hex[:8]}"
-    raw.request("POST", "/api/v1/namespaces", {"metadata": {"name": name}})
-    yield name
-    raw.request("DELETE", f"/api/v1/namespaces/{name}")
 
 
 @pytest.fixture(scope="module")

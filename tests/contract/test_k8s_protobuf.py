@@ -7,12 +7,7 @@ the emulator's decoder; helm's release storage exercises the same path in test_k
 from __future__ import annotations
 
 import base64
-import uuid
 
-import pytest
-
-from lab import ids
-from lab.k8s.testing import Raw
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 
@@ -48,19 +43,6 @@ def _object_meta(name: str, labels: dict[str, str]) -> bytes:
     for key, value in labels.items():
         meta += _map_entry(11, key, value)
     return meta
-
-
-@pytest.fixture(scope="module")
-def raw(lab):
-    return Raw(lab.env["LAB_KUBE_URL"], lab.ca_file, ids.KUBE_ADMIN_TOKEN)
-
-
-@pytest.fixture
-def ns(raw):
-    name = f"pb-{uuid.uuid4().hex[:8]}"
-    raw.request("POST", "/api/v1/namespaces", {"metadata": {"name": name}})
-    yield name
-    raw.request("DELETE", f"/api/v1/namespaces/{name}")
 
 
 def test_protobuf_secret_is_created_and_answered_in_json(raw, ns):

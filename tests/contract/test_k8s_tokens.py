@@ -8,23 +8,12 @@ import uuid
 import jwt
 import pytest
 import requests
-from lab.testing import REPO_ROOT
 from kubernetes import client
 
 from lab import ids
-from lab.k8s.testing import Raw, Tools, api_client
+from lab.k8s.testing import api_client
 
 EXCHANGE = "api://AzureADTokenExchange"
-
-
-@pytest.fixture(scope="module")
-def raw(lab):
-    return Raw(lab.env["LAB_KUBE_URL"], lab.ca_file, ids.KUBE_ADMIN_TOKEN)
-
-
-@pytest.fixture(scope="module")
-def tools(lab, tmp_path_factory):
-    return Tools(lab.env, REPO_ROOT, str(tmp_path_factory.mktemp("kubectl")))
 
 
 @pytest.fixture

@@ -5,31 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 
-import pytest
-from kubernetes import client, watch
-
-from lab import ids
-from lab.k8s.testing import Raw, api_client
-
-
-@pytest.fixture(scope="module")
-def raw(lab):
-    return Raw(lab.env["LAB_KUBE_URL"], lab.ca_file, ids.KUBE_ADMIN_TOKEN)
-
-
-@pytest.fixture(scope="module")
-def core(lab):
-    return client.CoreV1Api(api_client(lab.env["KUBECONFIG"]))
-
-
-@pytest.fixture
-def ns(raw):
-    name = f"watch-{uuid.uuid4().hex[:8]}"
-    raw.request("POST", "/api/v1/namespaces", {"metadata": {"name": name}})
-    yield name
-    raw.request("DELETE", f"/api/v1/namespaces/{name}")
+from kubernetes import watch
 
 
 def _events(response, limit: int) -> list[dict]:

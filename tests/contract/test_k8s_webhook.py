@@ -3,36 +3,14 @@
 from __future__ import annotations
 
 import re
-import uuid
 
-import pytest
 import yaml
-from lab.testing import REPO_ROOT
 
 from lab import ids
-from lab.k8s.testing import Raw, Tools
 
 CLIENT_ID = "0d2a1c5e-8b7f-4e6a-9c3d-2f1e0a9b8c7d"
 TOKEN_FILE = "/var/run/secrets/azure/tokens/azure-identity-token"
 AZURE_VARS = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST")
-
-
-@pytest.fixture(scope="module")
-def raw(lab):
-    return Raw(lab.env["LAB_KUBE_URL"], lab.ca_file, ids.KUBE_ADMIN_TOKEN)
-
-
-@pytest.fixture(scope="module")
-def tools(lab, tmp_path_factory):
-    return Tools(lab.env, REPO_ROOT, str(tmp_path_factory.mktemp("kubectl")))
-
-
-@pytest.fixture
-def ns(raw):
-    name = f"wi-{uuid.uuid4().hex[:8]}"
-    raw.request("POST", "/api/v1/namespaces", {"metadata": {"name": name}})
-    yield name
-    raw.request("DELETE", f"/api/v1/namespaces/{name}")
 
 
 # The lab's Entra endpoint when the Azure half runs, else the public cloud's authority.

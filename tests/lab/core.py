@@ -390,6 +390,17 @@ def _shell_quote(value: str) -> str:
     return "'" + str(value).replace("'", "'\"'\"'") + "'"
 
 
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def is_write(entry: dict[str, Any]) -> bool:
+    """A logged call that changes something. Kubernetes dry runs (``dryRun=All``) persist nothing
+    (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run), a token request at Entra
+    creates nothing, and the control endpoint is the test's own."""
+    return (entry["method"] in WRITE_METHODS and entry["service"] not in ("entra", "control")
+            and "dryRun=All" not in entry["path"])
+
+
 class ControlService(Service):
     """LAB_CONTROL_URL: the request log, faults, settings and reset for tests."""
 
@@ -401,10 +412,12 @@ class ControlService(Service):
         if route == ("GET", "/requests"):
             service = request.arg("service")
             since = float(request.arg("since", "0") or 0)
+            writes = request.arg("writes", "") in ("1", "true")
             actor = request.arg("actor")
             with lab.lock:
                 entries = [e for e in lab.requests
                            if (not service or e["service"] == service) and e["time"] >= since
+                           and (not writes or is_write(e))
                            and (actor == "*" or e.get("actor") == actor)]
             return Response.json(200, entries)
         if route == ("DELETE", "/requests"):

@@ -10,8 +10,9 @@ import json
 import pytest
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _arc as arc
-from ansible_collections.kedaops.aks.plugins.module_utils import _chain
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureValidationError
+from ansible_collections.kedaops.aks.plugins.module_utils import _trust_chain as _chain
+from ansible_collections.kedaops.aks.plugins.module_utils import _trust_chain_probe as probing
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 ARC_ISSUER = "https://northamerica.oic.prod-arc.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/51a4c04d-a876-5216-9d47-6b57e4d7566c/"
 SELF_HOSTED = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE/"
@@ -54,7 +55,7 @@ def test_plan_changes_only_what_differs(current, requested, changes):
     (OFF, {**READ, "workload_identity": True}, "workload_identity", "needs the OIDC issuer"),
 ])
 def test_plan_refuses_what_the_cli_refuses(current, requested, option, text):
-    with pytest.raises(AzureValidationError) as err:
+    with pytest.raises(OptionError) as err:
         arc.plan(current, requested)
     assert str(err.value).startswith(option + ": ") and text in str(err.value)
 
@@ -140,7 +141,7 @@ def test_arc_fixes_name_connectedk8s_not_aks():
 
 def test_a_refused_exchange_with_a_stale_issuer_points_at_the_k3s_step():
     facts = arc_facts("https://kubernetes.default.svc.cluster.local")
-    check = _chain.probe_check({"ok": False, "code": "AADSTS70021", "message": "AADSTS70021: No matching federated identity record",
+    check = probing.probe_check({"ok": False, "code": "AADSTS70021", "message": "AADSTS70021: No matching federated identity record",
                                 "attempts": 1, "elapsed": 0.1}, facts)
     assert not check.ok and "api_server_issuer" in check.detail and "kedaops.aks.k3s_issuer" in check.fix
 
@@ -151,4 +152,4 @@ def test_a_refused_exchange_with_a_stale_issuer_points_at_the_k3s_step():
     ("a.!!!.c", None),
 ])
 def test_token_issuer_reads_iss_without_verifying(token, issuer):
-    assert _chain.token_issuer(token) == issuer
+    assert probing.token_issuer(token) == issuer

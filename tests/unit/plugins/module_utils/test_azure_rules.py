@@ -7,10 +7,19 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _azure as azure
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as rbac
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import (
+    KNOWN_CLOUDS,
+    AzureAuth,
+    build_credential,
+    cloud_from_metadata,
+    resolve_cloud,
+)
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, retry_on_codes
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import is_guid
 
 ISSUER = "https://eastus.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/3f1e6b0a-5c2d-4e7f-9a8b-1c2d3e4f5a6b/"
 SUBJECT = "system:serviceaccount:keda:keda-operator"
@@ -30,7 +39,7 @@ def test_credential_name_rule_accepts(name):
 
 @pytest.mark.parametrize("name", INVALID_NAMES)
 def test_credential_name_rule_refuses_naming_the_option_and_rule(name):
-    with pytest.raises(azure.AzureValidationError) as err:
+    with pytest.raises(OptionError) as err:
         msi.validate_credential(name, ISSUER, SUBJECT, AUDIENCES)
     assert str(err.value).startswith("name: ")
     assert msi.FIC_NAME_RULE in str(err.value)
@@ -54,7 +63,7 @@ def test_credential_name_rule_refuses_naming_the_option_and_rule(name):
     (ISSUER, SUBJECT, [""], "audiences", "non-empty"),
 ])
 def test_credential_input_refused_before_any_call(issuer, subject, audiences, option, rule):
-    with pytest.raises(azure.AzureValidationError) as err:
+    with pytest.raises(OptionError) as err:
         msi.validate_credential("kedaFedIdentity", issuer, subject, audiences)
     assert str(err.value).startswith(option + ": ")
     assert rule in str(err.value)
@@ -62,7 +71,7 @@ def test_credential_input_refused_before_any_call(issuer, subject, audiences, op
 
 def test_credential_absent_needs_only_a_valid_name():
     msi.validate_credential("kedaFedIdentity", None, None, None, state="absent")
-    with pytest.raises(azure.AzureValidationError):
+    with pytest.raises(OptionError):
         msi.validate_credential("x", None, None, None, state="absent")
 
 
@@ -95,14 +104,14 @@ def test_plan_compares_exactly(stored_issuer, stored_subject):
 
 
 def test_plan_refuses_the_pair_under_another_name_naming_it():
-    with pytest.raises(azure.AzureError) as err:
+    with pytest.raises(AzureError) as err:
         msi.plan_credential([cred("older-name")], "id1", "kedaFedIdentity", ISSUER, SUBJECT, AUDIENCES)
     assert "'older-name'" in err.value.msg and err.value.code == "IssuerSubjectAlreadyExists"
 
 
 def test_plan_refuses_the_21st_credential():
     existing = [cred(f"c{i:02d}", subject=f"system:serviceaccount:ns:sa{i}") for i in range(20)]
-    with pytest.raises(azure.AzureError) as err:
+    with pytest.raises(AzureError) as err:
         msi.plan_credential(existing, "id1", "c21", ISSUER, SUBJECT, AUDIENCES)
     assert "20" in err.value.msg and err.value.code == "FederatedIdentityCredentialLimitReached"
 
@@ -147,7 +156,7 @@ def test_write_lock_excludes_a_second_holder(tmp_path, monkeypatch):
             try:
                 with msi.identity_write_lock("/id/one", timeout=0.3):
                     queue.put("acquired")
-            except azure.AzureError as exc:
+            except AzureError as exc:
                 queue.put(exc.code)
 
         proc = ctx.Process(target=contender)
@@ -201,7 +210,7 @@ def test_assignment_name_is_deterministic_and_scope_case_insensitive():
     b = rbac.assignment_name(SCOPE.upper() + "/", "B0D8363B-8DDD-447D-831F-62CA05BFF136", PRINCIPAL.upper())
     c = rbac.assignment_name(SCOPE, "090c5cfd-751d-490a-894a-3ce6f1109419", PRINCIPAL)
     assert a == b != c
-    assert rbac.GUID_RE.match(a)
+    assert is_guid(a)
 
 
 @pytest.mark.parametrize("scope, role, principal, principal_type, option", [
@@ -212,7 +221,7 @@ def test_assignment_name_is_deterministic_and_scope_case_insensitive():
     (SCOPE, "Reader", PRINCIPAL, "Robot", "principal_type"),
 ])
 def test_assignment_input_refused_naming_the_option(scope, role, principal, principal_type, option):
-    with pytest.raises(azure.AzureValidationError) as err:
+    with pytest.raises(OptionError) as err:
         rbac.validate_assignment(scope, role, principal, principal_type)
     assert str(err.value).startswith(option + ": ")
 
@@ -244,7 +253,7 @@ def test_plan_features_flips_only_what_differs(current, requested, changes):
     ({**OFF, "oidc_issuer": True}, {"oidc_issuer": False, "workload_identity": None, "keda": None}, "oidc_issuer"),
 ])
 def test_plan_features_refuses_what_aks_refuses(current, requested, option):
-    with pytest.raises(azure.AzureValidationError) as err:
+    with pytest.raises(OptionError) as err:
         aks.plan_features(current, requested, "c")
     assert str(err.value).startswith(option + ": ")
 
@@ -325,7 +334,7 @@ STACK_METADATA = {
      "https://login.microsoftonline.com"),
 ])
 def test_cloud_from_metadata(arm, metadata, scope, login):
-    cloud = azure.cloud_from_metadata(arm, metadata)
+    cloud = cloud_from_metadata(arm, metadata)
     assert (cloud.scope, cloud.authority_host, cloud.resource_manager) == (scope, login, arm.rstrip("/") + "/")
 
 
@@ -335,17 +344,17 @@ def test_cloud_from_metadata(arm, metadata, scope, login):
     ("AzureUSGovernment", "https://management.usgovcloudapi.net/"), (None, "https://management.azure.com/"),
 ])
 def test_known_clouds_need_no_request(name, arm):
-    assert azure.resolve_cloud(azure.AzureAuth(cloud_environment=name)).resource_manager == arm
+    assert resolve_cloud(AzureAuth(cloud_environment=name)).resource_manager == arm
 
 
 def test_unknown_cloud_name_is_refused_naming_the_option():
-    with pytest.raises(azure.AzureValidationError) as err:
-        azure.resolve_cloud(azure.AzureAuth(cloud_environment="AzureGermanCloud"))
+    with pytest.raises(OptionError) as err:
+        resolve_cloud(AzureAuth(cloud_environment="AzureGermanCloud"))
     assert str(err.value).startswith("cloud_environment: ")
 
 
 def test_authority_host_option_overrides_the_cloud_default():
-    cloud = azure.resolve_cloud(azure.AzureAuth(cloud_environment="AzureCloud", authority_host="https://login.example/"))
+    cloud = resolve_cloud(AzureAuth(cloud_environment="AzureCloud", authority_host="https://login.example/"))
     assert cloud.authority_host == "https://login.example"
 
 
@@ -360,19 +369,19 @@ def test_auto_auth_source(auth, environ, source, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
-    assert azure.AzureAuth(**auth).effective_source() == source
+    assert AzureAuth(**auth).effective_source() == source
 
 
 def test_env_aliases_of_azure_azcollection_are_read():
-    auth = azure.AzureAuth.from_env({"AZURE_TENANT": "t", "AZURE_SECRET": "s", "AZURE_CLIENT_ID": "c",
-                                     "AZURE_FEDERATED_TOKEN_FILE": "/f"})
+    auth = AzureAuth.from_env({"AZURE_TENANT": "t", "AZURE_SECRET": "s", "AZURE_CLIENT_ID": "c",
+                               "AZURE_FEDERATED_TOKEN_FILE": "/f"})
     assert (auth.tenant, auth.secret, auth.client_id, auth.federated_token_file) == ("t", "s", "c", "/f")
 
 
 def test_missing_credentials_are_named_before_any_call():
-    auth = azure.AzureAuth(auth_source="env", client_id="c")
-    with pytest.raises(azure.AzureValidationError) as err:
-        azure.build_credential(auth, azure.KNOWN_CLOUDS["azurecloud"])
+    auth = AzureAuth(auth_source="env", client_id="c")
+    with pytest.raises(OptionError) as err:
+        build_credential(auth, KNOWN_CLOUDS["azurecloud"])
     assert "tenant" in str(err.value) and "secret" in str(err.value)
 
 
@@ -382,22 +391,22 @@ def test_retry_on_codes_retries_only_the_named_codes():
     def flaky():
         calls.append(1)
         if len(calls) < 3:
-            raise azure.AzureError("busy", code="Busy", status=409)
+            raise AzureError("busy", code="Busy", status=409)
         return "ok"
 
-    assert azure.retry_on_codes(flaky, {"Busy"}, timeout=5, first_delay=0.01) == "ok" and len(calls) == 3
+    assert retry_on_codes(flaky, {"Busy"}, timeout=5, first_delay=0.01) == "ok" and len(calls) == 3
 
     def exists():
-        raise azure.AzureError("exists", code="RoleAssignmentExists", status=409)
+        raise AzureError("exists", code="RoleAssignmentExists", status=409)
 
-    with pytest.raises(azure.AzureError):
-        azure.retry_on_codes(exists, {"Busy"}, timeout=5, first_delay=0.01)
+    with pytest.raises(AzureError):
+        retry_on_codes(exists, {"Busy"}, timeout=5, first_delay=0.01)
 
 
 def test_retry_on_codes_gives_up_at_the_deadline():
     def busy():
-        raise azure.AzureError("busy", code="Busy", status=409)
+        raise AzureError("busy", code="Busy", status=409)
 
-    with pytest.raises(azure.AzureError) as err:
-        azure.retry_on_codes(busy, {"Busy"}, timeout=0.2, first_delay=0.05)
+    with pytest.raises(AzureError) as err:
+        retry_on_codes(busy, {"Busy"}, timeout=0.2, first_delay=0.05)
     assert err.value.code == "Busy"

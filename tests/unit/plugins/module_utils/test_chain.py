@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _chain
+from ansible_collections.kedaops.aks.plugins.module_utils import _trust_chain as _chain
+from ansible_collections.kedaops.aks.plugins.module_utils import _trust_chain_probe as probing
 
 ISSUER = "https://eastus.oic.prod-aks.azure.com/tenant/guid/"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
@@ -184,14 +185,14 @@ def test_probe_waits_only_for_propagation(may_wait, answers, ok, attempts):
         if answer:
             raise Refused(answer)
 
-    result = _chain.probe(lambda: "t", try_exchange, wait_timeout=30, may_wait=may_wait, sleep=slept.append)
+    result = probing.probe(lambda: "t", try_exchange, wait_timeout=30, may_wait=may_wait, sleep=slept.append)
     assert result["ok"] is ok
     assert result["attempts"] == attempts
     assert len(slept) == attempts - 1
 
 
 def test_probe_check_explains_the_aadsts_code():
-    check = _chain.probe_check({"ok": False, "code": "AADSTS700016", "message": "AADSTS700016: Application x",
+    check = probing.probe_check({"ok": False, "code": "AADSTS700016", "message": "AADSTS700016: Application x",
                                 "attempts": 1, "elapsed": 0.1}, healthy())
     assert not check.ok
     assert "principal id" in check.detail

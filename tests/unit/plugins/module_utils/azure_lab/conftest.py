@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureAuth, AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import AzureAuth
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureError, AzureValidationError
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 RG = "rg-keda-integration"
 NONE = {"oidc_issuer": None, "workload_identity": None, "keda": None}
@@ -62,7 +63,7 @@ def test_only_the_requested_flag_is_flipped(conn, name):
     ({**NONE, "oidc_issuer": False, "workload_identity": True}, "workload_identity"),
 ])
 def test_workload_identity_without_oidc_fails_before_any_write(conn, azure_env, name, requested, option):
-    with pytest.raises(AzureValidationError) as err:
+    with pytest.raises(OptionError) as err:
         aks.ensure_features(conn, RG, name, requested, False, 60)
     assert str(err.value).startswith(option + ": ") and "OIDC issuer" in str(err.value)
     assert azure_env.writes() == []
@@ -71,7 +72,7 @@ def test_workload_identity_without_oidc_fails_before_any_write(conn, azure_env, 
 def test_disabling_the_oidc_issuer_is_refused_before_any_write(conn, azure_env, name):
     aks.ensure_features(conn, RG, name, {**NONE, "oidc_issuer": True}, False, 60)
     azure_env.clear_requests()
-    with pytest.raises(AzureValidationError):
+    with pytest.raises(OptionError):
         aks.ensure_features(conn, RG, name, {**NONE, "oidc_issuer": False}, False, 60)
     assert azure_env.writes() == []
 

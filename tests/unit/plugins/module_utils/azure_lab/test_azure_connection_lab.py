@@ -10,8 +10,10 @@ import time
 import pytest
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import (
-    AzureAuth, AzureConnection, AzureError, AzureValidationError)
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import AzureAuth
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 RG = "rg-keda-integration"
 
@@ -88,7 +90,7 @@ def test_a_known_cloud_with_a_custom_authority_is_not_refused(new_conn):
 def test_missing_subscription_is_named(new_conn, monkeypatch):
     conn = new_conn(subscription_id=None)
     conn.auth.subscription_id = None
-    with pytest.raises(AzureValidationError) as err:
+    with pytest.raises(OptionError) as err:
         msi.get_identity(conn, RG, "x")
     assert "subscription_id" in str(err.value)
 

@@ -10,7 +10,8 @@ import threading
 import pytest
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureError, AzureValidationError
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 RG = "rg-keda-integration"
 IDENTITY = "keda-int-identity"
@@ -93,7 +94,7 @@ def test_the_21st_credential_is_refused_without_writing(conn, azure_env, identit
 ])
 def test_invalid_input_makes_no_call_at_all(conn, azure_env, name, issuer_value, subject, audiences):
     azure_env.clear_requests()
-    with pytest.raises(AzureValidationError):
+    with pytest.raises(OptionError):
         present(conn, name, issuer_value, subject, audiences)
     assert azure_env.requests("arm") == []
 
@@ -179,6 +180,6 @@ def test_check_mode_with_an_issuer_not_assigned_yet_predicts_with_a_warning(conn
 
 
 def test_outside_check_mode_an_unknown_issuer_is_refused(conn, identity):
-    with pytest.raises(AzureValidationError):
+    with pytest.raises(OptionError):
         msi.ensure_credential_present(conn, RG, IDENTITY, "kedaFedIdentity", None, SUBJECT, AUDIENCES, False, 30,
                                       lambda _: None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureValidationError
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 RG = "rg-keda-integration"
 NAME = "keda-int-identity"
@@ -59,7 +59,7 @@ def test_tags_not_given_are_left_alone_unless_purged(conn, azure_env):
 def test_a_different_location_is_refused_without_writing(conn, azure_env):
     present(conn)
     azure_env.clear_requests()
-    with pytest.raises(AzureValidationError) as err:
+    with pytest.raises(OptionError) as err:
         present(conn, location="westeurope")
     assert str(err.value).startswith("location: ")
     assert azure_env.writes() == []

@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as rbac
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
 
 RG = "rg-keda-integration"
 READER = "b0d8363b-8ddd-447d-831f-62ca05bff136"  # Monitoring Data Reader

@@ -15,10 +15,13 @@ import pytest
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils import _bindings as bindings
-from ansible_collections.kedaops.aks.plugins.module_utils._azure import AzureAuth, AzureConnection, AzureValidationError
+from ansible_collections.kedaops.aks.plugins.module_utils import _keda
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import AzureAuth
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import BINDING_OPTIONS
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import connect
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_connection import connect
 
 RG = "rg-keda-integration"
 ISSUER = "https://oidc.example.test/72f988bf-86f1-41af-91ab-2d7cd011db47/3f1e6b0a-5c2d-4e7f-9a8b-1c2d3e4f5a6b/"
@@ -44,11 +47,11 @@ def params_for(bindings_list: list[dict[str, Any]], **options: Any) -> dict[str,
     """The module's parameters as AnsibleModule fills them (every suboption present, defaults set)."""
     filled = []
     for raw in bindings_list:
-        binding = {key: None for key in bindings.BINDING_OPTIONS}
+        binding = {key: None for key in BINDING_OPTIONS}
         binding.update(create_namespace=True, role_assignments=[], state="present")
         binding.update(copy.deepcopy(raw))
         if binding["scaled_object"]:
-            so = {key: None for key in bindings.SCALED_OBJECT_OPTIONS}
+            so = {key: None for key in _keda.SCALED_OBJECT_OPTIONS}
             so.update(binding["scaled_object"])
             binding["scaled_object"] = so
         if binding["trigger_auth"]:
@@ -129,8 +132,8 @@ INVALID = [
     ([binding(0), binding(1, credential_name="TEAM-0-worker")], OptionError,
      "bindings[1].credential_name: 'TEAM-0-worker' is already used on identity rg-keda-integration/mi-a"),
     ([binding(i) for i in range(21)], OptionError, "would need more than 20 federated credentials"),
-    ([binding(0, credential_name="ab")], AzureValidationError, "bindings[0]: name: 'ab' is not a valid federated credential name"),
-    ([binding(0, role_assignments=[{"scope": "subscriptions/x", "role": ROLE}])], AzureValidationError,
+    ([binding(0, credential_name="ab")], OptionError, "bindings[0]: name: 'ab' is not a valid federated credential name"),
+    ([binding(0, role_assignments=[{"scope": "subscriptions/x", "role": ROLE}])], OptionError,
      "bindings[0].role_assignments[0].scope: 'subscriptions/x' must be an Azure resource id"),
     ([dict(binding(0), trigger_auth={"name": "azure-wi"}), dict(binding(1), namespace="team-0", service_account="other",
                                                                 identity="mi-b")],
@@ -148,7 +151,7 @@ def test_invalid_input_fails_before_any_request(wlab, run, bindings_list, error,
 
 
 def test_a_present_binding_needs_the_issuer(wlab, run):
-    with pytest.raises(AzureValidationError, match=r"bindings\[0\]: issuer: required"):
+    with pytest.raises(OptionError, match=r"bindings\[0\]: issuer: required"):
         run([binding(0)], issuer=None)
 
 

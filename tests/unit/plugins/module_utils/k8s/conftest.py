@@ -15,18 +15,18 @@ import yaml
 from k8s_openapi_subset import KEDA_CRDS
 
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import connect
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_connection import connect
 
 CRD_FILES = ("triggerauthentications", "clustertriggerauthentications", "scaledobjects", "scaledjobs")
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _crd_document(plural: str) -> dict[str, Any]:
     # Parsing the 9,000-line ScaledJob CRD takes about a second; once per session is enough.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(os.path.join(KEDA_CRDS, f"keda.sh_{plural}.yaml"), encoding="utf-8") as f:
-        return yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader
+        return yaml.load(f, Loader=loader)
 
 
 class K8sLab:

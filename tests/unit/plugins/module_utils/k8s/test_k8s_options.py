@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_client, _k8s_rollout, _k8s_workload_sa
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import Definition, prune
+from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_connection, _k8s_rollout, _k8s_workload_sa
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import SERVICE_ACCOUNT
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import Definition, prune
 
 CLIENT_ID = "5a3e2f0c-9d1b-4c7e-8a6f-2b4d6e8f0a1c"
 SA = dict(namespace="keda", name="keda-operator", client_id=CLIENT_ID, tenant_id=None, token_expiration=None,
@@ -133,7 +133,7 @@ def test_a_deployment_past_its_progress_deadline_fails_the_wait():
 def test_options_win_over_k8s_auth_variables():
     environ = {"K8S_AUTH_HOST": "https://env:6443", "K8S_AUTH_API_KEY": "env-token", "K8S_AUTH_VERIFY_SSL": "no",
                "K8S_AUTH_CONTEXT": "env-context", "K8S_AUTH_SSL_CA_CERT": "~/ca.pem"}
-    settings = _k8s_client.auth_settings({"host": "https://option:6443", "context": None}, environ)
+    settings = _k8s_connection.auth_settings({"host": "https://option:6443", "context": None}, environ)
     assert settings["host"] == "https://option:6443"
     assert settings["api_key"] == "env-token"
     assert settings["validate_certs"] is False
@@ -143,23 +143,23 @@ def test_options_win_over_k8s_auth_variables():
 
 def test_host_and_token_need_no_kubeconfig(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
-    transport = _k8s_client.connect({"host": "https://127.0.0.1:6443/", "api_key": "t0ken"}, environ={})
+    transport = _k8s_connection.connect({"host": "https://127.0.0.1:6443/", "api_key": "t0ken"}, environ={})
     assert transport.host == "https://127.0.0.1:6443"
     assert transport._headers(None)["Authorization"] == "Bearer t0ken"
 
 
 def test_no_configuration_at_all_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setattr(_k8s_client, "IN_CLUSTER_TOKEN", str(tmp_path / "no-token"))
-    with pytest.raises(_k8s_client.ConfigError, match="no Kubernetes configuration found: set kubeconfig"):
-        _k8s_client.connect({}, environ={})
+    monkeypatch.setattr(_k8s_connection, "IN_CLUSTER_TOKEN", str(tmp_path / "no-token"))
+    with pytest.raises(_k8s_connection.ConfigError, match="no Kubernetes configuration found: set kubeconfig"):
+        _k8s_connection.connect({}, environ={})
 
 
 def test_a_missing_context_is_a_clear_error(tmp_path):
     kubeconfig = tmp_path / "config"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
-    with pytest.raises(_k8s_client.ConfigError, match="cannot load the Kubernetes configuration"):
-        _k8s_client.connect({"kubeconfig": str(kubeconfig), "context": "nope"}, environ={})
+    with pytest.raises(_k8s_connection.ConfigError, match="cannot load the Kubernetes configuration"):
+        _k8s_connection.connect({"kubeconfig": str(kubeconfig), "context": "nope"}, environ={})
 
 
 @pytest.mark.parametrize("status,content_type,body,not_served", [
@@ -175,7 +175,8 @@ def test_a_missing_context_is_a_clear_error(tmp_path):
 ])
 def test_keda_missing_is_told_apart_from_a_missing_object(status, content_type, body, not_served):
     from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import K8sError
-    error = K8sError.from_response(status, {"Content-Type": content_type}, body)
+    # content_type documents each case; the body alone decides (a plain-text 404 is no Status)
+    error = K8sError.from_response(status, body)
     assert error.code == 404 and error.reason == "NotFound"
     assert error.object_not_found is not not_served
 

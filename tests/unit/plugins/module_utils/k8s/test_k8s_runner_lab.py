@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s import Definition, ensure_absent, ensure_present
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     NAMESPACE,
     SCALED_OBJECT,
@@ -17,6 +16,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     K8sError,
     ResourceNotServed,
 )
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import Definition, ensure_absent, ensure_present
 
 
 def sa_definition(annotations=None, labels=None, name="app", namespace="default") -> Definition:
@@ -187,7 +187,7 @@ def test_the_server_rejecting_an_object_keeps_invalid_and_its_causes(k8s):
 def test_options_reach_the_cluster_without_any_environment(k8s):
     """host + api_key + ca_cert, or kubeconfig + context, with no KUBECONFIG or K8S_AUTH_* set."""
     from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import connect
+    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_connection import connect
     env = k8s.handle.env
     by_token = Api(connect({"host": env["LAB_KUBE_URL"], "api_key": "lab-admin-token", "ca_cert": env["LAB_CA_FILE"]},
                            environ={}))
@@ -201,7 +201,7 @@ def test_options_reach_the_cluster_without_any_environment(k8s):
 
 def test_a_wrong_token_is_unauthorized_with_the_servers_status(k8s):
     from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import connect
+    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_connection import connect
     env = k8s.handle.env
     api = Api(connect({"host": env["LAB_KUBE_URL"], "api_key": "wrong", "ca_cert": env["LAB_CA_FILE"]}, environ={}))
     with pytest.raises(K8sError) as caught:
@@ -211,7 +211,7 @@ def test_a_wrong_token_is_unauthorized_with_the_servers_status(k8s):
 
 def test_an_unreachable_server_is_a_connection_error_not_a_traceback(k8s):
     from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import connect
+    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_connection import connect
     api = Api(connect({"host": "https://127.0.0.1:1", "api_key": "x", "validate_certs": False}, environ={}))
     with pytest.raises(K8sError) as caught:
         api.get(NAMESPACE, "default")

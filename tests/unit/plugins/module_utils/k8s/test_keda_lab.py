@@ -13,7 +13,7 @@ from test_keda_crd_schema import FULL_SJ, FULL_SO
 from test_keda_options import SJ, SO, TA
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 CRDS = load_crds()
 

@@ -9,7 +9,7 @@ import copy
 import pytest
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 CLIENT_ID = "5a3e2f0c-9d1b-4c7e-8a6f-2b4d6e8f0a1c"
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -8,44 +8,40 @@
     operator pod (labelled, created after the annotation) --> injected AZURE_* env
 
 ``gather`` reads everything (Azure and Kubernetes); ``evaluate`` turns the facts into checks
-without any I/O, so every rule is testable on plain data; ``probe`` performs the exchange KEDA
-itself will perform: an operator service-account token, traded at Entra for the identity.
+without any I/O, so every rule is testable on plain data; ``inspect`` is the whole
+``workload_identity_info`` run, and with ``probe_token_exchange`` adds ``_trust_chain_probe``'s
+check, the exchange KEDA itself will perform.
 """
 
 from __future__ import annotations
 
-import re
-import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import DEFAULT_AUDIENCE as TOKEN_EXCHANGE_AUDIENCE
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import FIC_LIMIT as CREDENTIAL_LIMIT
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import ModuleFailure, OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
-    CLUSTER_TRIGGER_AUTHENTICATION, DEPLOYMENT, POD, SCALED_JOB, SCALED_OBJECT, SERVICE_ACCOUNT,
-    TRIGGER_AUTHENTICATION, Api, K8sError, ResourceNotServed)
+    CLUSTER_TRIGGER_AUTHENTICATION,
+    DEPLOYMENT,
+    POD,
+    SCALED_JOB,
+    SCALED_OBJECT,
+    SERVICE_ACCOUNT,
+    TRIGGER_AUTHENTICATION,
+    Api,
+    ResourceNotServed,
+)
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_workload_sa import CLIENT_ID as CLIENT_ID_ANNOTATION
 
-TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
-CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
+if TYPE_CHECKING:
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+
 USE_LABEL = "azure.workload.identity/use"
 INJECTED_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST")
-CREDENTIAL_LIMIT = 20
 # Where KEDA runs: the AKS add-on, then the Helm chart's documented namespace.
 OPERATOR_CANDIDATES = (("kube-system", "addon"), ("keda", "helm"))
 OPERATOR_DEPLOYMENT = "keda-operator"
-# Codes the token endpoint answers while a correct credential has not reached every Entra replica.
-PROPAGATING_CODES = ("70021", "700211", "700213")
-
-AADSTS_MEANINGS = {
-    "70021": ("No federated credential on the identity matches the token's issuer, subject and audience "
-              "(or a new one has not propagated yet; that takes seconds to minutes)"),
-    "700211": "No federated credential matches the token's issuer (a missing trailing '/' is the usual cause)",
-    "700213": "No federated credential matches the token's subject (namespace or service account name)",
-    "7002138": "A credential's subject matches only when letter case is ignored; Entra compares it case-sensitively",
-    "700024": "The service account token has expired or is not yet valid (clock skew, or a stale token file)",
-    "700016": ("No application with this client id exists in the tenant: the client id is wrong (a principal "
-               "id instead of the client id?), the identity was deleted, or it lives in another tenant"),
-    "90061": "Entra could not reach the cluster's OIDC issuer to fetch its signing keys",
-    "50027": "The service account token is malformed or its signature does not verify against the issuer's keys",
-}
 
 
 @dataclass
@@ -158,9 +154,13 @@ def read_kubernetes(api: Api, facts: Facts, operator_namespace: str | None, oper
         facts.keda_installed = False
 
 
-def read_roles(conn: Any, principal_id: str, expected: list[dict[str, str]]) -> list[dict[str, Any]]:
+def read_roles(conn: AzureConnection, principal_id: str, expected: list[dict[str, str]]) -> list[dict[str, Any]]:
     """Whether the principal holds each (scope, role), directly at the scope or inherited from above."""
-    from ansible_collections.kedaops.aks.plugins.module_utils._azure_rbac import definition_guid, find_assignment, resolve_role
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_rbac import (
+        definition_guid,
+        find_assignment,
+        resolve_role,
+    )
     results = []
     for item in expected:
         scope, role = item["scope"], item["role"]
@@ -190,7 +190,9 @@ def evaluate(facts: Facts) -> list[Check]:
     cluster_args = facts.cluster_ref
 
     if facts.cluster is not None and facts.cluster_kind == "arc":
-        checks.extend(_arc_cluster_checks(facts))
+        from ansible_collections.kedaops.aks.plugins.module_utils._arc import cluster_checks
+
+        checks.extend(cluster_checks(facts))
     elif facts.cluster is not None:
         checks.append(Check(
             "oidc_issuer", bool(facts.cluster.get("oidc_issuer") and facts.issuer),
@@ -222,48 +224,6 @@ def evaluate(facts: Facts) -> list[Check]:
              f"(az role assignment create --assignee-object-id {identity.get('principal_id')} "
              f"--assignee-principal-type ServicePrincipal --role '{role['role']}' --scope {role['scope']})")))
     return checks
-
-
-def _arc_cluster_checks(facts: Facts) -> list[Check]:
-    """A connected cluster: its two switches, and the Arc-only link, the API server signing service
-    account tokens with the connected cluster's issuer (MicrosoftDocs azure-arc/kubernetes/
-    workload-identity.md: kube-apiserver --service-account-issuer, for K3s in /etc/rancher/k3s/config.yaml)."""
-    update = f"az connectedk8s update {facts.cluster_ref}"
-    checks = [
-        Check("oidc_issuer", bool(facts.cluster.get("oidc_issuer") and facts.issuer),
-              f"OIDC issuer {'enabled: ' + facts.issuer if facts.issuer else 'disabled'}",
-              f"kedaops.aks.connected_cluster with oidc_issuer: true ({update} --enable-oidc-issuer)"),
-        Check("workload_identity", bool(facts.cluster.get("workload_identity")),
-              f"workload identity webhook {'enabled' if facts.cluster.get('workload_identity') else 'disabled'}",
-              f"kedaops.aks.connected_cluster with workload_identity: true ({update} --enable-workload-identity)"),
-    ]
-    if facts.token_issuer is not None and facts.issuer:
-        ok = facts.token_issuer == facts.issuer
-        detail = (f"the API server signs service account tokens with the connected cluster's issuer {facts.issuer}" if ok else
-                  f"the API server signs service account tokens with iss {facts.token_issuer!r}, not the connected cluster's "
-                  f"issuer {facts.issuer!r}: Entra matches no federated credential (AADSTS70021)")
-        checks.append(Check("api_server_issuer", ok, detail, k3s_fix(facts.issuer)))
-    return checks
-
-
-def k3s_fix(issuer: str) -> str:
-    return (f"on the cluster's server nodes, the kedaops.aks.k3s_issuer role with k3s_issuer_url={issuer} "
-            f"(/etc/rancher/k3s/config.yaml: kube-apiserver-arg service-account-issuer={issuer} first, the previous issuer "
-            "kept as a second service-account-issuer, service-account-max-token-expiration=24h; then systemctl restart k3s), "
-            "and restart the KEDA operator so its token is reissued")
-
-
-def token_issuer(token: str) -> str | None:
-    """The ``iss`` claim of a JWT, read without verifying it (the API server's choice is the question)."""
-    import base64
-    import json
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
-        return None
-    issuer = claims.get("iss") if isinstance(claims, dict) else None
-    return issuer if isinstance(issuer, str) else None
 
 
 def _credential_checks(facts: Facts, group: str, name: str) -> list[Check]:
@@ -426,77 +386,100 @@ def _trigger_auth_checks(facts: Facts, client_id: str, principal_id: str) -> lis
     return checks
 
 
-# --- probing ---------------------------------------------------------------------------------
+# --- the whole inspection ----------------------------------------------------------------------
 
 
-def request_token(api: Api, namespace: str, service_account: str, seconds: int = 600) -> str:
-    """A short-lived token for the service account, as the kubelet would project it (TokenRequest)."""
-    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-            "spec": {"audiences": [TOKEN_EXCHANGE_AUDIENCE], "expirationSeconds": seconds}}
-    result = api.call("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}/token",
-                      body=body, content_type="application/json")
-    return result["status"]["token"]
+class ChainProblems(ModuleFailure):
+    """``fail_on_problems``: the chain has failing checks; the result still carries every check."""
+
+    def __init__(self, failed: list[Check], result: dict[str, Any]):
+        super().__init__(f"{len(failed)} problem(s) in the workload identity chain: "
+                         + "; ".join(f"{c.id}: {c.detail}" for c in failed))
+        self.result = result
+
+    def failure_result(self) -> dict[str, Any]:
+        return {"msg": str(self), **self.result}
 
 
-def aadsts_code(message: str) -> str | None:
-    match = re.search(r"AADSTS(\d+)", message or "")
-    return match.group(1) if match else None
+def gather(conn: AzureConnection, connect_k8s: Callable[[], Api], options: dict[str, Any]) -> tuple[Facts, Api]:
+    """Read every link: the cluster (or the given issuer), the identity and its credentials and
+    roles in Azure, then the operator, its pods and the scalers in Kubernetes."""
+    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
+    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
+
+    facts = Facts(cluster_kind=options["cluster_kind"])
+    if options["cluster_name"] and facts.cluster_kind == "arc":
+        from ansible_collections.kedaops.aks.plugins.module_utils import _arc as arc
+
+        facts.cluster = arc.cluster_state(arc.get_cluster(conn, options["cluster_resource_group"],
+                                                          options["cluster_name"]))
+        facts.cluster_ref = f"-g {options['cluster_resource_group']} -n {options['cluster_name']}"
+        facts.issuer = facts.cluster.get("issuer_url") or ""
+    elif options["cluster_name"]:
+        # A missing cluster raises Azure's own 404 (ResourceNotFound), kept in the failure result.
+        facts.cluster = aks.cluster_state(aks.get_cluster(conn, options["cluster_resource_group"],
+                                                          options["cluster_name"]))
+        facts.cluster_ref = f"-g {options['cluster_resource_group']} -n {options['cluster_name']}"
+        facts.issuer = facts.cluster.get("oidc_issuer_url") or ""
+    else:
+        facts.issuer = options["issuer_url"]
+    if options["identity_name"]:
+        facts.identity_ref = (options["identity_resource_group"], options["identity_name"])
+        facts.identity = msi.get_identity(conn, *facts.identity_ref)
+    else:
+        group, name, facts.identity = msi.find_identity_by_client_id(conn, options["identity_client_id"])
+        facts.identity_ref = (group, name)
+    if facts.identity:
+        facts.credentials = msi.list_credentials(conn, *facts.identity_ref)
+        if options["role_assignments"]:
+            facts.roles = read_roles(conn, facts.identity["principal_id"], options["role_assignments"])
+    api = connect_k8s()
+    read_kubernetes(api, facts, options["operator_namespace"], options["operator_service_account"],
+                    options["scalers"], options["trigger_auths"])
+    if (options["probe_token_exchange"] and facts.cluster_kind == "arc" and facts.issuer and facts.operator_namespace
+            and facts.service_account):
+        # Arc only: which issuer the API server signs with (a token is asked for, and only read).
+        from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain_probe import request_token, token_issuer
+
+        facts.token_issuer = token_issuer(request_token(api, facts.operator_namespace, facts.operator_service_account))
+    return facts, api
 
 
-def exchange(token: str, tenant_id: str, client_id: str, authority: str, scope: str, public_authorities) -> None:
-    """Trade the service account token at Entra for ``client_id``; raises ClientAuthenticationError."""
-    from azure.identity import ClientAssertionCredential
-    credential = ClientAssertionCredential(tenant_id, client_id, lambda: token, authority=authority,
-                                           disable_instance_discovery=authority not in public_authorities)
-    credential.get_token(scope)
+def inspect(conn: AzureConnection, connect_k8s: Callable[[], Api], options: dict[str, Any]) -> dict[str, Any]:
+    """The ``workload_identity_info`` result: gather, evaluate, and with ``probe_token_exchange`` probe."""
+    if options["wait_timeout"] < 0:
+        raise OptionError("wait_timeout must be 0 or more seconds")
+    facts, api = gather(conn, connect_k8s, options)
+    checks = evaluate(facts)
+    result: dict[str, Any] = {"changed": False}
+    identity = facts.identity
+    if options["probe_token_exchange"] and identity and facts.operator_namespace:
+        from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import PUBLIC_AUTHORITY_HOSTS
+        from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain_probe import (
+            exchange,
+            probe,
+            probe_check,
+            request_token,
+        )
 
-
-def probe(get_token: Callable[[], str], try_exchange: Callable[[str], None], wait_timeout: float,
-          may_wait: bool, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """Exchange a token, again and again while the answer is 'not propagated yet' and time remains."""
-    started = time.monotonic()
-    attempts = 0
-    delay = 1.0
-    while True:
-        attempts += 1
-        try:
-            try_exchange(get_token())
-            return {"ok": True, "code": None, "message": "token exchanged", "attempts": attempts,
-                    "elapsed": round(time.monotonic() - started, 2)}
-        except K8sError as err:
-            return {"ok": False, "code": err.reason, "message": f"TokenRequest failed: {err.message}",
-                    "attempts": attempts, "elapsed": round(time.monotonic() - started, 2)}
-        except Exception as err:  # pylint: disable=broad-except
-            message = str(err)
-            code = aadsts_code(message)
-            remaining = wait_timeout - (time.monotonic() - started)
-            if may_wait and code in PROPAGATING_CODES and remaining > 0:
-                sleep(min(delay, remaining))
-                delay = min(delay * 2, 10.0)
-                continue
-            return {"ok": False, "code": f"AADSTS{code}" if code else type(err).__name__, "message": message,
-                    "attempts": attempts, "elapsed": round(time.monotonic() - started, 2)}
-
-
-def probe_check(result: dict[str, Any], facts: Facts) -> Check:
-    if result["ok"]:
-        detail = (f"a {facts.operator_namespace}/{facts.operator_service_account} token was exchanged at Entra for "
-                  f"{(facts.identity or {}).get('client_id')} ({result['attempts']} attempt(s), {result['elapsed']}s)")
-        return Check("token_exchange", True, detail)
-    code = (result["code"] or "").replace("AADSTS", "")
-    meaning = AADSTS_MEANINGS.get(code, "")
-    if facts.cluster_kind == "arc" and facts.token_issuer and facts.issuer and facts.token_issuer != facts.issuer:
-        return Check("token_exchange", False,
-                     f"{result['code']}: the operator's token carries iss {facts.token_issuer!r}, not the connected "
-                     f"cluster's issuer (see api_server_issuer). {(result['message'] or '').strip().splitlines()[0]}",
-                     k3s_fix(facts.issuer))
-    fix = {
-        "70021": "fix the failing credential_* check; if all pass, the credential is still propagating: retry with wait_timeout",
-        "700211": "set the credential's issuer to the cluster's issuer exactly (see credential_issuer)",
-        "700213": "set the credential's subject to the operator's service account (see credential_subject)",
-        "7002138": "fix the subject's letter case (see credential_subject)",
-        "700016": "use the identity's client id (not its principal id) in the annotation and TriggerAuthentications",
-        "700024": "check the controller's clock; request a fresh token",
-    }.get(code, "see the detail")
-    first_line = (result["message"] or "").strip().splitlines()[0] if result["message"] else ""
-    return Check("token_exchange", False, f"{result['code']}: {meaning + '. ' if meaning else ''}{first_line}", fix)
+        cloud = conn.cloud
+        static_ok = all(c.ok for c in checks
+                        if c.id.startswith(("credential_", "oidc_issuer", "identity", "api_server_issuer")))
+        outcome = probe(
+            lambda: request_token(api, facts.operator_namespace, facts.operator_service_account),
+            lambda token: exchange(token, identity["tenant_id"], identity["client_id"], cloud.authority_host,
+                                   cloud.scope, PUBLIC_AUTHORITY_HOSTS),
+            float(options["wait_timeout"]), may_wait=static_ok)
+        checks.append(probe_check(outcome, facts))
+        result["probe"] = outcome
+    result["checks"] = [c.as_dict() for c in checks]
+    result["ok"] = all(c.ok for c in checks)
+    result["chain"] = {
+        "issuer": facts.issuer, "subject": facts.subject,
+        "client_id": (identity or {}).get("client_id"), "principal_id": (identity or {}).get("principal_id"),
+        "operator_namespace": facts.operator_namespace, "operator_service_account": facts.operator_service_account,
+        "install": facts.operator_mode,
+    }
+    if options["fail_on_problems"] and not result["ok"]:
+        raise ChainProblems([c for c in checks if not c.ok], result)
+    return result

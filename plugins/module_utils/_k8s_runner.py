@@ -19,12 +19,11 @@ from typing import Any, Callable
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff, is_subset, without_volatile
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     NAMESPACE,
-    Api,
     K8sError,
+    ObjectStore,
     Resource,
     ResourceNotServed,
 )
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_validate import OptionError
 
 # One retry policy for optimistic-concurrency conflicts: re-read, re-compare, re-send.
 CONFLICT_BACKOFF = (0.1, 0.3, 0.9)
@@ -93,7 +92,7 @@ def prune(value: Any) -> Any:
     return value
 
 
-def ensure_present(api: Api, definition: Definition, *, check_mode: bool, missing: str = "create",
+def ensure_present(api: ObjectStore, definition: Definition, *, check_mode: bool, missing: str = "create",
                    missing_message: str | None = None, create_namespace: bool = False,
                    before_write: Callable[[], None] | None = None) -> Outcome:
     """Make the owned fields true. ``missing``: "create" it, "fail" with ``missing_message``,
@@ -147,7 +146,7 @@ def ensure_present(api: Api, definition: Definition, *, check_mode: bool, missin
     raise last_error
 
 
-def _create(api: Api, definition: Definition, check_mode: bool, create_namespace: bool) -> dict:
+def _create(api: ObjectStore, definition: Definition, check_mode: bool, create_namespace: bool) -> dict:
     resource, namespace = definition.resource, definition.namespace
     manifest = definition.manifest()
     try:
@@ -169,7 +168,7 @@ def _create(api: Api, definition: Definition, check_mode: bool, create_namespace
     return api.create(resource, manifest, namespace)
 
 
-def ensure_absent(api: Api, resource: Resource, name: str, namespace: str | None, *,
+def ensure_absent(api: ObjectStore, resource: Resource, name: str, namespace: str | None, *,
                   check_mode: bool) -> Outcome:
     try:
         existing = api.get(resource, name, namespace)
@@ -201,32 +200,3 @@ def outcome_result(outcome: Outcome, key: str, want_diff: bool,
     if outcome.warnings:
         result["warnings"] = list(outcome.warnings)
     return result
-
-
-def run_module(module, build: Callable[[dict[str, Any]], Any],
-               apply: Callable[[Api, Any, bool, bool], dict[str, Any]]) -> None:
-    """Validate everything (``build``), then connect and ``apply(api, plan, check_mode, diff)``;
-    Kubernetes errors keep their reason, code and message under ``error`` in the failure result."""
-    try:
-        plan = build(module.params)
-    except OptionError as e:
-        module.fail_json(msg=str(e))
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_client import ConfigError, connect
-    try:
-        transport = connect(module.params)
-    except ImportError as e:
-        from ansible.module_utils.basic import missing_required_lib
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(e))
-    except ConfigError as e:
-        module.fail_json(msg=str(e))
-    try:
-        result = apply(Api(transport), plan, module.check_mode, module._diff)
-    except OptionError as e:
-        module.fail_json(msg=str(e))
-    except ResourceNotServed as e:
-        module.fail_json(msg=e.message, error=e.as_dict())
-    except K8sError as e:
-        module.fail_json(msg=f"{e.reason} ({e.code}): {e.message}", error=e.as_dict())
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    module.exit_json(**result)

@@ -1,6 +1,6 @@
 # Copyright (c) kedaops.aks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Input rules checked before any API call; each failure names the option and the rule.
+"""Input rules checked before any API call, for every module; each failure names the option and the rule.
 
 The name rules are Kubernetes' own (apimachinery ``validation.IsDNS1123Subdomain`` /
 ``IsDNS1123Label`` / ``IsQualifiedName`` / ``IsValidLabelValue``), so a value that passes here
@@ -12,15 +12,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+# The one GUID rule (Entra object, client and tenant ids, role definition names): 8-4-4-4-12 hex digits.
+# The nil GUID stands in for an id not known yet (validation before reads, check mode).
+NIL_GUID = "00000000-0000-0000-0000-000000000000"
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-class OptionError(ValueError):
-    """An option breaks a rule; raised before anything is sent."""
 
 
 def dns_label(option: str, value: str) -> str:
@@ -38,8 +39,12 @@ def dns_subdomain(option: str, value: str, max_length: int = 253) -> str:
     return value
 
 
+def is_guid(value: str | None) -> bool:
+    return bool(GUID.match(value or ""))
+
+
 def guid(option: str, value: str) -> str:
-    if not GUID.match(value or ""):
+    if not is_guid(value):
         raise OptionError(f"{option}: '{value}' is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
     return value
 

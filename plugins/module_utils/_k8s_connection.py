@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
-from typing import Any
+from typing import Any, Mapping
 
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import ConfigError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import K8sError
 
 # kubernetes.core's names and aliases, so `module_defaults` written for k8s work here too.
@@ -46,11 +47,7 @@ USER_AGENT = "kedaops.aks"
 TIMEOUT = (10.0, 60.0)
 
 
-class ConfigError(Exception):
-    """No usable cluster configuration (nothing was sent)."""
-
-
-def auth_settings(params: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, Any]:
+def auth_settings(params: dict[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The auth values in force: an option wins over its ``K8S_AUTH_*`` variable."""
     environ = os.environ if environ is None else environ
     settings: dict[str, Any] = {}
@@ -67,7 +64,7 @@ def auth_settings(params: dict[str, Any], environ: dict[str, str] | None = None)
     return settings
 
 
-def _configuration(auth: dict[str, Any], environ: dict[str, str]):
+def _configuration(auth: dict[str, Any], environ: Mapping[str, str]) -> Any:
     from kubernetes.client.configuration import Configuration
     from kubernetes.config import ConfigException
 
@@ -116,7 +113,7 @@ def _configuration(auth: dict[str, Any], environ: dict[str, str]):
 class HttpTransport:
     """Plain REST over the urllib3 pool the kubernetes client configures (TLS, proxy, certs)."""
 
-    def __init__(self, configuration):
+    def __init__(self, configuration: Any) -> None:
         from kubernetes.client.rest import RESTClientObject
 
         self.configuration = configuration
@@ -155,7 +152,7 @@ class HttpTransport:
         return response.status, dict(response.headers), response.data
 
 
-def connect(params: dict[str, Any], environ: dict[str, str] | None = None) -> HttpTransport:
+def connect(params: dict[str, Any], environ: Mapping[str, str] | None = None) -> HttpTransport:
     """A transport for the cluster the options (or environment) point at. Sends nothing."""
     environ = dict(os.environ) if environ is None else environ
     auth = auth_settings(params, environ)

@@ -1,0 +1,173 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One Azure connection per module run: credential, cloud and clients, each built on first use
+and shared (``AzureConnection``), and ``ArmClient``, plain ARM REST over azure-mgmt-core's
+pipeline for resources whose SDK package is too heavy to import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import (
+    AzureAuth,
+    Cloud,
+    build_credential,
+    resolve_cloud,
+)
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import (
+    RETRY_METHODS,
+    RETRY_SETTINGS,
+    USER_AGENT,
+    AzureError,
+    azure_errors,
+    error_body,
+)
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import NIL_GUID
+
+
+class AzureConnection:
+    """Credential, cloud and clients for one module run, each built on first use and shared."""
+
+    def __init__(self, auth: AzureAuth):
+        self.auth = auth
+        self._cloud: Cloud | None = None
+        self._credential: Any = None
+        self._transport: Any = None
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def subscription_id(self) -> str:
+        if not self.auth.subscription_id:
+            raise OptionError("subscription_id is required (option or AZURE_SUBSCRIPTION_ID)")
+        return self.auth.subscription_id
+
+    @property
+    def transport(self) -> Any:
+        # One requests session for every ARM call of the run: one TLS handshake, kept alive.
+        # RequestsTransport trusts the environment, so REQUESTS_CA_BUNDLE and proxies apply.
+        if self._transport is None:
+            from azure.core.pipeline.transport import RequestsTransport
+            self._transport = RequestsTransport()
+        return self._transport
+
+    @property
+    def cloud(self) -> Cloud:
+        if self._cloud is None:
+            self._cloud = resolve_cloud(self.auth, self.transport)
+        return self._cloud
+
+    @property
+    def credential(self) -> Any:
+        if self._credential is None:
+            self._credential = build_credential(self.auth, self.cloud)
+        return self._credential
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments every management client gets: endpoint, scope, transport, retry policy."""
+        options: dict[str, Any] = dict(RETRY_SETTINGS)
+        options.update(base_url=self.cloud.resource_manager, credential_scopes=[self.cloud.scope],
+                       transport=self.transport, user_agent=USER_AGENT)
+        return options
+
+    def msi(self) -> Any:
+        """ManagedServiceIdentityClient pinned to api-version 2024-11-30 (stable, with federated credentials)."""
+        if "msi" not in self._clients:
+            from azure.mgmt.msi.v2024_11_30 import ManagedServiceIdentityClient
+            self._clients["msi"] = ManagedServiceIdentityClient(self.credential, self.subscription_id,
+                                                                **self.client_options())
+        return self._clients["msi"]
+
+    def authorization(self, subscription_id: str | None = None) -> Any:
+        """AuthorizationManagementClient pinned to api-version 2022-04-01 (role assignments and definitions)."""
+        key = "authorization:" + (subscription_id or "")
+        if key not in self._clients:
+            from azure.mgmt.authorization.v2022_04_01 import AuthorizationManagementClient
+            self._clients[key] = AuthorizationManagementClient(
+                self.credential, subscription_id or self.auth.subscription_id or NIL_GUID,
+                **self.client_options())
+        return self._clients[key]
+
+    def arm(self) -> ArmClient:
+        """Plain ARM requests (no SDK package): resource groups, managed clusters."""
+        if "arm" not in self._clients:
+            self._clients["arm"] = ArmClient(self)
+        return self._clients["arm"]
+
+
+class ArmClient:
+    """Raw ARM REST over azure-mgmt-core's pipeline: the same authentication, retry policy and
+    error translation as the SDK clients, for resources whose SDK is too heavy to import."""
+
+    def __init__(self, connection: AzureConnection):
+        from azure.core.pipeline import policies
+        from azure.mgmt.core import ARMPipelineClient
+        from azure.mgmt.core.policies import (
+            ARMAutoResourceProviderRegistrationPolicy,
+            ARMChallengeAuthenticationPolicy,
+            ARMHttpLoggingPolicy,
+        )
+
+        self.connection = connection
+        cloud = connection.cloud
+        # The policies, in order, of every generated management client (the same retry policy too).
+        self.pipeline_client = ARMPipelineClient(base_url=cloud.resource_manager, transport=connection.transport, policies=[
+            policies.RequestIdPolicy(),
+            policies.HeadersPolicy(),
+            policies.UserAgentPolicy(sdk_moniker=USER_AGENT),
+            policies.ProxyPolicy(),
+            policies.ContentDecodePolicy(),
+            ARMAutoResourceProviderRegistrationPolicy(),
+            policies.RedirectPolicy(),
+            policies.RetryPolicy(**RETRY_SETTINGS),
+            ARMChallengeAuthenticationPolicy(connection.credential, cloud.scope),
+            policies.SensitiveHeaderCleanupPolicy(),
+            ARMHttpLoggingPolicy(),
+        ])
+
+    def _request(self, method: str, path: str, api_version: str, body: Any = None) -> Any:
+        from azure.core.rest import HttpRequest
+        kwargs: dict[str, Any] = {"params": {"api-version": api_version}}
+        if body is not None:
+            kwargs["json"] = body
+        return HttpRequest(method, self.pipeline_client.format_url(path), **kwargs)
+
+    def _raise_for(self, response: Any, action: str) -> None:
+        if response.status_code < 400:
+            return
+        code, message = error_body(response)
+        message = message or f"HTTP {response.status_code}"
+        label = f"({code}) " if code else ""
+        raise AzureError(f"Error {action}: {label}{message}", code=code, message=message,
+                         status=response.status_code)
+
+    def get(self, path: str, api_version: str, action: str) -> dict[str, Any]:
+        """GET a resource; Azure's error (a 404 included) as an ``AzureError``."""
+        with azure_errors(action):
+            response = self.pipeline_client.send_request(
+                self._request("GET", path, api_version), retry_on_methods=RETRY_METHODS)
+        self._raise_for(response, action)
+        return response.json()
+
+    def put_and_wait(self, path: str, api_version: str, body: dict[str, Any], action: str,
+                     timeout: float, polling_interval: float = 10.0) -> dict[str, Any]:
+        """PUT a resource and wait for its long-running operation (ARM async pattern)."""
+        from azure.core.polling import LROPoller
+        from azure.mgmt.core.polling.arm_polling import ARMPolling
+
+        with azure_errors(action):
+            # The generated SDKs start an LRO the same way: run the request through the client's
+            # pipeline to get the PipelineResponse the poller needs.
+            pipeline_response = self.pipeline_client._pipeline.run(  # pylint: disable=protected-access
+                self._request("PUT", path, api_version, body), retry_on_methods=RETRY_METHODS)
+            self._raise_for(pipeline_response.http_response, action)
+            poller = LROPoller(self.pipeline_client, pipeline_response,
+                               lambda pr: pr.http_response.json() if pr.http_response.text() else None,
+                               ARMPolling(polling_interval))
+            result = poller.result(timeout=timeout)
+            if poller.status().lower() not in ("succeeded",):
+                raise AzureError(f"Error {action}: operation still {poller.status()} after {timeout:.0f} s",
+                                 code="OperationTimedOut", status=None)
+        if result is None:
+            result = self.get(path, api_version, action)
+        return result or {}
