@@ -1,11 +1,13 @@
 # Copyright (c) kedaops.aks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One Azure connection per module run: credential, cloud and clients, each built on first use
-and shared (``AzureConnection``), and ``ArmClient``, plain ARM REST over azure-mgmt-core's
+and shared (``AzureConnection``), all over one kept-alive requests session whose TLS context is
+built once (``shared_session``), and ``ArmClient``, plain ARM REST over azure-mgmt-core's
 pipeline for resources whose SDK package is too heavy to import."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import (
@@ -44,12 +46,18 @@ class AzureConnection:
 
     @property
     def transport(self) -> Any:
-        # One requests session for every ARM call of the run: one TLS handshake, kept alive.
+        # One requests session for every call of the run -- cloud discovery, Entra and ARM: one TLS
+        # handshake per host, kept alive, and one TLS context for all of them (shared_session).
         # RequestsTransport trusts the environment, so REQUESTS_CA_BUNDLE and proxies apply.
         if self._transport is None:
             from azure.core.pipeline.transport import RequestsTransport
-            self._transport = RequestsTransport()
+            self._transport = RequestsTransport(session=shared_session(), session_owner=True)
         return self._transport
+
+    def _credential_transport(self) -> Any:
+        # The credential's pipeline on the same session; closing it must not close the session.
+        from azure.core.pipeline.transport import RequestsTransport
+        return RequestsTransport(session=self.transport.session, session_owner=False)
 
     @property
     def cloud(self) -> Cloud:
@@ -60,7 +68,7 @@ class AzureConnection:
     @property
     def credential(self) -> Any:
         if self._credential is None:
-            self._credential = build_credential(self.auth, self.cloud)
+            self._credential = build_credential(self.auth, self.cloud, self._credential_transport())
         return self._credential
 
     def client_options(self) -> dict[str, Any]:
@@ -93,6 +101,55 @@ class AzureConnection:
         if "arm" not in self._clients:
             self._clients["arm"] = ArmClient(self)
         return self._clients["arm"]
+
+
+def shared_session() -> Any:
+    """A requests session whose HTTPS connections share one TLS context per CA bundle.
+
+    requests (2.32-2.34) hands urllib3 the bundle's path for every new connection, and urllib3 then
+    builds a context and parses the bundle again: 25-50 ms each with certifi's ~150 roots (the
+    system bundle, or REQUESTS_CA_BUNDLE) -- per host, per task. Here the bundle requests chose
+    (``verify``: REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi's) is loaded once into a default
+    context (certificate and host name checked as before), and the pools get that context instead of
+    the path. A ``verify`` that is not a bundle file (False, a directory) takes requests' own path.
+    """
+    import ssl
+
+    from requests import Session
+    from requests.adapters import HTTPAdapter
+    from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+    class OneContextAdapter(HTTPAdapter):
+        def __init__(self) -> None:
+            self._contexts: dict[str, ssl.SSLContext] = {}
+            super().__init__()
+
+        def context_for(self, verify: Any) -> ssl.SSLContext | None:
+            path = DEFAULT_CA_BUNDLE_PATH if verify is True else verify
+            if not isinstance(path, str) or not os.path.isfile(path):
+                return None
+            if path not in self._contexts:
+                self._contexts[path] = ssl.create_default_context(cafile=path)
+            return self._contexts[path]
+
+        def build_connection_pool_key_attributes(self, request: Any, verify: Any, cert: Any = None) -> Any:
+            host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+            context = self.context_for(verify) if host_params.get("scheme") == "https" else None
+            if context is not None:
+                pool_kwargs.pop("ca_certs", None)
+                pool_kwargs["ssl_context"] = context
+            return host_params, pool_kwargs
+
+        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+            super().cert_verify(conn, url, verify, cert)
+            context = getattr(conn, "conn_kw", {}).get("ssl_context")
+            if context is not None and context in self._contexts.values():
+                conn.ca_certs = None  # the context already trusts the bundle; do not parse it again
+
+    session = Session()
+    adapter = OneContextAdapter()
+    session.mount("https://", adapter)
+    return session
 
 
 class ArmClient:

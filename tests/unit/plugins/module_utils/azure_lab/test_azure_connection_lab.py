@@ -132,3 +132,29 @@ def test_workload_identity_exchanges_a_service_account_token(conn, azure_env, tm
     assert err.value.code == "AuthorizationFailed" and identity["principal_id"] in err.value.message
     exchanges = [r for r in azure_env.requests("entra") if r["method"] == "POST"]
     assert exchanges and exchanges[-1]["status"] == 200
+
+
+def test_discovery_entra_and_arm_share_one_session_and_one_tls_context(conn, azure_env):
+    """One kept-alive session for the run, and the CA bundle parsed once: every HTTPS pool (the ARM
+    host, Entra's host) gets the same context and no bundle path to load again per connection."""
+    assert msi.get_identity(conn, RG, "nothing-here") is None  # metadata (ARM), token (Entra), the GET (ARM)
+    session = conn.transport.session
+    adapter = session.get_adapter("https://")
+    pools = list(adapter.poolmanager.pools._container.values())  # pylint: disable=protected-access
+    hosts = {pool.host + ":" + str(pool.port) for pool in pools}
+    assert {u.split("://", 1)[1].rstrip("/") for u in (azure_env.env["LAB_ARM_URL"], azure_env.env["LAB_ENTRA_URL"])} <= hosts
+    contexts = {id(pool.conn_kw.get("ssl_context")) for pool in pools}
+    assert len(contexts) == 1 and None not in {pool.conn_kw.get("ssl_context") for pool in pools}
+    assert {pool.ca_certs for pool in pools} == {None}
+    assert conn.credential._client._pipeline._transport.session is session  # pylint: disable=protected-access
+
+
+def test_the_shared_context_still_verifies_the_server(azure_env, monkeypatch, tmp_path):
+    """A bundle without the lab's CA is refused, as requests refuses it: the context is the bundle's."""
+    import certifi  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    conn = AzureConnection(AzureAuth.from_env(azure_env.env))
+    with pytest.raises(AzureError) as failure:
+        conn.cloud  # pylint: disable=pointless-statement
+    assert "CERTIFICATE_VERIFY_FAILED" in str(failure.value) or "certificate verify failed" in str(failure.value)
