@@ -95,13 +95,13 @@ clean: lab-down
 # at 0 ms and at the realistic latency profile, and writes their tables into docs/performance.md.
 .PHONY: bench bench-smoke bench-scenarios
 bench: venv az-venv
-	$(BIN)/python bench/bench.py --profile --scale --scenarios --docs
+	$(BIN)/python bench/bench.py --profile --scale --scenarios --token-cache --docs
 
 bench-smoke: venv
 	$(BIN)/python bench/bench.py --smoke
 
 bench-scenarios: venv az-venv
-	$(BIN)/python bench/bench.py --no-tasks --scenarios --docs
+	$(BIN)/python bench/bench.py --no-tasks --scenarios --token-cache --docs
 
 # The docs site (antsibull-docs + Sphinx, offline, warnings as errors) and its browser test, the
 # playbooks run by AWX's engine (ansible-runner) against a lab, and the run on real Azure, which is

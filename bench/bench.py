@@ -40,6 +40,7 @@ sys.path.insert(0, BENCH_DIR)
 import azcollection  # noqa: E402  pylint: disable=wrong-import-position
 import breakdown  # noqa: E402  pylint: disable=wrong-import-position
 import scenarios  # noqa: E402  pylint: disable=wrong-import-position
+
 from lab.control import LabControl  # noqa: E402  pylint: disable=wrong-import-position
 from lab.core import is_write  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -625,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario-profiles", default="0 ms,realistic",
                         help="comma-separated latency profiles for --scenarios: " + ", ".join(scenarios.PROFILES))
     parser.add_argument("--no-manual", action="store_true", help="--scenarios without the manual procedure")
+    parser.add_argument("--token-cache", action="store_true",
+                        help="--scenarios: also run site.yml with the opt-in run cache (KEDAOPS_AZURE_TOKEN_CACHE)")
     parser.add_argument("--lab-ca-only", action="store_true",
                         help="trust the lab CA alone instead of env.sh's full bundle (the issue 8 setting)")
     args = parser.parse_args(argv)
@@ -702,10 +705,13 @@ def main(argv: list[str] | None = None) -> int:
                 manual = False
             print(f"scenarios: both seeds at {', '.join(profiles)} ({'manual procedure and ' if manual else ''}"
                   "site.yml first run and re-run) ...", flush=True)
-            result = scenarios.run_scenarios(env, client, run_playbook, RESULTS, profiles, manual)
+            result = scenarios.run_scenarios(env, client, run_playbook, RESULTS, profiles, manual, args.token_cache)
             text = (f"Measured {meta['date']} by `make bench` with env.sh's full CA bundle "
                     f"(load average at end {machine()['loadavg']}).\n\n" + scenarios.table(result))
             step_text = scenarios.steps_table(result)
+            where = scenarios.where_table(result, "realistic" if "realistic" in profiles else profiles[0])
+            if where and not args.smoke:
+                step_text = (step_text + "\n\n" if step_text else "") + "site.yml's slowest tasks:\n\n" + where
             print("\n" + text + "\n\nRequests per run (the stable figure):\n" + scenarios.counts_summary(result) + "\n")
             if step_text:
                 print(step_text + "\n")

@@ -62,13 +62,28 @@ class AzureConnection:
     @property
     def cloud(self) -> Cloud:
         if self._cloud is None:
-            self._cloud = resolve_cloud(self.auth, self.transport)
+            # With the opt-in run cache (_azure_token_cache), an ARM URL's endpoints are read once per run.
+            from ansible_collections.kedaops.aks.plugins.module_utils import _azure_token_cache as cache
+            directory, arm_url = cache.cache_dir(), self.auth.cloud_environment or ""
+            key = f"{arm_url}|{self.auth.authority_host or ''}"
+            stored = cache.load_cloud(directory, key) if directory and "://" in arm_url else None
+            if stored is not None and set(stored) == {"name", "resource_manager", "scope", "authority_host"}:
+                self._cloud = Cloud(**stored)
+            else:
+                self._cloud = resolve_cloud(self.auth, self.transport)
+                if directory and "://" in arm_url:
+                    cache.store_cloud(directory, key, dict(self._cloud.__dict__))
         return self._cloud
 
     @property
     def credential(self) -> Any:
         if self._credential is None:
-            self._credential = build_credential(self.auth, self.cloud, self._credential_transport())
+            from ansible_collections.kedaops.aks.plugins.module_utils import _azure_token_cache as cache
+            cloud = self.cloud
+            credential = build_credential(self.auth, cloud, self._credential_transport())
+            binding = f"{cloud.authority_host}|{self.auth.tenant}|{self.auth.client_id}"
+            self._credential = cache.wrap(credential, self.auth.effective_source(), self.auth.secret,
+                                          self.auth.federated_token_file, binding)
         return self._credential
 
     def client_options(self) -> dict[str, Any]:
@@ -101,6 +116,29 @@ class AzureConnection:
         if "arm" not in self._clients:
             self._clients["arm"] = ArmClient(self)
         return self._clients["arm"]
+
+
+def adaptive_polling(polling_class: Any, ceiling: float, first: float = 1.0) -> Any:
+    """An ARM poller that waits what the service asks (``Retry-After`` / ``x-ms-retry-after-ms``), and
+    without that header 1 s, then 2, 4, ... up to ``ceiling`` instead of ``ceiling`` every time: an
+    operation that is over in two seconds is seen after two, a long one is not polled more than
+    ARM's request limits like (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations:
+    "If no Retry-After header is returned, implement your own retry logic")."""
+
+    class AdaptivePolling(polling_class):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._next_delay = min(first, ceiling)
+
+        def _extract_delay(self) -> float:
+            from azure.core.polling.base_polling import get_retry_after
+            asked = get_retry_after(self._pipeline_response)
+            if asked:
+                return float(asked)
+            delay, self._next_delay = self._next_delay, min(self._next_delay * 2, ceiling)
+            return float(delay)
+
+    return AdaptivePolling(ceiling)
 
 
 def shared_session() -> Any:
@@ -220,7 +258,7 @@ class ArmClient:
             self._raise_for(pipeline_response.http_response, action)
             poller = LROPoller(self.pipeline_client, pipeline_response,
                                lambda pr: pr.http_response.json() if pr.http_response.text() else None,
-                               ARMPolling(polling_interval))
+                               adaptive_polling(ARMPolling, polling_interval))
             result = poller.result(timeout=timeout)
             if poller.status().lower() not in ("succeeded",):
                 raise AzureError(f"Error {action}: operation still {poller.status()} after {timeout:.0f} s",

@@ -158,3 +158,34 @@ def test_the_shared_context_still_verifies_the_server(azure_env, monkeypatch, tm
     with pytest.raises(AzureError) as failure:
         conn.cloud  # pylint: disable=pointless-statement
     assert "CERTIFICATE_VERIFY_FAILED" in str(failure.value) or "certificate verify failed" in str(failure.value)
+
+
+def _response(conn, path: str, method: str = "GET", body=None):
+    """A real PipelineResponse from the lab, as a poller holds it."""
+    arm = conn.arm()
+    return arm.pipeline_client._pipeline.run(arm._request(method, path, "2022-09-01" if "metadata" in path else "2024-10-01", body))  # pylint: disable=protected-access
+
+
+def test_polling_without_retry_after_backs_off_from_one_second_to_the_ceiling(conn):
+    from azure.mgmt.core.polling.arm_polling import ARMPolling  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import adaptive_polling  # pylint: disable=import-outside-toplevel
+
+    polling = adaptive_polling(ARMPolling, 10.0)
+    polling._pipeline_response = _response(conn, "/metadata/endpoints")  # no Retry-After  # pylint: disable=protected-access
+    assert [polling._extract_delay() for _ in range(6)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]  # pylint: disable=protected-access
+
+
+def test_polling_waits_what_the_service_asks(conn, azure_env):
+    """The lab's AKS PUT answers with x-ms-retry-after-ms: 100, which is what the poller waits."""
+    from azure.mgmt.core.polling.arm_polling import ARMPolling  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_aks import cluster_path  # pylint: disable=import-outside-toplevel
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import adaptive_polling  # pylint: disable=import-outside-toplevel
+
+    path = cluster_path(conn.subscription_id, RG, azure_env.env["LAB_AKS_NAME"])
+    cluster = conn.arm().get(path, "2024-10-01", "reading")
+    body = {"location": cluster["location"], "properties": {"oidcIssuerProfile": {"enabled": True}}}
+    polling = adaptive_polling(ARMPolling, 10.0)
+    polling._pipeline_response = _response(conn, path, "PUT", body)  # pylint: disable=protected-access
+    assert polling._extract_delay() == 0.1  # pylint: disable=protected-access
