@@ -474,7 +474,8 @@ def report(rows_table: str, meta: dict[str, Any], rounds: int, warmup: int, task
 # --- scale -----------------------------------------------------------------------------------------
 
 
-def run_scale(env: dict[str, str], lab: LabClient, bindings: int, per_item: int, identities: int) -> dict[str, Any]:
+def run_scale(env: dict[str, str], lab: LabClient, bindings: int, per_item: int, identities: int,
+              settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The bulk converge of ``bindings`` bindings (then its no-change re-run), and the per-item
     baseline on ``per_item`` bindings (converge and re-run), each on a freshly reset lab."""
     sys.path.insert(0, os.path.join(BENCH_DIR, "scale"))
@@ -486,6 +487,8 @@ def run_scale(env: dict[str, str], lab: LabClient, bindings: int, per_item: int,
         if count <= 0:
             continue
         lab.call("POST", "/reset")
+        if settings:
+            lab.call("PUT", "/settings", settings)  # the latency profile (--scale-profile)
         variables = os.path.join(RESULTS, f"scale-{label}-vars.json")
         with open(variables, "w", encoding="utf-8") as f:
             json.dump(scale_vars(count, min(identities, count), env), f)
@@ -618,6 +621,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", action="store_true", help="also run the 100-binding converge (bench/scale)")
     parser.add_argument("--scale-bindings", type=int, default=100)
     parser.add_argument("--scale-identities", type=int, default=5)
+    parser.add_argument("--scale-profile", default="0 ms",
+                        help="latency profile for --scale: " + ", ".join(scenarios.PROFILES))
     parser.add_argument("--per-item-bindings", type=int, default=10,
                         help="bindings in the per-item baseline (extrapolated to --scale-bindings); 0 skips it")
     parser.add_argument("--scenarios", action="store_true",
@@ -722,9 +727,13 @@ def main(argv: list[str] | None = None) -> int:
                     update_docs("bench-scenario-steps", step_text)
         if args.scale:
             print("scale: bench/scale ...", flush=True)
-            scale = run_scale(env, client, args.scale_bindings, args.per_item_bindings, args.scale_identities)
+            if args.scale_profile not in scenarios.PROFILES:
+                parser.error(f"--scale-profile: unknown {args.scale_profile}")
+            scale = run_scale(env, client, args.scale_bindings, args.per_item_bindings, args.scale_identities,
+                              scenarios.PROFILES[args.scale_profile])
             meta.setdefault("machine", machine())
-            text = (f"Measured {meta['date']} by `make bench` (load average at end {machine()['loadavg']}).\n\n"
+            text = (f"Measured {meta['date']} by `make bench` at latency {scenarios.PROFILE_TEXT[args.scale_profile]} "
+                    f"(load average at end {machine()['loadavg']}).\n\n"
                     + scale_table(scale))
             print("\n" + text + "\n")
             output["scale"] = scale

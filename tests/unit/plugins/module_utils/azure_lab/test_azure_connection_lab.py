@@ -163,7 +163,8 @@ def test_the_shared_context_still_verifies_the_server(azure_env, monkeypatch, tm
 def _response(conn, path: str, method: str = "GET", body=None):
     """A real PipelineResponse from the lab, as a poller holds it."""
     arm = conn.arm()
-    return arm.pipeline_client._pipeline.run(arm._request(method, path, "2022-09-01" if "metadata" in path else "2024-10-01", body))  # pylint: disable=protected-access
+    version = "2022-09-01" if "metadata" in path else "2024-10-01"
+    return arm.pipeline_client._pipeline.run(arm._request(method, path, version, body))  # pylint: disable=protected-access
 
 
 def test_polling_without_retry_after_backs_off_from_one_second_to_the_ceiling(conn):
