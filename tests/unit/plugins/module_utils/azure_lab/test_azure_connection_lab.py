@@ -174,7 +174,7 @@ def test_polling_without_retry_after_backs_off_from_one_second_to_the_ceiling(co
 
     polling = adaptive_polling(ARMPolling, 10.0)
     polling._pipeline_response = _response(conn, "/metadata/endpoints")  # no Retry-After  # pylint: disable=protected-access
-    assert [polling._extract_delay() for _ in range(6)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]  # pylint: disable=protected-access
+    assert [polling._extract_delay() for poll in range(6)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]  # pylint: disable=protected-access
 
 
 def test_polling_waits_what_the_service_asks(conn, azure_env):
