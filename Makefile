@@ -90,7 +90,7 @@ clean: lab-down
 	rm -rf $(VENV) $(VENV)-2.21 $(AZ_VENV) $(VENV)-bench $(CACHE) .build .pytest_cache $(LAB_DIR)
 
 # Benchmarks (docs/performance.md). `make bench` is not part of `make test`; bench-smoke (one round of 1
-# and 5 tasks, no warm-up, and both seeds' site.yml converge and re-run with their request counts) is.
+# and 3 tasks, no warm-up, and both seeds' site.yml converge and re-run with their request counts) is.
 # `make bench-scenarios` runs only the seeds: the manual procedure (az, kubectl, helm) beside site.yml,
 # at 0 ms and at the realistic latency profile, and writes their tables into docs/performance.md.
 .PHONY: bench bench-smoke bench-scenarios
