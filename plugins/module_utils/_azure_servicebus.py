@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
+from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
@@ -55,14 +56,11 @@ def queue_path(subscription_id: str, resource_group: str, namespace: str, name: 
 
 
 def namespace_name_error(value: str) -> str | None:
-    """Why ``value`` is not a Service Bus namespace name (None when it is one). A host name is refused
-    with the reason: KEDA's azure-servicebus scaler appends the cloud's suffix to ``namespace``
-    (kedacore/keda pkg/scalers/azure_servicebus_scaler.go, ``parseAzureServiceBusMetadata``: the
-    fully qualified namespace is ``namespace`` + ``EndpointSuffix``)."""
-    if "." in value or "/" in value:
-        short = value.split("://", 1)[-1].split(".", 1)[0].split(":", 1)[0]
-        return (f"{value!r} is a host name or URL; give the namespace name alone ({short!r}): KEDA and Azure append "
-                f"the suffix ({HOST_SUFFIX}) themselves")
+    """Why ``value`` is not a Service Bus namespace name (None when it is one); a host name is refused with
+    the reason (``_option_rules.servicebus_namespace_host_error``)."""
+    host = validate.servicebus_namespace_host_error(value)
+    if host:
+        return host
     if not NAMESPACE_NAME.match(value):
         return (f"{value!r} is not a Service Bus namespace name: 6-50 letters, numbers and hyphens, starting with a "
                 "letter and ending with a letter or number")
