@@ -13,7 +13,7 @@ description:
     ARM REST, as C(az monitor account create) does, and returns its id (the scope of Monitoring Data
     Reader) and its Prometheus query endpoint (KEDA's prometheus C(serverAddress)).
   - One module rather than a separate C(_info) form, on purpose. Most sites use a workspace that
-    already exists (the managed Prometheus of their cluster), so the common call is a read:
+    already exists (the managed Prometheus of their cluster), so the common call is a read;
     O(create=false) is one GET that fails when the workspace is missing and never writes, the same call
     the roles make for an event source with C(create=false). Creating stays available for labs and seeds
     that start from an empty resource group. An C(_info) module would duplicate the options, the return

@@ -18,7 +18,7 @@ description:
   - With O(create=false) the module only reads, and fails when the namespace does not exist; this is how
     the roles use a namespace they found, which they never change or delete.
   - Returns the namespace id (the scope of a role assignment) and its host (C(<name>.servicebus.windows.net)),
-    so neither is typed. One module serves reading and writing (no C(_info) form): the roles' event sources
+    so neither is typed. One module serves reading and writing (no C(_info) form), as the roles' event sources
     say C(create) per source, and the read is the same single GET either way.
   - O(state=absent) deletes the namespace (its queues with it), only when it carries O(require_tags) when they
     are given; otherwise it is left alone and RV(left_alone) says why.
