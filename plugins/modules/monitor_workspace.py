@@ -69,6 +69,7 @@ attributes:
 seealso:
   - module: kedaops.aks.keda_scaled_object
   - name: Query Prometheus metrics with PromQL (Azure Monitor)
+    description: The query endpoint, and the Monitoring Data Reader role it needs.
     link: https://learn.microsoft.com/azure/azure-monitor/metrics/prometheus-api-promql
 """
 

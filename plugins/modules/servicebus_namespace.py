@@ -83,7 +83,8 @@ attributes:
 seealso:
   - module: kedaops.aks.servicebus_queue
   - module: kedaops.aks.role_assignment
-  - name: Authenticate with Microsoft Entra ID to access Azure Service Bus (disable local authentication)
+  - name: Disable local or SAS key authentication with Azure Service Bus
+    description: What disableLocalAuth turns off, and why Entra tokens remain.
     link: https://learn.microsoft.com/azure/service-bus-messaging/disable-local-authentication
 """
 
