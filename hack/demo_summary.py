@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import jinja2
@@ -49,9 +50,13 @@ def load_vars(path: str) -> dict:
             return {k: render(v, context) for k, v in value.items()}
         return value
 
+    # What the keda_scaling role derives from each event source and the scenario may refer to.
+    sources = {s["name"]: {"queue": s.get("queue"), "namespace": s.get("namespace"),
+                           "host": f"{s['namespace']}.servicebus.windows.net" if s.get("namespace") else None}
+               for s in raw.get("keda_event_sources", [])}
     rendered = dict(raw)
     for _pass in range(3):  # variables refer to each other; a few passes settle them
-        rendered = {k: render(v, {**raw, **rendered}) for k, v in raw.items()}
+        rendered = {k: render(v, {**raw, **rendered, "keda_scaling_sources": sources}) for k, v in raw.items()}
     return rendered
 
 
@@ -82,9 +87,16 @@ def main(argv: list[str]) -> int:
     except ResourceNotFoundError:
         identity = None
 
+    arm_token = credential.get_token("https://management.azure.com/.default").token
+    sources = {src["name"]: _source(src, scenario, arm_token) for src in scenario.get("keda_event_sources", [])}
+
     if after_teardown:
         if identity:
             leftovers.append(f"identity {name}")
+        for src in scenario.get("keda_event_sources", []):
+            # What the site created is gone; what it found is left alone.
+            if bool(sources[src["name"]]) == bool(src.get("create")):
+                leftovers.append(f"event source {src['name']} " + ("still there" if src.get("create") else "was deleted"))
         for sa in scenario.get("keda_service_accounts", []):
             if core.list_namespaced_service_account(sa["namespace"], field_selector=f"metadata.name={sa['name']}").items:
                 leftovers.append(f"service account {sa['namespace']}/{sa['name']}")
@@ -107,13 +119,22 @@ def main(argv: list[str]) -> int:
             print("    teardown left behind: " + ", ".join(leftovers))
             return 1
         print("    torn down: identity, credentials, role assignments, service accounts, KEDA objects"
-              + (", the keda namespace" if method == "helm" else "") + " are gone")
+              + (", the keda namespace" if method == "helm" else "")
+              + (", the event sources the site created" if any(s.get("create") for s in scenario.get("keda_event_sources", []))
+                 else "") + " are gone"
+              + ("; the event sources it found are left" if any(not s.get("create") for s in scenario.get("keda_event_sources", []))
+                 else ""))
         return 0
 
     if identity is None:
         print(f"    identity {name} is missing")
         return 1
     print(f"    identity      {identity.name}  client_id={identity.client_id}")
+    for src_name, resource in sources.items():
+        props = (resource or {}).get("properties") or {}
+        detail = (f"disableLocalAuth={props.get('disableLocalAuth')}" if "disableLocalAuth" in props
+                  else f"query endpoint {(props.get('metrics') or {}).get('prometheusQueryEndpoint')}")
+        print(f"    source        {src_name}: {(resource or {}).get('name', 'missing')}  {detail}  tags={(resource or {}).get('tags')}")
     for cred in msi.federated_identity_credentials.list(group, name):
         print(f"    credential    {cred.name}  subject={cred.subject}")
     for assignment in auth.role_assignments.list_for_subscription(filter=f"principalId eq '{identity.principal_id}'"):
@@ -160,6 +181,21 @@ def _https(method: str, url: str, token: str | None = None, payload=None) -> dic
     return json.loads(body) if body else {}
 
 
+def _source(src: dict, scenario: dict, arm_token: str) -> dict | None:
+    """An event source's ARM resource (None when absent)."""
+    group = src["resource_group"]
+    kind, name, version = (("Microsoft.ServiceBus/namespaces", src["namespace"], "2021-11-01") if src["type"] == "servicebus"
+                           else ("Microsoft.Monitor/accounts", src["workspace"], "2023-04-03"))
+    url = (f"{os.environ['AZURE_CLOUD_ENVIRONMENT']}/subscriptions/{os.environ['AZURE_SUBSCRIPTION_ID']}/resourceGroups/"
+           f"{group}/providers/{kind}/{name}?api-version={version}")
+    try:
+        return _https("GET", url, arm_token)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise
+
+
 def _events(core, namespace: str, name: str) -> list:
     return [e for e in core.list_namespaced_event(namespace).items if e.involved_object.name == name]
 
@@ -173,7 +209,8 @@ def outcome(scenario: dict) -> int:
     core, batch, apps = client.CoreV1Api(), client.BatchV1Api(), client.AppsV1Api()
     custom, autoscaling = client.CustomObjectsApi(), client.AutoscalingV2Api()
     if scenario["keda_install_method"] == "addon":
-        queue, sb = scenario["sb_queue_name"], scenario["sb_namespace"]
+        source = next(s for s in scenario["keda_event_sources"] if s["type"] == "servicebus")
+        queue, sb = source["queue"], source["namespace"]
         queue_url = (f"{os.environ['AZURE_CLOUD_ENVIRONMENT']}/subscriptions/{os.environ['AZURE_SUBSCRIPTION_ID']}/resourceGroups/"
                      f"{scenario['aks_resource_group']}/providers/Microsoft.ServiceBus/namespaces/{sb}/queues/{queue}?api-version=2021-11-01")
         arm_token = credential.get_token("https://management.azure.com/.default").token

@@ -169,17 +169,18 @@ def cmd_vars(az: Azure, state: dict, scenario: str, source: str, out: str) -> No
     variables.update(aks_resource_group=cluster["resource_group"], aks_cluster_name=cluster["name"],
                      keda_identity_resource_group=state["resource_group"],
                      keda_identity_location=cluster["location"], doctor_wait_timeout=300)
+    # The run's own sources (created above, deleted with the throw-away group), described once: the site
+    # reads them (create: false) and derives their ids, roles and trigger metadata itself.
     if scenario == "addon":
         sb = state["servicebus"]
-        variables.update(sb_namespace=sb["namespace"], sb_queue_name=sb["queue"],
-                         keda_role_assignments=[{"scope": sb["id"], "role": "Azure Service Bus Data Owner"}],
-                         keda_addon_disable_on_absent=not cluster["keda_before"])
+        variables["keda_event_sources"] = [dict(source, resource_group=state["resource_group"], namespace=sb["namespace"],
+                                                queue=sb["queue"], create=False)
+                                           for source in variables["keda_event_sources"] if source["type"] == "servicebus"]
+        variables["keda_addon_disable_on_absent"] = not cluster["keda_before"]
     else:
-        variables["monitor_workspace_id"] = state["workspace"]["id"]
-        for scaled in variables.get("keda_scaled_objects", []):
-            for trigger in scaled["triggers"]:
-                if trigger["type"] == "prometheus":
-                    trigger["metadata"]["serverAddress"] = state["workspace"]["query_endpoint"]
+        name = state["workspace"]["id"].rsplit("/", 1)[-1]
+        variables["keda_event_sources"] = [dict(source, resource_group=state["resource_group"], workspace=name, create=False)
+                                           for source in variables["keda_event_sources"] if source["type"] == "prometheus"]
     with open(out, "w", encoding="utf-8") as f:
         yaml.safe_dump(variables, f, sort_keys=False)
     state.setdefault("scenarios", {})[scenario] = {"vars": out, "identity": variables["keda_identity_name"]}

@@ -64,6 +64,12 @@ def build_trigger_auth(params: dict[str, Any]) -> KedaPlan:
             raise OptionError("namespace: required when kind is TriggerAuthentication (it must be the "
                               "namespace of the ScaledObjects and ScaledJobs that use it)")
         validate.dns_label("namespace", namespace)
+    if params["provider"] == "azure":
+        raise OptionError("provider: 'azure' (AAD Pod Identity) was removed in KEDA 2.15 (kedacore/keda CHANGELOG "
+                          "v2.15.0, Breaking: 'AAD-Pod-Identity and AWS-KIAM auths have been removed (#5035)'; the "
+                          "CRD enum no longer has it): use azure-workload with a federated credential for the operator")
+    if params["provider"] != "azure-workload":
+        raise OptionError(f"provider: must be azure-workload, got {params['provider']!r}")
     # Empty strings mean "not set": KEDA's webhook rejects identityId/identityTenantId == "".
     identity_id = params.get("identity_id") or None
     tenant_id = params.get("identity_tenant_id") or None
@@ -77,11 +83,20 @@ def build_trigger_auth(params: dict[str, Any]) -> KedaPlan:
         if not tenant_id:
             raise OptionError("identity_authority_host: requires identity_tenant_id (KEDA rejects "
                               "identityAuthorityHost without identityTenantId)")
+    warnings = []
+    if authority_host:
+        # Service Bus and Prometheus build their credential with NewChainedCredential (kedacore/keda
+        # pkg/scalers/azure/azure_azidentity_chain.go): azidentity's WorkloadIdentityCredential takes the
+        # client and tenant ids but reads the authority from AZURE_AUTHORITY_HOST; only scalers on the MSAL path
+        # (pkg/scalers/azure/azure_aad_workload_identity.go, GetAzureADWorkloadIdentityToken) honour it.
+        warnings.append("identity_authority_host: the azure-servicebus and prometheus scalers ignore "
+                        "identityAuthorityHost (KEDA's chained credential reads AZURE_AUTHORITY_HOST from the operator "
+                        "pod); only scalers that use GetAzureADWorkloadIdentityToken honour it")
     # The module owns spec.podIdentity as a whole: an identity field left out is removed.
     pod_identity = {"provider": params["provider"], "identityId": identity_id,
                     "identityTenantId": tenant_id, "identityAuthorityHost": authority_host}
     definition = Definition(resource, name, None if cluster else namespace, {"spec": {"podIdentity": pod_identity}})
-    return KedaPlan(definition, params["state"], "trigger_auth")
+    return KedaPlan(definition, params["state"], "trigger_auth", warnings=warnings)
 
 
 # -- triggers -----------------------------------------------------------------------------------
@@ -117,7 +132,12 @@ def _integer(option: str, value: str) -> None:
         raise OptionError(f"{option}: '{value}' is not an integer") from None
 
 
-def _check_prometheus(option: str, metadata: dict[str, str]) -> None:
+def _check_prometheus(option: str, metadata: dict[str, str], warnings: list[str]) -> None:
+    if "metricName" in metadata:
+        # kedacore/keda CHANGELOG v2.12.0, Breaking Changes: "Remove deprecated metricName from trigger metadata
+        # section (#4899)"; pkg/scalers/prometheus_scaler.go no longer reads it, so it is silently ignored.
+        warnings.append(f"{option}.metadata.metricName is ignored since KEDA 2.12 (removed, #4899); name the trigger "
+                        "with the trigger's name option instead")
     for key in ("serverAddress", "query", "threshold"):
         if not metadata.get(key):
             raise OptionError(f"{option}.metadata.{key}: required by the prometheus scaler")
@@ -140,6 +160,9 @@ def _check_servicebus(option: str, metadata: dict[str, str], has_auth_ref: bool,
     if not queue and not topic:
         raise OptionError(f"{option}.metadata: queueName, or topicName with subscriptionName, is required by the "
                           "azure-servicebus scaler")
+    host = validate.servicebus_namespace_host_error(metadata.get("namespace") or "")
+    if host:
+        raise OptionError(f"{option}.metadata.namespace: {host}")
     for key in ("messageCount", "activationMessageCount"):
         if key in metadata:
             _integer(f"{option}.metadata.{key}", metadata[key])
@@ -174,7 +197,7 @@ def build_triggers(option: str, triggers: list[dict[str, Any]] | None,
                 entry["authenticationRef"]["kind"] = ref["kind"]
             refs.append((f"{where}.authentication_ref", ref.get("kind") or "TriggerAuthentication", ref_name))
         if trigger_type == "prometheus":
-            _check_prometheus(where, metadata)
+            _check_prometheus(where, metadata, warnings)
         elif trigger_type == "azure-servicebus":
             _check_servicebus(where, metadata, bool(ref), warnings)
         built.append(entry)

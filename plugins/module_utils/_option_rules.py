@@ -93,3 +93,19 @@ def labels(option: str, value: dict[str, Any] | None) -> dict[str, str]:
                               "alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric)")
         result[str(key)] = text
     return result
+
+
+SERVICEBUS_HOST_SUFFIX = ".servicebus.windows.net"
+
+
+def servicebus_namespace_host_error(value: str) -> str | None:
+    """Why ``value``, given where a Service Bus namespace *name* belongs, is a host name or URL (None when it
+    is not): KEDA's azure-servicebus scaler builds the fully qualified namespace as ``namespace`` + the cloud's
+    ``EndpointSuffix`` (kedacore/keda pkg/scalers/azure_servicebus_scaler.go, ``parseAzureServiceBusMetadata``
+    and ``getClient``: ``fmt.Sprintf("%s.%s", meta.namespace, meta.endpointSuffix)``), so a host name becomes
+    ``x.servicebus.windows.net.servicebus.windows.net`` and never resolves."""
+    if "." not in value and "/" not in value:
+        return None
+    short = value.split("://", 1)[-1].split(".", 1)[0].split(":", 1)[0]
+    return (f"{value!r} is a host name or URL; give the namespace name alone ({short!r}): KEDA and Azure append "
+            f"the suffix ({SERVICEBUS_HOST_SUFFIX}) themselves")

@@ -46,9 +46,9 @@ options:
     default: TriggerAuthentication
   provider:
     description:
-      - The pod identity provider.
+      - The pod identity provider; only C(azure-workload). C(azure) (AAD Pod Identity, removed in KEDA 2.15) is
+        refused with the reason.
     type: str
-    choices: [azure-workload]
     default: azure-workload
   identity_id:
     description:
@@ -64,6 +64,8 @@ options:
     description:
       - Authority host (an https URL) overriding C(AZURE_AUTHORITY_HOST), for sovereign clouds.
       - Requires O(identity_tenant_id), as KEDA does.
+      - The azure-servicebus and prometheus scalers ignore it (KEDA's chained credential reads
+        C(AZURE_AUTHORITY_HOST) from the operator pod); the module warns.
     type: str
   state:
     description:
@@ -138,7 +140,7 @@ ARGUMENT_SPEC = dict(
     namespace=dict(type="str"),
     kind=dict(type="str", choices=["TriggerAuthentication", "ClusterTriggerAuthentication"],
               default="TriggerAuthentication"),
-    provider=dict(type="str", choices=["azure-workload"], default="azure-workload"),
+    provider=dict(type="str", default="azure-workload"),
     identity_id=dict(type="str"),
     identity_tenant_id=dict(type="str"),
     identity_authority_host=dict(type="str"),

@@ -70,8 +70,9 @@ def test_the_scenario_vars_point_at_the_run_s_group_and_sources(clean_lab, tmp_p
     variables = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert variables["aks_cluster_name"] == clean_lab.env["LAB_AKS_NAME"]
     assert variables["keda_identity_resource_group"] == "rg-kedaops-live-1"
-    assert variables["keda_role_assignments"] == [{"scope": clean_lab.env["LAB_SERVICEBUS_NAMESPACE_ID"],
-                                                   "role": "Azure Service Bus Data Owner"}]
+    assert variables["keda_event_sources"] == [{"name": "orders", "type": "servicebus", "resource_group": "rg-kedaops-live-1",
+                                                "namespace": "sb-keda-demo", "queue": "orders", "create": False}]
+    assert "keda_role_assignments" not in variables  # derived from the source by the roles
     assert variables["keda_addon_disable_on_absent"] is True  # the add-on was off before the run
 
 

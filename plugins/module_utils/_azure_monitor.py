@@ -1,0 +1,92 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Azure Monitor workspaces (``Microsoft.Monitor/accounts``) over plain ARM REST (api-version 2023-04-03).
+
+From Azure/azure-rest-api-specs ``specification/monitor/resource-manager/Microsoft.Monitor/Accounts/stable/
+2023-04-03/monitoringAccounts_API.json``: ``AzureMonitorWorkspaces_Create`` answers 201 (created) or 200
+(updated) synchronously; the workspace carries its own Prometheus query endpoint
+(``properties.metrics.prometheusQueryEndpoint``), the ``serverAddress`` of KEDA's prometheus trigger, so
+nobody types it. Only the tags of an existing workspace are changed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+
+API_VERSION = "2023-04-03"
+WORKSPACE_TYPE = "Microsoft.Monitor/accounts"
+# monitoringAccounts_API.json, the ``azureMonitorWorkspaceName`` parameter's pattern, and 4-44 characters
+# (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftmonitor).
+WORKSPACE_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{3,43}[^-]$")
+
+
+def workspace_path(subscription_id: str, resource_group: str, name: str) -> str:
+    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{WORKSPACE_TYPE}/{name}"
+
+
+def validate(name: str, requested: dict[str, Any]) -> None:
+    if not WORKSPACE_NAME.match(name):
+        raise OptionError(f"name: {name!r} is not an Azure Monitor workspace name: 4-44 letters, numbers and hyphens, "
+                          "not starting or ending with a hyphen")
+    owned.check_tags("tags", requested.get("tags"))
+    owned.check_tags("creation_tags", requested.get("creation_tags"))
+
+
+def workspace_state(workspace: dict[str, Any] | None) -> dict[str, Any] | None:
+    if workspace is None:
+        return None
+    properties = workspace.get("properties") or {}
+    return {
+        "id": workspace.get("id"),
+        "name": workspace.get("name"),
+        "location": workspace.get("location"),
+        "prometheus_query_endpoint": (properties.get("metrics") or {}).get("prometheusQueryEndpoint"),
+        "account_id": properties.get("accountId"),
+        "tags": dict(workspace.get("tags") or {}),
+        "provisioning_state": properties.get("provisioningState"),
+    }
+
+
+def plan(current: dict[str, Any] | None, requested: dict[str, Any], create: bool, label: str) -> dict[str, Any] | None:
+    """The PUT body; None when nothing differs. A new workspace gets ``creation_tags`` and ``tags``."""
+    tags = dict(requested.get("tags") or {})
+    if current is None:
+        if not create:
+            raise OptionError(f"name: {label} does not exist and create is false (set create: true to create it)")
+        if not requested.get("location"):
+            raise OptionError(f"location: needed to create {label}")
+        return {"location": requested["location"], "tags": {**(requested.get("creation_tags") or {}), **tags}}
+    location = current.get("location")
+    if requested.get("location") and requested["location"].replace(" ", "").lower() != str(location).replace(" ", "").lower():
+        raise OptionError(f"location: {label} is in {location!r}; a workspace cannot move to {requested['location']!r}")
+    have = dict(current.get("tags") or {})
+    wanted = {**have, **tags}
+    return None if wanted == have else {"location": location, "tags": wanted}
+
+
+def ensure(conn: AzureConnection, resource_group: str, name: str, requested: dict[str, Any], state: str, create: bool,
+           check_mode: bool, timeout: float) -> dict[str, Any]:
+    validate(name, requested)
+    path = workspace_path(conn.subscription_id, resource_group, name)
+    label = f"Azure Monitor workspace {name} (resource group {resource_group})"
+    current = owned.read(conn, path, API_VERSION, f"reading {label}")
+    before = workspace_state(current)
+    if state == "absent":
+        changed, why = owned.absent(conn, path, API_VERSION, label, current, requested.get("require_tags"),
+                                    check_mode, timeout)
+        after = None if changed else before
+        return {"changed": changed, "workspace": after, "diff": (before, after), "left_alone": why}
+    body = plan(current, requested, create, label)
+    if body is None:
+        return {"changed": False, "workspace": before, "diff": (before, before), "created": False}
+    if check_mode:
+        predicted = {"id": path, "name": name, **(current or {}), **body}
+        after = workspace_state(predicted)  # a new workspace's query endpoint is unknown until Azure assigns it
+    else:
+        after = workspace_state(conn.arm().put_and_wait(path, API_VERSION, body, f"writing {label}", timeout))
+    return {"changed": True, "workspace": after, "diff": (before, after), "created": current is None}

@@ -1,0 +1,237 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Azure Service Bus namespaces and queues over plain ARM REST (api-version 2021-11-01).
+
+From Azure/azure-rest-api-specs ``specification/servicebus/resource-manager/Microsoft.ServiceBus/stable/
+2021-11-01/{namespace-preview.json,Queue.json}``: ``Namespaces_CreateOrUpdate`` is long-running (200/201/202,
+``provisioningState`` ``Created`` / ``Activating`` until ``Succeeded``), ``Queues_CreateOrUpdate`` answers 200
+for both create and update and replaces the queue's properties, so an update sends the writable properties as
+read with the requested ones changed. ``disableLocalAuth: true`` is what ``az servicebus namespace create
+--disable-local-auth`` sets (seed 001): only Entra tokens reach the namespace, as KEDA's workload identity needs.
+
+The planners (``plan_namespace``, ``plan_queue``) are pure; ``ensure_*`` are the small ARM layer around them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
+from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+
+API_VERSION = "2021-11-01"
+NAMESPACE_TYPE = "Microsoft.ServiceBus/namespaces"
+HOST_SUFFIX = ".servicebus.windows.net"
+SKUS = ("Basic", "Standard", "Premium")
+
+# https://learn.microsoft.com/rest/api/servicebus/controlplane-stable/namespaces/create-or-update (name):
+# 6-50 characters, letters, numbers and hyphens, starting with a letter and ending with a letter or number.
+NAMESPACE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{4,48}[A-Za-z0-9]$")
+# https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftservicebus
+# (namespaces/queues): 1-260 characters, alphanumerics, periods, hyphens, underscores and slashes,
+# starting and ending with an alphanumeric.
+QUEUE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,258}[A-Za-z0-9])?$")
+# ISO 8601 durations as Queue.json's ``format: duration`` (PT1M, P14D, PT30S ...).
+DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+
+# SBQueueProperties (Queue.json) that a PUT may carry; the rest (counts, timestamps) are read-only.
+QUEUE_WRITABLE = ("lockDuration", "maxSizeInMegabytes", "maxMessageSizeInKilobytes", "requiresDuplicateDetection",
+                  "requiresSession", "defaultMessageTimeToLive", "deadLetteringOnMessageExpiration",
+                  "duplicateDetectionHistoryTimeWindow", "maxDeliveryCount", "status", "enableBatchedOperations",
+                  "autoDeleteOnIdle", "enablePartitioning", "enableExpress", "forwardTo", "forwardDeadLetteredMessagesTo")
+# module option -> SBQueueProperties field: what a KEDA user tunes; everything else is left as it is.
+QUEUE_OPTIONS = {"max_delivery_count": "maxDeliveryCount", "lock_duration": "lockDuration",
+                 "max_size_in_megabytes": "maxSizeInMegabytes", "default_message_time_to_live": "defaultMessageTimeToLive"}
+
+
+def namespace_path(subscription_id: str, resource_group: str, name: str) -> str:
+    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{NAMESPACE_TYPE}/{name}"
+
+
+def queue_path(subscription_id: str, resource_group: str, namespace: str, name: str) -> str:
+    return f"{namespace_path(subscription_id, resource_group, namespace)}/queues/{name}"
+
+
+def namespace_name_error(value: str) -> str | None:
+    """Why ``value`` is not a Service Bus namespace name (None when it is one); a host name is refused with
+    the reason (``_option_rules.servicebus_namespace_host_error``)."""
+    host = validate.servicebus_namespace_host_error(value)
+    if host:
+        return host
+    if not NAMESPACE_NAME.match(value):
+        return (f"{value!r} is not a Service Bus namespace name: 6-50 letters, numbers and hyphens, starting with a "
+                "letter and ending with a letter or number")
+    if value.lower().endswith(("-sb", "-mgmt")):
+        return f"{value!r} is not a Service Bus namespace name: it cannot end with -sb or -mgmt"
+    return None
+
+
+def validate_namespace(name: str, requested: dict[str, Any]) -> None:
+    """Refusals that need no Azure (before any API call), named by option."""
+    problem = namespace_name_error(name)
+    if problem:
+        raise OptionError(f"name: {problem}")
+    if requested.get("sku") is not None and requested["sku"] not in SKUS:
+        raise OptionError(f"sku: must be one of {', '.join(SKUS)}, got {requested['sku']!r}")
+    owned.check_tags("tags", requested.get("tags"))
+    owned.check_tags("creation_tags", requested.get("creation_tags"))
+
+
+def namespace_state(namespace: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The module's view of a namespace (None when absent)."""
+    if namespace is None:
+        return None
+    properties = namespace.get("properties") or {}
+    name = namespace.get("name") or ""
+    return {
+        "id": namespace.get("id"),
+        "name": name,
+        "location": namespace.get("location"),
+        "sku": (namespace.get("sku") or {}).get("name"),
+        "disable_local_auth": bool(properties.get("disableLocalAuth")),
+        "endpoint": properties.get("serviceBusEndpoint"),
+        "host": f"{name}{HOST_SUFFIX}" if name else None,
+        "tags": dict(namespace.get("tags") or {}),
+        "provisioning_state": properties.get("provisioningState"),
+        "status": properties.get("status"),
+    }
+
+
+def _location_key(location: str | None) -> str:
+    return (location or "").replace(" ", "").lower()
+
+
+def plan_namespace(current: dict[str, Any] | None, requested: dict[str, Any], create: bool,
+                   label: str) -> dict[str, Any] | None:
+    """The PUT body that brings ``current`` (the ARM resource, or None) to ``requested``; None when nothing
+    differs. A new namespace gets sku Standard and local auth disabled unless told otherwise, and
+    ``creation_tags``; an existing one changes only in what is requested."""
+    tags = dict(requested.get("tags") or {})
+    if current is None:
+        if not create:
+            raise OptionError(f"name: {label} does not exist and create is false (set create: true to create it)")
+        if not requested.get("location"):
+            raise OptionError(f"location: needed to create {label}")
+        return {"location": requested["location"], "sku": {"name": requested.get("sku") or "Standard",
+                                                           "tier": requested.get("sku") or "Standard"},
+                "tags": {**(requested.get("creation_tags") or {}), **tags},
+                "properties": {"disableLocalAuth": requested.get("disable_local_auth") is not False}}
+    if requested.get("location") and _location_key(requested["location"]) != _location_key(current.get("location")):
+        raise OptionError(f"location: {label} is in {current.get('location')!r}; a namespace cannot move to "
+                          f"{requested['location']!r}")
+    properties = current.get("properties") or {}
+    sku = (current.get("sku") or {}).get("name")
+    have_tags = dict(current.get("tags") or {})
+    wanted_sku = requested.get("sku") or sku
+    wanted_auth = bool(properties.get("disableLocalAuth")) if requested.get("disable_local_auth") is None \
+        else requested["disable_local_auth"]
+    wanted_tags = {**have_tags, **tags}
+    if wanted_sku == sku and wanted_auth == bool(properties.get("disableLocalAuth")) and wanted_tags == have_tags:
+        return None
+    return {"location": current.get("location"), "sku": {"name": wanted_sku, "tier": wanted_sku}, "tags": wanted_tags,
+            "properties": {"disableLocalAuth": wanted_auth}}
+
+
+def predict_namespace(name: str, path: str, current: dict[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
+    """The namespace check mode reports: ``current`` with the PUT body applied (a new one's endpoint
+    is the one Azure assigns, ``https://<name>.servicebus.windows.net:443/``)."""
+    resource = dict(current or {"id": path, "name": name,
+                                "properties": {"serviceBusEndpoint": f"https://{name}{HOST_SUFFIX}:443/"}})
+    resource.update({k: body[k] for k in ("location", "sku", "tags")})
+    resource["properties"] = {**(resource.get("properties") or {}), **body["properties"]}
+    return resource
+
+
+def ensure_namespace(conn: AzureConnection, resource_group: str, name: str, requested: dict[str, Any], state: str,
+                     create: bool, check_mode: bool, timeout: float) -> dict[str, Any]:
+    """The module's result: changed, namespace (before/after as states), created, left_alone."""
+    validate_namespace(name, requested)
+    path = namespace_path(conn.subscription_id, resource_group, name)
+    label = f"Service Bus namespace {name} (resource group {resource_group})"
+    current = owned.read(conn, path, API_VERSION, f"reading {label}")
+    before = namespace_state(current)
+    if state == "absent":
+        changed, why = owned.absent(conn, path, API_VERSION, label, current, requested.get("require_tags"),
+                                    check_mode, timeout)
+        after = None if changed else before
+        return {"changed": changed, "namespace": after, "diff": (before, after), "left_alone": why}
+    body = plan_namespace(current, requested, create, label)
+    if body is None:
+        return {"changed": False, "namespace": before, "diff": (before, before), "created": False}
+    if check_mode:
+        after = namespace_state(predict_namespace(name, path, current, body))
+    else:
+        after = namespace_state(conn.arm().put_and_wait(path, API_VERSION, body, f"writing {label}", timeout))
+    return {"changed": True, "namespace": after, "diff": (before, after), "created": current is None}
+
+
+# -- queues ------------------------------------------------------------------------------------------
+
+
+def validate_queue(namespace: str, name: str, requested: dict[str, Any]) -> None:
+    problem = namespace_name_error(namespace)
+    if problem:
+        raise OptionError(f"namespace: {problem}")
+    if not QUEUE_NAME.match(name):
+        raise OptionError(f"name: {name!r} is not a queue name: 1-260 letters, numbers, periods, hyphens, underscores "
+                          "and slashes, starting and ending with a letter or number")
+    for option in ("lock_duration", "default_message_time_to_live"):
+        value = requested.get(option)
+        if value is not None and not DURATION.match(value):
+            raise OptionError(f"{option}: {value!r} is not an ISO 8601 duration (e.g. PT1M, P14D)")
+    count = requested.get("max_delivery_count")
+    if count is not None and count < 1:
+        raise OptionError(f"max_delivery_count: must be at least 1, got {count}")
+
+
+def queue_state(queue: dict[str, Any] | None) -> dict[str, Any] | None:
+    if queue is None:
+        return None
+    properties = queue.get("properties") or {}
+    state: dict[str, Any] = {"id": queue.get("id"), "name": queue.get("name")}
+    state.update({option: properties.get(field) for option, field in QUEUE_OPTIONS.items()})
+    state["status"] = properties.get("status")
+    return state
+
+
+def plan_queue(current: dict[str, Any] | None, requested: dict[str, Any], create: bool,
+               label: str) -> dict[str, Any] | None:
+    """The PUT body (the writable properties as read, the requested ones changed); None when nothing differs."""
+    wanted = {field: requested[option] for option, field in QUEUE_OPTIONS.items() if requested.get(option) is not None}
+    if current is None:
+        if not create:
+            raise OptionError(f"name: {label} does not exist and create is false (set create: true to create it)")
+        return {"properties": wanted}
+    properties = current.get("properties") or {}
+    if all(properties.get(field) == value for field, value in wanted.items()):
+        return None
+    body = {field: properties[field] for field in QUEUE_WRITABLE if properties.get(field) is not None}
+    return {"properties": {**body, **wanted}}
+
+
+def ensure_queue(conn: AzureConnection, resource_group: str, namespace: str, name: str, requested: dict[str, Any],
+                 state: str, create: bool, check_mode: bool) -> dict[str, Any]:
+    validate_queue(namespace, name, requested)
+    path = queue_path(conn.subscription_id, resource_group, namespace, name)
+    label = f"queue {name} of Service Bus namespace {namespace}"
+    if state == "absent":
+        current = owned.read(conn, path, API_VERSION, f"reading {label}")
+        before = queue_state(current)
+        if current is not None and not check_mode:
+            owned.delete_and_wait(conn, path, API_VERSION, f"deleting {label}", 600)
+        return {"changed": current is not None, "queue": None, "diff": (before, None)}
+    current = owned.read(conn, path, API_VERSION, f"reading {label}")
+    before = queue_state(current)
+    body = plan_queue(current, requested, create, label)
+    if body is None:
+        return {"changed": False, "queue": before, "diff": (before, before), "created": False}
+    if check_mode:
+        predicted = {"id": path, "name": name, **(current or {})}
+        predicted["properties"] = {**(predicted.get("properties") or {}), **body["properties"]}
+        after = queue_state(predicted)
+    else:
+        after = queue_state(conn.arm().put_and_wait(path, API_VERSION, body, f"writing {label}", 600))
+    return {"changed": True, "queue": after, "diff": (before, after), "created": current is None}

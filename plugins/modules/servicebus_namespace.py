@@ -1,0 +1,223 @@
+#!/usr/bin/python
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: servicebus_namespace
+short_description: Create, read or delete an Azure Service Bus namespace, with local (SAS) authentication off
+version_added: 0.2.0
+description:
+  - Ensures an Azure Service Bus namespace (C(Microsoft.ServiceBus/namespaces), api-version 2021-11-01) over
+    plain ARM REST, the way C(az servicebus namespace create --disable-local-auth) does; the create is
+    long-running and awaited.
+  - A new namespace gets sku C(Standard) and local authentication disabled unless told otherwise, so only
+    Microsoft Entra tokens (KEDA's workload identity) reach it. On an existing namespace only the options
+    given are changed; its location never is.
+  - With O(create=false) the module only reads, and fails when the namespace does not exist; this is how
+    the roles use a namespace they found, which they never change or delete.
+  - Returns the namespace id (the scope of a role assignment) and its host (C(<name>.servicebus.windows.net)),
+    so neither is typed. One module serves reading and writing (no C(_info) form), as the roles' event sources
+    say C(create) per source, and the read is the same single GET either way.
+  - O(state=absent) deletes the namespace (its queues with it), only when it carries O(require_tags) when they
+    are given; otherwise it is left alone and RV(left_alone) says why.
+author:
+  - kedaops.aks contributors (@kedaops)
+options:
+  resource_group:
+    description: The namespace's resource group.
+    type: str
+    required: true
+  name:
+    description:
+      - The namespace name (6-50 letters, numbers and hyphens), not its host name.
+    type: str
+    required: true
+  location:
+    description: The region; needed to create the namespace.
+    type: str
+  sku:
+    description: The pricing tier; C(Standard) when the module creates the namespace and this is omitted.
+    type: str
+    choices: [Basic, Standard, Premium]
+  disable_local_auth:
+    description:
+      - Disable local (SAS key) authentication (C(properties.disableLocalAuth)).
+      - C(true) when the module creates the namespace and this is omitted (as seed 001's
+        C(--disable-local-auth)); on an existing namespace, changed only when given.
+    type: bool
+  tags:
+    description: Tags to set (other tags are kept).
+    type: dict
+  creation_tags:
+    description:
+      - Tags set only when the module creates the namespace, never added to one that exists. The roles mark
+        what they create with C(managed-by=kedaops.aks) this way.
+    type: dict
+  require_tags:
+    description: With O(state=absent), delete only a namespace carrying all of these tags.
+    type: dict
+  create:
+    description: Create the namespace when it does not exist; with C(false) a missing namespace is an error.
+    type: bool
+    default: true
+  state:
+    description: C(present) to create or update, C(absent) to delete.
+    type: str
+    choices: [present, absent]
+    default: present
+  timeout:
+    description: Seconds to wait for the create or delete to finish.
+    type: int
+    default: 900
+extends_documentation_fragment:
+  - kedaops.aks.azure_auth
+  - kedaops.aks.azure_auth.action_group
+  - kedaops.aks.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+seealso:
+  - module: kedaops.aks.servicebus_queue
+  - module: kedaops.aks.role_assignment
+  - name: Disable local or SAS key authentication with Azure Service Bus
+    description: What disableLocalAuth turns off, and why Entra tokens remain.
+    link: https://learn.microsoft.com/azure/service-bus-messaging/disable-local-authentication
+"""
+
+EXAMPLES = r"""
+- name: A namespace that only accepts Entra tokens, marked as ours
+  kedaops.aks.servicebus_namespace:
+    resource_group: rg-keda-integration
+    name: sb-keda-demo
+    location: eastus
+    creation_tags: {managed-by: kedaops.aks}
+  register: sb
+
+- name: Let KEDA's identity read the queue lengths
+  kedaops.aks.role_assignment:
+    scope: "{{ sb.namespace.id }}"
+    role: Azure Service Bus Data Owner
+    assignee_object_id: "{{ keda_identity.principal_id }}"
+
+- name: Read a namespace we did not create
+  kedaops.aks.servicebus_namespace:
+    resource_group: rg-shared
+    name: sb-shared
+    create: false
+
+- name: Delete it only if we created it
+  kedaops.aks.servicebus_namespace:
+    resource_group: rg-keda-integration
+    name: sb-keda-demo
+    state: absent
+    require_tags: {managed-by: kedaops.aks}
+"""
+
+RETURN = r"""
+namespace:
+  description: The namespace after the run (predicted in check mode); null when absent.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: The namespace's resource id, the scope of its role assignments.
+      type: str
+      sample: /subscriptions/<subscription>/resourceGroups/rg-keda-integration/providers/Microsoft.ServiceBus/namespaces/sb-keda-demo
+    name:
+      description: The namespace name (KEDA's C(namespace) trigger metadata).
+      type: str
+    location:
+      description: The region.
+      type: str
+    sku:
+      description: The pricing tier.
+      type: str
+    disable_local_auth:
+      description: Whether local (SAS) authentication is disabled.
+      type: bool
+    endpoint:
+      description: The namespace endpoint.
+      type: str
+      sample: https://sb-keda-demo.servicebus.windows.net:443/
+    host:
+      description: The fully qualified namespace a client connects to.
+      type: str
+      sample: sb-keda-demo.servicebus.windows.net
+    tags:
+      description: The namespace's tags.
+      type: dict
+    provisioning_state:
+      description: ARM's provisioning state.
+      type: str
+    status:
+      description: The namespace status (C(Active) once usable).
+      type: str
+created:
+  description: Whether this run created the namespace.
+  returned: when O(state=present)
+  type: bool
+left_alone:
+  description: Why O(state=absent) did not delete an existing namespace (it lacks O(require_tags)).
+  returned: when O(state=absent)
+  type: str
+error:
+  description: Azure's error, when the module failed on an Azure call.
+  returned: failure
+  type: dict
+  contains:
+    code:
+      description: Azure's error code.
+      type: str
+    message:
+      description: Azure's error message.
+      type: str
+    status:
+      description: The HTTP status.
+      type: int
+"""
+
+from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+
+REQUESTED = ("location", "sku", "disable_local_auth", "tags", "creation_tags", "require_tags")
+
+
+def run(module: KedaopsModule) -> dict:
+    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_servicebus as sb
+
+    p = module.params
+    requested = {option: p[option] for option in REQUESTED}
+    sb.validate_namespace(p["name"], requested)  # before anything is sent
+    result = sb.ensure_namespace(module.azure, p["resource_group"], p["name"], requested, p["state"], p["create"],
+                                 module.check_mode, p["timeout"])
+    result["diff"] = diff(*result["diff"])
+    if result.get("left_alone"):
+        result["warnings"] = [result["left_alone"]]
+    return result
+
+
+ARGUMENT_SPEC = {
+    "resource_group": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "location": {"type": "str"},
+    "sku": {"type": "str", "choices": ["Basic", "Standard", "Premium"]},
+    "disable_local_auth": {"type": "bool"},
+    "tags": {"type": "dict"},
+    "creation_tags": {"type": "dict"},
+    "require_tags": {"type": "dict"},
+    "create": {"type": "bool", "default": True},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "timeout": {"type": "int", "default": 900},
+}
+
+
+def main() -> None:
+    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+
+
+if __name__ == "__main__":
+    main()
