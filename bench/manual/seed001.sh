@@ -9,7 +9,7 @@
 set -euo pipefail
 
 : "${AKS_RG:=rg-keda-integration}" "${AKS_NAME:=aks-cluster-name}" "${RG_NAME:=rg-keda-integration}"
-: "${LOCATION:=eastus}" "${MI_NAME:=keda-servicebus-identity}" "${SB_NAME:=sb-keda-demo}" "${SB_QUEUE_NAME:=orders}"
+: "${LOCATION:=eastus}" "${MI_NAME:=keda-servicebus-identity}" "${SB_NAME:=keda-sb-orders}" "${SB_QUEUE_NAME:=orders}"
 : "${FED_WORKLOAD:=$MI_NAME}" "${FED_KEDA:=keda-operator}"
 
 mark() { echo "MARK $EPOCHREALTIME $*"; }
