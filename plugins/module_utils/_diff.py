@@ -12,6 +12,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+# A value only the apply can tell (a client id Azure assigns, an issuer AKS assigns), as check mode
+# shows it in results and diffs -- Terraform's "(known after apply)".
+KNOWN_AFTER_APPLY = "(known after apply)"
+
 # Fields the server changes on every write; a difference in them alone is not a change.
 VOLATILE_METADATA = ("resourceVersion", "generation", "managedFields", "uid", "creationTimestamp", "selfLink")
 
