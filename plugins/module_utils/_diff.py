@@ -54,6 +54,9 @@ def without_volatile(obj: dict | None) -> dict | None:
     return clean
 
 
-def diff(before: Any, after: Any) -> dict[str, Any]:
-    """The ``diff`` result value Ansible renders (``--diff``)."""
+def diff(before: Any, after: Any, computed: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The ``diff`` result value Ansible renders (``--diff``). ``computed``: keys of ``after`` whose
+    null means "assigned by the apply" (check mode), shown as KNOWN_AFTER_APPLY."""
+    if computed and isinstance(after, dict):
+        after = {k: KNOWN_AFTER_APPLY if k in computed and v is None else v for k, v in after.items()}
     return {"before": before if before is not None else {}, "after": after if after is not None else {}}

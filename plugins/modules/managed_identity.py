@@ -147,7 +147,8 @@ def run(module: KedaopsModule) -> dict:
     else:
         changed, after = msi.ensure_identity_present(module.azure, before, p["resource_group"], p["name"], p["location"],
                                                      p["tags"], p["purge_tags"], module.check_mode)
-    return {"changed": changed, "identity": after or {}, "diff": diff(before, after)}
+    computed = ("client_id", "principal_id", "tenant_id") if module.check_mode else ()  # known after apply
+    return {"changed": changed, "identity": after or {}, "diff": diff(before, after, computed)}
 
 
 ARGUMENT_SPEC = {
