@@ -123,6 +123,16 @@ def ensure_identity_present(conn: AzureConnection, before: dict[str, Any] | None
     return True, identity_state(updated)
 
 
+def foreign_credentials(conn: AzureConnection, before: dict[str, Any] | None, resource_group: str, name: str,
+                        owned: list[str]) -> list[str]:
+    """Names of the credentials on the identity that are not ``owned``: an identity carrying one is
+    not ours alone to delete (docs/ownership.md)."""
+    if before is None:
+        return []
+    mine = {n.lower() for n in owned}
+    return sorted(c["name"] for c in list_credentials(conn, resource_group, name) if (c["name"] or "").lower() not in mine)
+
+
 def ensure_identity_absent(conn: AzureConnection, before: dict[str, Any] | None, resource_group: str, name: str,
                            check_mode: bool) -> tuple[bool, dict[str, Any] | None]:
     if before is None:

@@ -54,13 +54,13 @@ FAULTS = {
 }
 
 
-def site(lab, scenario: str, *extra: str) -> subprocess.CompletedProcess:
+def site(lab, scenario: str, *extra: str, playbook: str = "playbooks/site.yml") -> subprocess.CompletedProcess:
     env = lab.process_env()
     bin_dir = os.path.dirname(sys.executable)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     env.setdefault("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
     env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    args = [os.path.join(bin_dir, "ansible-playbook"), "-i", "localhost,", "playbooks/site.yml", *SCENARIOS[scenario]]
+    args = [os.path.join(bin_dir, "ansible-playbook"), "-i", "localhost,", playbook, *SCENARIOS[scenario]]
     if scenario == "helm":  # the real chart through the role's defaults; only the repository is the lab's
         args += ["-e", f"keda_helm_chart_repo_url={lab.env['LAB_CHART_REPO_URL']}"]
     return subprocess.run([*args, *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
@@ -106,3 +106,68 @@ def test_one_transient_fault_per_call_class_converges_without_duplicates(lab, sc
     assert second.returncode == 0, second.stdout[-20000:]
     assert recap(second)["changed"] == 0
     assert [w for w in lab.writes() if not w["path"].split("?")[0].endswith("/token")] == []
+
+
+FOREIGN = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Another team's credential on the same identity
+      kedaops.aks.federated_credential:
+        resource_group: rg-keda-integration
+        identity_name: keda-servicebus-identity
+        name: other-team
+        issuer: https://other.example/issuer/
+        subject: system:serviceaccount:other:app
+"""
+
+
+def play(lab, tmp_path, text: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "play.yml"
+    path.write_text(text)
+    return site(lab, "addon", playbook=str(path))
+
+
+def test_teardown_removes_only_what_the_collection_created(lab, tmp_path):
+    """An identity another team also federates, and a service account that existed before the
+    collection annotated it, survive teardown; only the collection's own parts are removed."""
+    lab.reset()
+    kubectl = [os.path.join(os.path.dirname(sys.executable), "kubectl"), "-n", "default"]
+    for args in (["create", "serviceaccount", "keda-servicebus-identity"],
+                 ["label", "serviceaccount", "keda-servicebus-identity", "team=payments"]):
+        subprocess.run(kubectl + args, env=lab.process_env(), check=True, capture_output=True)
+    proc = site(lab, "addon")
+    assert proc.returncode == 0, proc.stdout[-20000:]
+    proc = play(lab, tmp_path, FOREIGN)
+    assert proc.returncode == 0, proc.stdout[-5000:]
+
+    proc = site(lab, "addon", playbook="playbooks/teardown.yml")
+    assert proc.returncode == 0, proc.stdout[-20000:]
+    output = " ".join((proc.stdout + proc.stderr).split())  # warnings go to stderr, wrapped
+    assert "kept: it carries federated credentials this run does not own (other-team)" in output
+    assert "was not created by kedaops.aks" in output
+
+    check = tmp_path / "check.yml"
+    check.write_text("""
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - kedaops.aks.managed_identity_info:
+        resource_group: rg-keda-integration
+        name: keda-servicebus-identity
+        credentials: true
+      register: identity
+    - ansible.builtin.command: kubectl get sa keda-servicebus-identity -n default -o json
+      register: sa
+      changed_when: false
+    - ansible.builtin.assert:
+        that:
+          - identity.exists
+          - identity.credentials | map(attribute='name') | list == ['other-team']
+          - (sa.stdout | from_json).metadata.labels.team == 'payments'
+          - "'azure.workload.identity/client-id' not in ((sa.stdout | from_json).metadata.annotations | default({}))"
+""")
+    proc = site(lab, "addon", playbook=str(check))
+    assert proc.returncode == 0, proc.stdout[-5000:]
