@@ -26,7 +26,6 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
     MANAGED_BY_LABEL,
     Definition,
     Outcome,
-    ensure_absent,
     ensure_present,
     outcome_result,
 )
@@ -90,8 +89,14 @@ def ensure(api: ObjectStore, plan: ServiceAccountPlan, check_mode: bool) -> Outc
     if plan.unknown and not check_mode:
         raise OptionError("client_id: required when state is present (the identity's client id, a GUID)")
     if plan.state == "absent":
-        if plan.create and created_by_us(api.get(SERVICE_ACCOUNT, definition.name, definition.namespace)):
-            return ensure_absent(api, SERVICE_ACCOUNT, definition.name, definition.namespace, check_mode=check_mode)
+        live = api.get(SERVICE_ACCOUNT, definition.name, definition.namespace)
+        if live is None:
+            return Outcome(False, None, None)
+        if plan.create and created_by_us(live):
+            api.delete(SERVICE_ACCOUNT, definition.name, definition.namespace, dry_run=check_mode)
+            return Outcome(True, live, None)
+        if definition.matches(live):
+            return Outcome(False, live, live)  # a no-op stays one GET
         outcome = ensure_present(api, definition, check_mode=check_mode, missing="ignore")
         if plan.create and outcome.changed:
             outcome.warnings.append(
