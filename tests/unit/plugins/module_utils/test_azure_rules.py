@@ -410,3 +410,22 @@ def test_retry_on_codes_gives_up_at_the_deadline():
     with pytest.raises(AzureError) as err:
         retry_on_codes(busy, {"Busy"}, timeout=0.2, first_delay=0.05)
     assert err.value.code == "Busy"
+
+
+def test_write_locks_live_in_a_private_per_user_directory_and_are_cleaned_up(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    path = msi.lock_path("/id/one")
+    directory = os.path.dirname(path)
+    assert directory == str(tmp_path / f"kedaops-aks-{os.getuid()}")
+    assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+    with msi.identity_write_lock("/id/one", timeout=5):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert os.listdir(directory) == [], "the holder removes its lock file"
+    os.chmod(directory, 0o777)
+    with pytest.raises(AzureError) as caught:
+        msi.lock_path("/id/one")
+    assert caught.value.code == "LockDirectoryNotPrivate"
