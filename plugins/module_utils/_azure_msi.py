@@ -161,6 +161,40 @@ CONCURRENT_WRITE_CODE = "ConcurrentFederatedIdentityCredentialsWritesForSingleMa
 CONCURRENT_WRITE_MAX_DELAY = 8.0
 
 
+SA_SUBJECT_PREFIX = "system:serviceaccount:"
+
+
+def validate_subject(subject: str) -> None:
+    """A subject the token's ``sub`` claim can equal: no white space anywhere (Entra compares it exactly,
+    and a service account token's subject never holds any), and for a Kubernetes service account a
+    DNS-1123 namespace and a valid name (the API server refuses anything else, so no token carries it).
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/names/"""
+    if any(c.isspace() for c in subject):
+        raise OptionError(
+            f"subject: {subject!r} contains white space (a trailing space or newline?); Entra compares the "
+            f"subject exactly with the token's, which never contains any")
+    if subject.startswith(SA_SUBJECT_PREFIX):
+        parts = subject[len(SA_SUBJECT_PREFIX):].split(":")
+        if len(parts) != 2:
+            raise OptionError(f"subject: {subject!r} must be system:serviceaccount:<namespace>:<name>")
+        from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as rules
+        for part, check, what in ((parts[0], rules.dns_label, "namespace"), (parts[1], rules.dns_subdomain, "name")):
+            try:
+                check("subject", part)
+            except OptionError:
+                raise OptionError(
+                    f"subject: {subject!r} has {what} {part!r}, not a valid Kubernetes {what} (lower-case "
+                    f"DNS-1123); no service account token can carry it") from None
+
+
+def issuer_warnings(issuer: str | None) -> list[str]:
+    """AKS and Arc issuers end with '/', and Entra compares the issuer exactly (AADSTS700211)."""
+    if issuer and issuer.startswith("https://") and not issuer.endswith("/"):
+        return [f"issuer {issuer!r} has no trailing '/': AKS and Azure Arc issuer URLs end with one and Entra "
+                f"compares the issuer exactly, so tokens from such a cluster would not match (AADSTS700211)"]
+    return []
+
+
 def validate_credential(name: str, issuer: str | None, subject: str | None, audiences: list[str] | None,
                         state: str = "present") -> None:
     """Fail before any call on input Entra would refuse or could never match (message names the option)."""
@@ -185,6 +219,7 @@ def validate_credential(name: str, issuer: str | None, subject: str | None, audi
             "subject: required and must not be empty (for Kubernetes: system:serviceaccount:<namespace>:<name>)")
     if len(subject) > FIC_FIELD_MAX:
         raise OptionError(f"subject: longer than {FIC_FIELD_MAX} characters")
+    validate_subject(subject)
     if audiences is None or len(audiences) != 1:
         raise OptionError(
             f"audiences: federated identity credentials must have exactly one audience, got "
@@ -348,6 +383,8 @@ def ensure_credential_present(conn: AzureConnection, resource_group: str, identi
         return True, None, {"id": credential_id(conn, resource_group, identity_name, name), "name": name,
                             "issuer": issuer, "subject": subject, "audiences": list(audiences)}
     validate_credential(name, issuer, subject, audiences)
+    for message in issuer_warnings(issuer):
+        warn(message)
 
     def plan() -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[dict[str, Any]]]:
         try:

@@ -156,10 +156,12 @@ error:
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import validate_identity
 
 
 def run(module: KedaopsModule) -> dict:
     p = module.params
+    validate_identity(p["name"], p["tags"] if p["state"] == "present" else None)
     before = msi.get_identity(module.azure, p["resource_group"], p["name"])
     if p["state"] == "absent":
         kept = msi.foreign_credentials(module.azure, before, p["resource_group"], p["name"], p["owned_credentials"])
