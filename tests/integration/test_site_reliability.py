@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import collections
+import json
 import os
 import re
 import subprocess
@@ -171,3 +172,24 @@ def test_teardown_removes_only_what_the_collection_created(lab, tmp_path):
 """)
     proc = site(lab, "addon", playbook=str(check))
     assert proc.returncode == 0, proc.stdout[-5000:]
+
+
+def test_the_addon_path_refuses_next_to_a_keda_from_helm(lab):
+    """The kedacore chart's operator (labelled app.kubernetes.io/name=keda-operator, not managed by
+    AKS) makes the add-on path stop before it enables anything, as the Helm path does the other way."""
+    lab.reset()
+    kubectl = os.path.join(os.path.dirname(sys.executable), "kubectl")
+    subprocess.run([kubectl, "create", "namespace", "keda"], env=lab.process_env(), capture_output=True, check=False)
+    manifest = json.dumps({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
+        "name": "keda-operator", "namespace": "keda",
+        "labels": {"app.kubernetes.io/name": "keda-operator", "app.kubernetes.io/managed-by": "Helm"}},
+        "spec": {"selector": {"matchLabels": {"app": "keda-operator"}}, "template": {
+            "metadata": {"labels": {"app": "keda-operator"}},
+            "spec": {"containers": [{"name": "keda-operator", "image": "ghcr.io/kedacore/keda:2.20.2"}]}}}})
+    subprocess.run([kubectl, "create", "-f", "-"], input=manifest, text=True, env=lab.process_env(), check=True,
+                   capture_output=True)
+    lab.clear_requests()
+    proc = site(lab, "addon")
+    assert proc.returncode != 0
+    assert "A KEDA operator not managed by AKS runs on aks-cluster-name (namespace keda" in " ".join(proc.stdout.split())
+    assert [w for w in lab.writes() if w["service"] == "arm"] == [], "refused before the add-on is enabled"
