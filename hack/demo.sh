@@ -41,6 +41,8 @@ converge() {  # converge NAME VARS [extra args...]
     exit 1
   fi
   "$bin/python" hack/demo_summary.py "$vars"
+  echo "==> $name: outcome (the lab KEDA scales as the seed ends)"
+  "$bin/python" hack/demo_summary.py --outcome "$vars"
   run "$name: teardown.yml" playbooks/teardown.yml "$vars" "$@"
   "$bin/python" hack/demo_summary.py --after-teardown "$vars"
 }

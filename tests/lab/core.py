@@ -42,7 +42,20 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "service_account_issuers": [],
     # Microsoft.Kubernetes: how many polls a long-running connectedClusters PUT stays InProgress.
     "arc_lro_polls": 1,
+    # ServiceBus: how many GETs a new namespace reads provisioningState Activating before Succeeded.
+    "servicebus_lro_polls": 1,
+    # Azure RBAC on the data planes: seconds before a new role assignment is honoured.
+    "rbac_propagation_seconds": 0.0,
+    # Lab KEDA: the longest a poll waits. KEDA polls every spec.pollingInterval (default 30 s); the lab
+    # polls at min(pollingInterval, this) so tests and the demo do not wait 30 s. null = follow the spec.
+    "keda_polling_cap_seconds": 1.0,
 }
+
+
+# Requests the lab's own in-cluster actors make (the lab KEDA, the sample app) carry this header; the
+# request log keeps them but GET /requests shows them only when asked (?actor=<name> or ?actor=*),
+# so tests that count what a module sent are not disturbed by KEDA polling in the background.
+ACTOR_HEADER = "X-Lab-Actor"
 
 
 class Request:
@@ -279,6 +292,9 @@ class Lab:
             "service": service, "method": request.method, "path": request.target,
             "status": status, "time": time.time(),
         }
+        actor = request.headers.get(ACTOR_HEADER)
+        if actor:
+            entry["actor"] = actor
         if error:
             entry["error"] = error
         with self.lock:
@@ -397,10 +413,12 @@ class ControlService(Service):
             service = request.arg("service")
             since = float(request.arg("since", "0") or 0)
             writes = request.arg("writes", "") in ("1", "true")
+            actor = request.arg("actor")
             with lab.lock:
                 entries = [e for e in lab.requests
                            if (not service or e["service"] == service) and e["time"] >= since
-                           and (not writes or is_write(e))]
+                           and (not writes or is_write(e))
+                           and (actor == "*" or e.get("actor") == actor)]
             return Response.json(200, entries)
         if route == ("DELETE", "/requests"):
             with lab.lock:
@@ -441,12 +459,18 @@ class ControlService(Service):
             return Response(200, b"ok", {"Content-Type": "text/plain"})
         if route == ("GET", "/env"):
             return Response.json(200, lab.env())
+        parts = [p for p in request.path.split("/") if p]
+        if len(parts) >= 2 and parts[0] == "services" and hasattr(lab.services.get(parts[1]), "control"):
+            # A service's own control routes (e.g. /services/prometheus/metrics).
+            return lab.services[parts[1]].control(request, parts[2:])
         return Response.json(404, {"error": f"no control route {request.method} {request.path}"})
 
 
 def default_services() -> list[Callable[[Lab], Service]]:
     """The full lab: Kubernetes API, then Azure (which links to Kubernetes at start), the chart repository."""
     from .k8s import KubernetesService
-    from .azure import ArmService, EntraService, GraphService
+    from .azure import ArmService, EntraService, GraphService, PrometheusService, ServiceBusDataService
     from .chartrepo import ChartRepoService
-    return [KubernetesService, ArmService, EntraService, GraphService, ChartRepoService]
+    from .keda import KedaService
+    return [KubernetesService, ArmService, EntraService, GraphService, ChartRepoService, ServiceBusDataService,
+            PrometheusService, KedaService]

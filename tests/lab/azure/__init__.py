@@ -6,5 +6,7 @@ from __future__ import annotations
 from .arm import ArmService
 from .entra import EntraService
 from .graph import GraphService
+from .monitor import PrometheusService
+from .servicebus import ServiceBusDataService
 
-__all__ = ["ArmService", "EntraService", "GraphService"]
+__all__ = ["ArmService", "EntraService", "GraphService", "PrometheusService", "ServiceBusDataService"]

@@ -18,7 +18,7 @@ import jwt
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import authorization, connectedclusters, containerservice, errors, msi, seed, versions
+from . import authorization, connectedclusters, containerservice, errors, monitor, msi, seed, servicebus, versions
 from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
@@ -59,6 +59,9 @@ class ArmService(Service):
             "microsoft.containerservice/locations/operationresults": containerservice.handle_operation_result,
             connectedclusters.CLUSTER_KIND: connectedclusters.handle_cluster,
             connectedclusters.OPERATION_KIND: connectedclusters.handle_operation,
+            "microsoft.servicebus/namespaces": servicebus.handle_namespace,
+            "microsoft.servicebus/namespaces/queues": servicebus.handle_queue,
+            "microsoft.monitor/accounts": monitor.handle_account,
         }
         self.reset()
 

@@ -68,6 +68,11 @@ BUILTIN_ROLES: list[dict[str, Any]] = [
 _BY_GUID = {role["name"]: role for role in BUILTIN_ROLES}
 
 
+def builtin_role(guid: str) -> dict[str, Any] | None:
+    """The built-in role definition with this GUID (the data planes read its dataActions)."""
+    return _BY_GUID.get(guid.lower())
+
+
 def iso(timestamp: float) -> str:
     moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"

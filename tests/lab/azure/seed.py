@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 _NAMESPACE = uuid.UUID("6f1c2b8e-3d4a-4e5f-9a0b-1c2d3e4f5a6b")
 
-PROMETHEUS_QUERY_ENDPOINT = f"https://{ids.MONITOR_WORKSPACE_NAME}-abcd.{ids.LOCATION}.prometheus.monitor.azure.com"
+# The endpoint Microsoft's article (reference/scenarios.md A) shows, so its ScaledObject works verbatim.
+PROMETHEUS_QUERY_ENDPOINT = f"https://{ids.MONITOR_WORKSPACE_NAME}-1234.{ids.LOCATION}.prometheus.monitor.azure.com"
 SERVICEBUS_QUEUE = "orders"
 
 

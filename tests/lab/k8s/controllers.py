@@ -139,6 +139,8 @@ class Controllers:
         self._wake = threading.Condition()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
+        # Pods whose containers do their own work (the lab's sample app) stay Running until it is done.
+        self.hold_pod: Callable[[dict[str, Any]], bool] = lambda pod: False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -297,7 +299,7 @@ class Controllers:
                 "restartCount": 0, "image": c.get("image"), "imageID": f"{c.get('image')}@sha256:{'0' * 64}",
                 "containerID": f"containerd://{obj['metadata']['uid'].replace('-', '')}{i}", "started": True,
             } for i, c in enumerate(obj["spec"].get("containers") or [])]
-            if job_pod and delay <= 0:
+            if job_pod and delay <= 0 and not self.hold_pod(obj):
                 self._finish(obj)
             elif delay > 0:
                 self._set_ready(obj, False)
@@ -310,8 +312,9 @@ class Controllers:
         if pod is None or (pod.get("status") or {}).get("phase") != "Running":
             return
         job_pod = (_controller_of(pod) or {}).get("kind") == "Job"
+        finish = job_pod and not self.hold_pod(pod)
         self.api.system_write(self._type("", "Pod"), namespace, name,
-                              self._finish if job_pod else (lambda obj: self._set_ready(obj, True)), KUBELET)
+                              self._finish if finish else (lambda obj: self._set_ready(obj, True)), KUBELET)
 
     @staticmethod
     def _set_ready(pod: dict[str, Any], ready: bool) -> None:
@@ -608,9 +611,17 @@ class Controllers:
         pods = self._owned("", "Pod", namespace, job["metadata"]["uid"])
         succeeded = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Succeeded")
         active = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+        failed = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Failed")
         completions = spec.get("completions")
         target = int(completions if completions is not None else 1)
         failure = None
+        if failed > int(spec.get("backoffLimit", 6)) and not active:
+            # pkg/controller/job: more failed pods than backoffLimit (default 6) fails the Job.
+            status["failed"] = failed
+            _set_condition(status, "FailureTarget", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
+            _set_condition(status, "Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit")
+            self._write_status("batch", "Job", namespace, name, status)
+            return
         if spec.get("suspend"):
             for pod in active:
                 self._delete("", "Pod", namespace, pod["metadata"]["name"])
@@ -628,7 +639,7 @@ class Controllers:
         now = now_rfc3339()
         status.setdefault("startTime", now)
         status.update({"ready": sum(1 for p in active if _pod_ready(p)), "terminating": 0, "uncountedTerminatedPods": {}})
-        for field, value in (("active", len(active)), ("succeeded", succeeded)):
+        for field, value in (("active", len(active)), ("succeeded", succeeded), ("failed", failed)):
             if value:
                 status[field] = value
             else:

@@ -76,7 +76,7 @@ BUILTINS: tuple[ResourceType, ...] = (
           returns_deleted_object=True),
     _core("Secret", "secrets"),
     _core("ConfigMap", "configmaps", short_names=("cm",)),
-    _core("Pod", "pods", short_names=("po",), categories=("all",), subresources=("status",),
+    _core("Pod", "pods", short_names=("po",), categories=("all",), subresources=("status", "log"),
           returns_deleted_object=True),
     _core("Service", "services", short_names=("svc",), categories=("all",), subresources=("status",),
           returns_deleted_object=True),
@@ -121,6 +121,8 @@ SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "scale": ("autoscaling", "v1", "Scale", ("get", "patch", "update")),
     "status": ("", "", "", ("get", "patch", "update")),
     "finalize": ("", "", "", ("update",)),
+    # pods/log: kind Pod, verb get (kube-apiserver discovery for /api/v1).
+    "log": ("", "", "Pod", ("get",)),
 }
 
 _VERSION_RE = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")

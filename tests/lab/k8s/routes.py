@@ -231,6 +231,8 @@ class Router:
             self._verb(rt, "get")
             if route.subresource == "scale":
                 return self._json(200, self.api.scale(rt, ns, route.name))
+            if route.subresource == "log":
+                return self._pod_log(request, ns or "", route.name)
             if route.subresource in ("", "status"):
                 obj = self.api.get(rt, ns, route.name)
                 if not route.subresource and tables.wants_table(request.headers.get("Accept") or ""):
@@ -267,6 +269,16 @@ class Router:
             opts = self._delete_options(request)
             return self._json(200, self.api.delete(rt, ns, route.name, opts))
         raise errors.ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    def _pod_log(self, request: Request, namespace: str, name: str) -> Response:
+        """pods/log: what the lab's processes wrote for the pod (kubectl logs; ``tailLines`` honoured)."""
+        self.api.get(self.api.registry.by_kind("v1", "Pod"), namespace, name)
+        lines = self.service.pod_log(namespace, name)
+        tail = request.arg("tailLines")
+        if tail and tail.isdigit():
+            lines = lines[-int(tail):] if int(tail) else []
+        text = "".join(line + "\n" for line in lines)
+        return Response(200, text.encode("utf-8"), {"Content-Type": "text/plain"})
 
     def _post(self, request: Request, route: Route, rt: ResourceType, user: dict[str, Any]) -> Response:
         if route.name is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from typing import Any
 
 import yaml
@@ -43,6 +44,9 @@ class KubernetesService(Service):
         self.api.controllers = self.controllers
         self.router = Router(self)
         self._ca_cache = ""
+        # pods/log: lines the lab's processes (lab KEDA, the sample app) write for a pod.
+        self._logs: dict[tuple[str, str], list[str]] = {}
+        self._logs_lock = threading.Lock()
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -119,7 +123,17 @@ class KubernetesService(Service):
                     self.api.store.remove(gr, meta.get("namespace", ""), meta["name"])
             self.api.registry.clear_crds()
             self.api.ownership.clear()
+            with self._logs_lock:
+                self._logs.clear()
             self._seed()
+
+    def append_log(self, namespace: str, name: str, line: str) -> None:
+        with self._logs_lock:
+            self._logs.setdefault((namespace, name), []).append(line)
+
+    def pod_log(self, namespace: str, name: str) -> list[str]:
+        with self._logs_lock:
+            return list(self._logs.get((namespace, name), []))
 
     def _seed(self) -> None:
         opts = Options(manager="kube-apiserver")

@@ -147,6 +147,18 @@ def _with_age(*fields: Callable[[dict[str, Any]], Any]) -> Printer:
     return lambda obj: [f(obj) for f in fields] + [_age(_get(obj, "metadata", "creationTimestamp"))]
 
 
+def _event(obj: dict[str, Any]) -> list[Any]:
+    """kubernetes pkg/printers/internalversion/printers.go printEvent (the name is the last, wide column)."""
+    first = _age(obj.get("firstTimestamp") or obj.get("eventTime"))
+    last = _age(obj.get("lastTimestamp")) if obj.get("lastTimestamp") else first
+    count = int(obj.get("count") or 0) or 1
+    involved = obj.get("involvedObject") or {}
+    target = f"{str(involved.get('kind', '')).lower()}/{involved.get('name')}" if involved.get("name") else str(involved.get("kind", "")).lower()
+    source = (obj.get("source") or {}).get("component") or obj.get("reportingComponent") or ""
+    return [last, obj.get("type", ""), obj.get("reason", ""), target, involved.get("fieldPath", ""), source,
+            str(obj.get("message", "")).strip(), first, count, obj["metadata"].get("name", "")]
+
+
 _BUILTIN: dict[tuple[str, str], tuple[list[Column], Printer]] = {
     ("", "Namespace"): ([_NAME, ("Status", "string", "", 0), _AGE], _with_age(lambda o: _get(o, "status", "phase") or "")),
     ("", "Pod"): ([_NAME, ("Ready", "string", "", 0), ("Status", "string", "", 0), ("Restarts", "string", "", 0), _AGE,
@@ -180,6 +192,10 @@ _BUILTIN: dict[tuple[str, str], tuple[list[Column], Printer]] = {
                                 or "<none>")),
     ("batch", "Job"): ([_NAME, ("Status", "string", "", 0), ("Completions", "string", "", 0), ("Duration", "string", "", 0),
                         _AGE], _job),
+    ("", "Event"): ([("Last Seen", "string", "", 0), ("Type", "string", "", 0), ("Reason", "string", "", 0),
+                     ("Object", "string", "", 0), ("Subobject", "string", "", 1), ("Source", "string", "", 1),
+                     ("Message", "string", "", 0), ("First Seen", "string", "", 1), ("Count", "integer", "", 1),
+                     ("Name", "string", "", 1)], _event),
     ("apiextensions.k8s.io", "CustomResourceDefinition"): (
         [_NAME, ("Created At", "date", "", 0)], lambda o: [_get(o, "metadata", "creationTimestamp")]),
 }
@@ -241,7 +257,8 @@ def table(rt: ResourceType, items: list[dict[str, Any]], resource_version: str, 
     columns, printer = _BUILTIN.get((rt.group, rt.kind)) or (_custom(rt) if not rt.builtin else default)
     rows = []
     for obj in items:
-        cells = [obj["metadata"].get("name", "")] + printer(obj)
+        # Events print their name as the last (wide) column, not the first.
+        cells = printer(obj) if (rt.group, rt.kind) == ("", "Event") else [obj["metadata"].get("name", "")] + printer(obj)
         row: dict[str, Any] = {"cells": cells}
         if include == "Object":
             row["object"] = obj

@@ -1,0 +1,67 @@
+"""The lab's KEDA operator and the seed's sample app, running beside the emulated cluster.
+
+``KedaService`` owns one background thread that, every ~0.1 s, runs the servicebusdemo pods that
+have started (``sampleapp``) and, while a keda-operator pod runs (add-on or Helm chart), polls every
+ScaledObject and ScaledJob as KEDA does (``controller``). ``GET /state`` on its port (LAB_KEDA_URL)
+shows the last error of the loop, for debugging the lab itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from typing import Any
+
+from ..core import Request, Response, Service, StreamWriter
+from .controller import Keda
+from .sampleapp import SampleApp, is_sample
+
+TICK_SECONDS = 0.1
+
+
+class KedaService(Service):
+    name = "keda"
+
+    def __init__(self, lab: Any):
+        super().__init__(lab)
+        self.keda = Keda(lab)
+        self.app = SampleApp(lab)
+        self.last_error = ""
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+
+    def started(self) -> None:
+        k8s = self.lab.services.get("k8s")
+        if k8s is None:
+            return
+        # Job pods of the sample app stay Running until the app has done its work.
+        k8s.controllers.hold_pod = is_sample
+        self._thread = threading.Thread(target=self._run, name="lab-keda", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def reset(self) -> None:
+        self.keda.reset()
+        self.app.reset()
+        self.last_error = ""
+
+    def env(self) -> dict[str, str]:
+        return {"LAB_KEDA_URL": self.url}
+
+    def _run(self) -> None:
+        while not self.lab.stopping.is_set() and not self._wake.wait(TICK_SECONDS):
+            try:
+                self.app.tick()
+                self.keda.tick()
+            except Exception:  # pylint: disable=broad-except
+                # The loop must survive a lab bug; the trace is visible at GET /state.
+                self.last_error = traceback.format_exc()
+
+    def handle(self, request: Request, stream: StreamWriter) -> Response | None:
+        if request.method == "GET" and request.path.rstrip("/") == "/state":
+            return Response.json(200, {"last_error": self.last_error})
+        return Response.json(404, {"error": f"no route {request.method} {request.path}"})
