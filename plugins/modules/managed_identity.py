@@ -45,7 +45,7 @@ options:
     description:
       - Whether the identity should exist.
       - V(absent) never deletes an identity that carries a federated credential it was not told it owns
-        (O(owned_credentials)): deleting the identity would delete another team's credential with it. Such an
+        (O(owned_credentials)), since deleting the identity would delete another team's credential with it. Such an
         identity is kept, with a warning naming the credentials, and RV(kept) is V(true).
     type: str
     choices: [present, absent]

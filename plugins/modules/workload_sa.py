@@ -85,8 +85,8 @@ options:
   state:
     description:
       - V(present) ensures the annotations and labels.
-      - V(absent) deletes the service account (with O(create=true)) only when this module created it: an account
-        it creates carries the label C(app.kubernetes.io/managed-by=kedaops.aks). An account that existed before
+      - V(absent) deletes the service account (with O(create=true)) only when this module created it (an account
+        it creates carries the label C(app.kubernetes.io/managed-by=kedaops.aks)). An account that existed before
         (or with O(create=false)) stays in place; only the three workload identity annotations, and the labels
         named in O(labels), are removed from it, with a warning when O(create=true). See docs/ownership.md.
     type: str

@@ -42,7 +42,7 @@ def test_every_call_class_is_retried_on_a_transient_status(k8s, status):
     k8s.handle.fault(service="k8s", method="POST", path="/token", status=status)
     request_token(api, "default", "app")
     api.delete(SERVICE_ACCOUNT, "app", "default")
-    assert [(m, c) for m, c, _ in retried] == [(m, status) for m in ("GET", "POST", "PATCH", "POST", "DELETE")]
+    assert [(m, c) for m, c, _wait in retried] == [(m, status) for m in ("GET", "POST", "PATCH", "POST", "DELETE")]
     assert api.get(SERVICE_ACCOUNT, "app", "default") is None
     creates = [r for r in k8s.handle.requests("k8s") if r["method"] == "POST" and r["path"].endswith(
         "/serviceaccounts")]
