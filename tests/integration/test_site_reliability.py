@@ -61,8 +61,9 @@ def site(lab, scenario: str, *extra: str, playbook: str = "playbooks/site.yml") 
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     env.setdefault("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
     env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    args = [os.path.join(bin_dir, "ansible-playbook"), "-i", "localhost,", playbook, *SCENARIOS[scenario]]
-    if scenario == "helm":  # the real chart through the role's defaults; only the repository is the lab's
+    args = [os.path.join(bin_dir, "ansible-playbook"), "-i", "localhost,", playbook,
+            *(SCENARIOS.get(scenario) or ["-e", "@playbooks/vars/arc-prometheus.yml"])]
+    if scenario in ("helm", "arc"):  # the real chart through the role's defaults; only the repository is the lab's
         args += ["-e", f"keda_helm_chart_repo_url={lab.env['LAB_CHART_REPO_URL']}"]
     return subprocess.run([*args, *extra], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
                           check=False)
@@ -193,3 +194,17 @@ def test_the_addon_path_refuses_next_to_a_keda_from_helm(lab):
     assert proc.returncode != 0
     assert "A KEDA operator not managed by AKS runs on aks-cluster-name (namespace keda" in " ".join(proc.stdout.split())
     assert [w for w in lab.writes() if w["service"] == "arm"] == [], "refused before the add-on is enabled"
+
+
+def test_check_mode_previews_the_arc_path_and_writes_nothing(lab, tmp_path):
+    """Arc: once the connected cluster's issuer and the K3s issuer step are in place (the molecule
+    scenario's prepare, which writes), the site preview passes and writes nothing."""
+    lab.reset()
+    prepare = site(lab, "arc", "-e", f"arc_k3s_config={tmp_path}/etc/rancher/k3s/config.yaml",
+                   playbook="extensions/molecule/arc/prepare.yml")
+    assert prepare.returncode == 0, prepare.stdout[-10000:]
+    lab.clear_requests()
+    proc = site(lab, "arc", "--check", "--diff")
+    assert proc.returncode == 0, f"{proc.stdout[-20000:]}\n{proc.stderr[-3000:]}"
+    assert lab.writes() == []
+    assert KNOWN_AFTER_APPLY in proc.stdout
