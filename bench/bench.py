@@ -39,6 +39,8 @@ sys.path.insert(0, BENCH_DIR)
 
 import azcollection  # noqa: E402  pylint: disable=wrong-import-position
 import breakdown  # noqa: E402  pylint: disable=wrong-import-position
+import scenarios  # noqa: E402  pylint: disable=wrong-import-position
+
 from lab.control import LabControl  # noqa: E402  pylint: disable=wrong-import-position
 from lab.core import is_write  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -115,7 +117,7 @@ def start_lab(state_dir: str) -> tuple[Any, dict[str, str]]:
     return lab, lab.env()
 
 
-def playbook_env(lab_env: dict[str, str]) -> dict[str, str]:
+def playbook_env(lab_env: dict[str, str], lab_ca_only: bool = False) -> dict[str, str]:
     env = dict(os.environ)
     env.update(lab_env)
     env.update({
@@ -133,14 +135,12 @@ def playbook_env(lab_env: dict[str, str]) -> dict[str, str]:
         "AZURE_SECRET": lab_env["AZURE_CLIENT_SECRET"],
         "AZURE_TENANT": lab_env["AZURE_TENANT_ID"],
         "AZURE_DISABLE_INSTANCE_DISCOVERY": "true",
-        # The lab's env.sh trusts certifi's ~150 roots plus the lab CA, so that real hosts still
-        # verify in a shell that sourced it. requests then parses that bundle for every new TLS
-        # connection (40-50 ms here, two or three times per Azure task), which it does not do
-        # against real Azure without REQUESTS_CA_BUNDLE (it preloads one context at import). Only
-        # the lab is contacted here, so only the lab CA is trusted: the figures stay the modules'.
-        "REQUESTS_CA_BUNDLE": lab_env["LAB_CA_FILE"],
-        "SSL_CERT_FILE": lab_env["LAB_CA_FILE"],
     })
+    # As users run it (issue 19): env.sh's full bundle, certifi's ~150 roots plus the lab CA, the cost
+    # every real user pays with the system or certifi bundle (loading it is 25-50 ms per TLS context).
+    # --lab-ca-only trusts the lab CA alone, the issue 8 figures' setting.
+    if lab_ca_only:
+        env.update(REQUESTS_CA_BUNDLE=lab_env["LAB_CA_FILE"], SSL_CERT_FILE=lab_env["LAB_CA_FILE"])
     return env
 
 
@@ -474,7 +474,8 @@ def report(rows_table: str, meta: dict[str, Any], rounds: int, warmup: int, task
 # --- scale -----------------------------------------------------------------------------------------
 
 
-def run_scale(env: dict[str, str], lab: LabClient, bindings: int, per_item: int, identities: int) -> dict[str, Any]:
+def run_scale(env: dict[str, str], lab: LabClient, bindings: int, per_item: int, identities: int,
+              settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The bulk converge of ``bindings`` bindings (then its no-change re-run), and the per-item
     baseline on ``per_item`` bindings (converge and re-run), each on a freshly reset lab."""
     sys.path.insert(0, os.path.join(BENCH_DIR, "scale"))
@@ -486,6 +487,8 @@ def run_scale(env: dict[str, str], lab: LabClient, bindings: int, per_item: int,
         if count <= 0:
             continue
         lab.call("POST", "/reset")
+        if settings:
+            lab.call("PUT", "/settings", settings)  # the latency profile (--scale-profile)
         variables = os.path.join(RESULTS, f"scale-{label}-vars.json")
         with open(variables, "w", encoding="utf-8") as f:
             json.dump(scale_vars(count, min(identities, count), env), f)
@@ -605,7 +608,8 @@ def latency_table(measured: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/bench.py")
-    parser.add_argument("--smoke", action="store_true", help="one round, no warm-up, 1 and 5 tasks")
+    parser.add_argument("--smoke", action="store_true",
+                        help="one round, no warm-up, 1 and 3 tasks; both seeds' site.yml converge and re-run at 0 ms")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--tasks", type=int, default=10, help="tasks in the long playbook (the short one has 1)")
@@ -618,13 +622,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", action="store_true", help="also run the 100-binding converge (bench/scale)")
     parser.add_argument("--scale-bindings", type=int, default=100)
     parser.add_argument("--scale-identities", type=int, default=5)
+    parser.add_argument("--scale-profile", default="0 ms",
+                        help="latency profile for --scale: " + ", ".join(scenarios.PROFILES))
     parser.add_argument("--per-item-bindings", type=int, default=10,
                         help="bindings in the per-item baseline (extrapolated to --scale-bindings); 0 skips it")
+    parser.add_argument("--scenarios", action="store_true",
+                        help="also run both seeds: the manual procedure (az, kubectl, helm) beside site.yml's first "
+                             "run and re-run, at 0 ms and at the realistic latency profile (bench/scenarios.py)")
+    parser.add_argument("--scenario-profiles", default="0 ms,realistic",
+                        help="comma-separated latency profiles for --scenarios: " + ", ".join(scenarios.PROFILES))
+    parser.add_argument("--no-manual", action="store_true", help="--scenarios without the manual procedure")
+    parser.add_argument("--token-cache", action="store_true",
+                        help="--scenarios: also run site.yml with the opt-in run cache (KEDAOPS_AZURE_TOKEN_CACHE)")
+    parser.add_argument("--lab-ca-only", action="store_true",
+                        help="trust the lab CA alone instead of env.sh's full bundle (the issue 8 setting)")
     args = parser.parse_args(argv)
     if args.smoke:
         # A smoke of the whole pipeline within CI's budget (about 2 minutes with the .venv-bench
         # install on an idle machine): every row, the request counts exact, the timings indicative.
-        args.rounds, args.warmup, args.tasks = 1, 0, 5
+        args.rounds, args.warmup, args.tasks = 1, 0, 3
+        # Both seeds' site.yml, converge and no-op re-run, at 0 ms: the request counts (issue 19, item 5).
+        args.scenarios, args.no_manual, args.scenario_profiles = True, True, "0 ms"
     if args.tasks < 2:
         parser.error("--tasks must be at least 2")
 
@@ -639,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = tempfile.mkdtemp(prefix="kedaops-bench-lab-")
     lab, lab_env = start_lab(state_dir)
     try:
-        env = playbook_env(lab_env)
+        env = playbook_env(lab_env, args.lab_ca_only)
         client = LabClient(lab_env)
         if with_azcollection:
             azcollection.patch(BENCH_VENV, lab_env["LAB_ARM_URL"], lab_env["LAB_ENTRA_URL"])
@@ -681,11 +699,42 @@ def main(argv: list[str] | None = None) -> int:
                 output["profile"], output["latency"] = profile, measured
                 if args.docs:
                     update_docs("bench-profile", text)
+        if args.scenarios:
+            profiles = [p.strip() for p in args.scenario_profiles.split(",") if p.strip()]
+            unknown = [p for p in profiles if p not in scenarios.PROFILES]
+            if unknown:
+                parser.error(f"--scenario-profiles: unknown {', '.join(unknown)}")
+            manual = not args.no_manual
+            if manual and not scenarios.az_available():
+                print("the Azure CLI venv (.venv-az) is missing: `make az-venv`; the manual procedure is skipped",
+                      flush=True)
+                manual = False
+            print(f"scenarios: both seeds at {', '.join(profiles)} ({'manual procedure and ' if manual else ''}"
+                  "site.yml first run and re-run) ...", flush=True)
+            result = scenarios.run_scenarios(env, client, run_playbook, RESULTS, profiles, manual, args.token_cache)
+            text = (f"Measured {meta['date']} by `make bench` with env.sh's full CA bundle "
+                    f"(load average at end {machine()['loadavg']}).\n\n" + scenarios.table(result))
+            step_text = scenarios.steps_table(result)
+            where = scenarios.where_table(result, "realistic" if "realistic" in profiles else profiles[0])
+            if where and not args.smoke:
+                step_text = (step_text + "\n\n" if step_text else "") + "site.yml's slowest tasks:\n\n" + where
+            print("\n" + text + "\n\nRequests per run (the stable figure):\n" + scenarios.counts_summary(result) + "\n")
+            if step_text:
+                print(step_text + "\n")
+            output["scenarios"] = result
+            if args.docs:
+                update_docs("bench-scenarios", text)
+                if step_text:
+                    update_docs("bench-scenario-steps", step_text)
         if args.scale:
             print("scale: bench/scale ...", flush=True)
-            scale = run_scale(env, client, args.scale_bindings, args.per_item_bindings, args.scale_identities)
+            if args.scale_profile not in scenarios.PROFILES:
+                parser.error(f"--scale-profile: unknown {args.scale_profile}")
+            scale = run_scale(env, client, args.scale_bindings, args.per_item_bindings, args.scale_identities,
+                              scenarios.PROFILES[args.scale_profile])
             meta.setdefault("machine", machine())
-            text = (f"Measured {meta['date']} by `make bench` (load average at end {machine()['loadavg']}).\n\n"
+            text = (f"Measured {meta['date']} by `make bench` at latency {scenarios.PROFILE_TEXT[args.scale_profile]} "
+                    f"(load average at end {machine()['loadavg']}).\n\n"
                     + scale_table(scale))
             print("\n" + text + "\n")
             output["scale"] = scale

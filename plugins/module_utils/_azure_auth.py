@@ -200,13 +200,16 @@ def _discover_cloud(arm_url: str, transport: Any = None) -> Cloud:
         raise translate(exc, f"reading the cloud endpoints of {arm_url}") from exc
 
 
-def build_credential(auth: AzureAuth, cloud: Cloud) -> Any:
-    """The azure-identity credential for ``auth`` (only that class is imported)."""
+def build_credential(auth: AzureAuth, cloud: Cloud, transport: Any = None) -> Any:
+    """The azure-identity credential for ``auth`` (only that class is imported); ``transport`` is the
+    connection's (one session and TLS context for Entra and ARM)."""
     source = auth.effective_source()
     gaps = auth.missing()
     if gaps:
         raise OptionError(f"auth_source {source} needs {', '.join(gaps)} (options or AZURE_* environment variables)")
     common: dict[str, Any] = dict(RETRY_SETTINGS)
+    if transport is not None:
+        common["transport"] = transport
     authority = cloud.authority_host
     if source == "env":
         from azure.identity import ClientSecretCredential

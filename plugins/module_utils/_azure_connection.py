@@ -1,11 +1,13 @@
 # Copyright (c) kedaops.aks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One Azure connection per module run: credential, cloud and clients, each built on first use
-and shared (``AzureConnection``), and ``ArmClient``, plain ARM REST over azure-mgmt-core's
+and shared (``AzureConnection``), all over one kept-alive requests session whose TLS context is
+built once (``shared_session``), and ``ArmClient``, plain ARM REST over azure-mgmt-core's
 pipeline for resources whose SDK package is too heavy to import."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import (
@@ -44,23 +46,44 @@ class AzureConnection:
 
     @property
     def transport(self) -> Any:
-        # One requests session for every ARM call of the run: one TLS handshake, kept alive.
+        # One requests session for every call of the run -- cloud discovery, Entra and ARM: one TLS
+        # handshake per host, kept alive, and one TLS context for all of them (shared_session).
         # RequestsTransport trusts the environment, so REQUESTS_CA_BUNDLE and proxies apply.
         if self._transport is None:
             from azure.core.pipeline.transport import RequestsTransport
-            self._transport = RequestsTransport()
+            self._transport = RequestsTransport(session=shared_session(), session_owner=True)
         return self._transport
+
+    def _credential_transport(self) -> Any:
+        # The credential's pipeline on the same session; closing it must not close the session.
+        from azure.core.pipeline.transport import RequestsTransport
+        return RequestsTransport(session=self.transport.session, session_owner=False)
 
     @property
     def cloud(self) -> Cloud:
         if self._cloud is None:
-            self._cloud = resolve_cloud(self.auth, self.transport)
+            # With the opt-in run cache (_azure_token_cache), an ARM URL's endpoints are read once per run.
+            from ansible_collections.kedaops.aks.plugins.module_utils import _azure_token_cache as cache
+            directory, arm_url = cache.cache_dir(), self.auth.cloud_environment or ""
+            key = f"{arm_url}|{self.auth.authority_host or ''}"
+            stored = cache.load_cloud(directory, key) if directory and "://" in arm_url else None
+            if stored is not None and set(stored) == {"name", "resource_manager", "scope", "authority_host"}:
+                self._cloud = Cloud(**stored)
+            else:
+                self._cloud = resolve_cloud(self.auth, self.transport)
+                if directory and "://" in arm_url:
+                    cache.store_cloud(directory, key, dict(self._cloud.__dict__))
         return self._cloud
 
     @property
     def credential(self) -> Any:
         if self._credential is None:
-            self._credential = build_credential(self.auth, self.cloud)
+            from ansible_collections.kedaops.aks.plugins.module_utils import _azure_token_cache as cache
+            cloud = self.cloud
+            credential = build_credential(self.auth, cloud, self._credential_transport())
+            binding = f"{cloud.authority_host}|{self.auth.tenant}|{self.auth.client_id}"
+            self._credential = cache.wrap(credential, self.auth.effective_source(), self.auth.secret,
+                                          self.auth.federated_token_file, binding)
         return self._credential
 
     def client_options(self) -> dict[str, Any]:
@@ -93,6 +116,78 @@ class AzureConnection:
         if "arm" not in self._clients:
             self._clients["arm"] = ArmClient(self)
         return self._clients["arm"]
+
+
+def adaptive_polling(polling_class: Any, ceiling: float, first: float = 1.0) -> Any:
+    """An ARM poller that waits what the service asks (``Retry-After`` / ``x-ms-retry-after-ms``), and
+    without that header 1 s, then 2, 4, ... up to ``ceiling`` instead of ``ceiling`` every time: an
+    operation that is over in two seconds is seen after two, a long one is not polled more than
+    ARM's request limits like (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations:
+    "If no Retry-After header is returned, implement your own retry logic")."""
+
+    class AdaptivePolling(polling_class):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._next_delay = min(first, ceiling)
+
+        def _extract_delay(self) -> float:
+            from azure.core.polling.base_polling import get_retry_after
+            asked = get_retry_after(self._pipeline_response)
+            if asked:
+                return float(asked)
+            delay, self._next_delay = self._next_delay, min(self._next_delay * 2, ceiling)
+            return float(delay)
+
+    return AdaptivePolling(ceiling)
+
+
+def shared_session() -> Any:
+    """A requests session whose HTTPS connections share one TLS context per CA bundle.
+
+    requests (2.32-2.34) hands urllib3 the bundle's path for every new connection, and urllib3 then
+    builds a context and parses the bundle again: 25-50 ms each with certifi's ~150 roots (the
+    system bundle, or REQUESTS_CA_BUNDLE) -- per host, per task. Here the bundle requests chose
+    (``verify``: REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi's) is loaded once into a default
+    context (certificate and host name checked as before), and the pools get that context instead of
+    the path. A ``verify`` that is not a bundle file (False, a directory) takes requests' own path.
+    """
+    import ssl
+
+    from requests import Session
+    from requests.adapters import HTTPAdapter
+    from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+    class OneContextAdapter(HTTPAdapter):
+        def __init__(self) -> None:
+            self._contexts: dict[str, ssl.SSLContext] = {}
+            super().__init__()
+
+        def context_for(self, verify: Any) -> ssl.SSLContext | None:
+            path = DEFAULT_CA_BUNDLE_PATH if verify is True else verify
+            if not isinstance(path, str) or not os.path.isfile(path):
+                return None
+            if path not in self._contexts:
+                self._contexts[path] = ssl.create_default_context(cafile=path)
+            return self._contexts[path]
+
+        def build_connection_pool_key_attributes(self, request: Any, verify: Any, cert: Any = None) -> Any:
+            host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+            context = self.context_for(verify) if host_params.get("scheme") == "https" else None
+            if context is not None:
+                pool_kwargs.pop("ca_certs", None)
+                pool_kwargs["ssl_context"] = context
+            return host_params, pool_kwargs
+
+        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+            super().cert_verify(conn, url, verify, cert)
+            context = getattr(conn, "conn_kw", {}).get("ssl_context")
+            if context is not None and context in self._contexts.values():
+                conn.ca_certs = None  # the context already trusts the bundle; do not parse it again
+
+    session = Session()
+    adapter = OneContextAdapter()
+    session.mount("https://", adapter)
+    return session
 
 
 class ArmClient:
@@ -163,7 +258,7 @@ class ArmClient:
             self._raise_for(pipeline_response.http_response, action)
             poller = LROPoller(self.pipeline_client, pipeline_response,
                                lambda pr: pr.http_response.json() if pr.http_response.text() else None,
-                               ARMPolling(polling_interval))
+                               adaptive_polling(ARMPolling, polling_interval))
             result = poller.result(timeout=timeout)
             if poller.status().lower() not in ("succeeded",):
                 raise AzureError(f"Error {action}: operation still {poller.status()} after {timeout:.0f} s",

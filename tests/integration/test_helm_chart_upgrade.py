@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -29,8 +30,10 @@ def _site(env: dict[str, str], version: str) -> dict[str, int]:
 
 
 def _release(env: dict[str, str]) -> tuple[str, str]:
-    bin_dir = os.path.dirname(sys.executable)
-    listed = subprocess.run([os.path.join(bin_dir, "helm"), "list", "-n", "keda", "-o", "json"], env=env,
+    # helm lives in the main venv's bin; on the second ansible-core line PATH reaches it after that venv's.
+    helm = shutil.which("helm", path=env["PATH"])
+    assert helm, f"no helm on PATH {env['PATH']}"
+    listed = subprocess.run([helm, "list", "-n", "keda", "-o", "json"], env=env,
                             capture_output=True, text=True, check=True).stdout
     release = json.loads(listed)[0]
     return release["chart"], release["revision"]

@@ -21,6 +21,10 @@ from typing import Any, Callable
 from . import tls
 
 DEFAULT_SETTINGS: dict[str, Any] = {
+    # The latency model (issue 19): milliseconds added to every request of that service before it is
+    # answered (LATENCY_SETTING maps services to these). 0 = loopback speed; docs/performance.md's
+    # realistic profile is ARM 100, Entra 50, Kubernetes 5.
+    "latency_ms_arm": 0, "latency_ms_entra": 0, "latency_ms_k8s": 0, "latency_ms_dataplane": 0,
     # Entra: seconds before a new federated credential is honoured by the token endpoint. "A few
     # seconds" as on Azure (AKS workload-identity-overview.md), so every run goes through the roles'
     # wait path; tests about other things set 0.
@@ -50,6 +54,13 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # polls at min(pollingInterval, this) so tests and the demo do not wait 30 s. null = follow the spec.
     "keda_polling_cap_seconds": 1.0,
 }
+
+
+# Which latency setting a service pays: ARM; Entra (tokens, discovery) and Microsoft Graph, the
+# directory behind it; the cluster's API server; every other service is a data plane (the chart
+# repository, the event sources). The control endpoint answers at once.
+LATENCY_SETTING = {"arm": "latency_ms_arm", "entra": "latency_ms_entra", "graph": "latency_ms_entra",
+                   "k8s": "latency_ms_k8s", "control": ""}
 
 
 # Requests the lab's own in-cluster actors make (the lab KEDA, the sample app) carry this header; the
@@ -220,6 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             body = self.rfile.read(length) if length else b""
         request = Request(self.command, self.path, self.headers, body)
+        self.lab.delay(self.service.name)
         stream = StreamWriter(self)
         response = self.lab.intercept(self.service, request)
         if response is None:
@@ -324,6 +336,13 @@ class Lab:
 
     def service(self, name: str) -> Service:
         return self.services[name]
+
+    def delay(self, service: str) -> None:
+        """Sleep the latency the settings give ``service`` (per request, before it is answered)."""
+        setting = LATENCY_SETTING.get(service, "latency_ms_dataplane")
+        milliseconds = float(self.setting(setting) or 0) if setting else 0.0
+        if milliseconds > 0:
+            time.sleep(milliseconds / 1000.0)
 
     # -- lifecycle ------------------------------------------------------------------------
 

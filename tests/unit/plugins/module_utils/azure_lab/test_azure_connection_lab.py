@@ -132,3 +132,61 @@ def test_workload_identity_exchanges_a_service_account_token(conn, azure_env, tm
     assert err.value.code == "AuthorizationFailed" and identity["principal_id"] in err.value.message
     exchanges = [r for r in azure_env.requests("entra") if r["method"] == "POST"]
     assert exchanges and exchanges[-1]["status"] == 200
+
+
+def test_discovery_entra_and_arm_share_one_session_and_one_tls_context(conn, azure_env):
+    """One kept-alive session for the run, and the CA bundle parsed once: every HTTPS pool (the ARM
+    host, Entra's host) gets the same context and no bundle path to load again per connection."""
+    assert msi.get_identity(conn, RG, "nothing-here") is None  # metadata (ARM), token (Entra), the GET (ARM)
+    session = conn.transport.session
+    adapter = session.get_adapter("https://")
+    pools = list(adapter.poolmanager.pools._container.values())  # pylint: disable=protected-access
+    hosts = {pool.host + ":" + str(pool.port) for pool in pools}
+    assert {u.split("://", 1)[1].rstrip("/") for u in (azure_env.env["LAB_ARM_URL"], azure_env.env["LAB_ENTRA_URL"])} <= hosts
+    contexts = {id(pool.conn_kw.get("ssl_context")) for pool in pools}
+    assert len(contexts) == 1 and None not in {pool.conn_kw.get("ssl_context") for pool in pools}
+    assert {pool.ca_certs for pool in pools} == {None}
+    assert conn.credential._client._pipeline._transport.session is session  # pylint: disable=protected-access
+
+
+def test_the_shared_context_still_verifies_the_server(azure_env, monkeypatch, tmp_path):
+    """A bundle without the lab's CA is refused, as requests refuses it: the context is the bundle's."""
+    import certifi  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    conn = AzureConnection(AzureAuth.from_env(azure_env.env))
+    with pytest.raises(AzureError) as failure:
+        conn.cloud  # pylint: disable=pointless-statement
+    assert "CERTIFICATE_VERIFY_FAILED" in str(failure.value) or "certificate verify failed" in str(failure.value)
+
+
+def _response(conn, path: str, method: str = "GET", body=None):
+    """A real PipelineResponse from the lab, as a poller holds it."""
+    arm = conn.arm()
+    version = "2022-09-01" if "metadata" in path else "2024-10-01"
+    return arm.pipeline_client._pipeline.run(arm._request(method, path, version, body))  # pylint: disable=protected-access
+
+
+def test_polling_without_retry_after_backs_off_from_one_second_to_the_ceiling(conn):
+    from azure.mgmt.core.polling.arm_polling import ARMPolling  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import adaptive_polling  # pylint: disable=import-outside-toplevel
+
+    polling = adaptive_polling(ARMPolling, 10.0)
+    polling._pipeline_response = _response(conn, "/metadata/endpoints")  # no Retry-After  # pylint: disable=protected-access
+    assert [polling._extract_delay() for poll in range(6)] == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]  # pylint: disable=protected-access
+
+
+def test_polling_waits_what_the_service_asks(conn, azure_env):
+    """The lab's AKS PUT answers with x-ms-retry-after-ms: 100, which is what the poller waits."""
+    from azure.mgmt.core.polling.arm_polling import ARMPolling  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_aks import cluster_path  # pylint: disable=import-outside-toplevel
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import adaptive_polling  # pylint: disable=import-outside-toplevel
+
+    path = cluster_path(conn.subscription_id, RG, azure_env.env["LAB_AKS_NAME"])
+    cluster = conn.arm().get(path, "2024-10-01", "reading")
+    body = {"location": cluster["location"], "properties": {"oidcIssuerProfile": {"enabled": True}}}
+    polling = adaptive_polling(ARMPolling, 10.0)
+    polling._pipeline_response = _response(conn, path, "PUT", body)  # pylint: disable=protected-access
+    assert polling._extract_delay() == 0.1  # pylint: disable=protected-access
