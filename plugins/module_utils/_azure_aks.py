@@ -19,9 +19,12 @@ cluster retains unowned fields ... but never submits pools or version").
 from __future__ import annotations
 
 import copy
+import random
+import time
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 # A stable api-version with every field used here (oidcIssuerProfile, securityProfile.workloadIdentity,
@@ -134,6 +137,36 @@ def ensure_features(conn: AzureConnection, resource_group: str, name: str, reque
         if changes.get("oidc_issuer") and not before["oidc_issuer_url"]:
             predicted["oidc_issuer_url"] = None  # assigned by AKS when the issuer is enabled
         return True, before, predicted
-    updated = conn.arm().put_and_wait(cluster_path(conn.subscription_id, resource_group, name), API_VERSION,
-                                      update_body(cluster, changes), f"updating AKS cluster {name}", timeout)
-    return True, before, cluster_state(updated)
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while True:
+        try:
+            updated = conn.arm().put_and_wait(cluster_path(conn.subscription_id, resource_group, name), API_VERSION,
+                                              update_body(cluster, changes), f"updating AKS cluster {name}", timeout)
+            return True, before, cluster_state(updated)
+        except AzureError as err:
+            remaining = deadline - time.monotonic()
+            if not operation_in_progress(err) or remaining <= 0:
+                raise
+        # Another operation (an upgrade, a node pool scale) holds the cluster: wait it out, then
+        # decide again on the cluster as that operation left it.
+        ceiling = min(OPERATION_IN_PROGRESS_MAX_DELAY, 2.0 * (2 ** attempt))
+        time.sleep(min(remaining, ceiling / 2 + random.uniform(0, ceiling / 2)))
+        attempt += 1
+        cluster = get_cluster(conn, resource_group, name)
+        changes = plan_features(features(cluster), requested, name)
+        if not changes:  # the other operation did it
+            return False, cluster_state(cluster), cluster_state(cluster)
+
+
+# AKS answers 409 OperationNotAllowed while another operation runs on the cluster ("Operation is not
+# allowed: Another operation (Updating) is in progress, please wait for it to finish before starting a
+# new operation."), https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/error-codes/operationnotallowed-error
+# The same code also means permanent refusals, so only the in-progress wording is waited out.
+OPERATION_NOT_ALLOWED = "OperationNotAllowed"
+OPERATION_IN_PROGRESS_MAX_DELAY = 30.0
+
+
+def operation_in_progress(err: AzureError) -> bool:
+    return (err.code == OPERATION_NOT_ALLOWED and err.status in (409, None)
+            and "in progress" in (err.message or "").lower())

@@ -15,6 +15,7 @@ import errno
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import time
 from typing import Any, Callable, Iterator
@@ -123,6 +124,16 @@ def ensure_identity_present(conn: AzureConnection, before: dict[str, Any] | None
     return True, identity_state(updated)
 
 
+def foreign_credentials(conn: AzureConnection, before: dict[str, Any] | None, resource_group: str, name: str,
+                        owned: list[str]) -> list[str]:
+    """Names of the credentials on the identity that are not ``owned``: an identity carrying one is
+    not ours alone to delete (docs/ownership.md)."""
+    if before is None:
+        return []
+    mine = {n.lower() for n in owned}
+    return sorted(c["name"] for c in list_credentials(conn, resource_group, name) if (c["name"] or "").lower() not in mine)
+
+
 def ensure_identity_absent(conn: AzureConnection, before: dict[str, Any] | None, resource_group: str, name: str,
                            check_mode: bool) -> tuple[bool, dict[str, Any] | None]:
     if before is None:
@@ -150,6 +161,40 @@ CONCURRENT_WRITE_CODE = "ConcurrentFederatedIdentityCredentialsWritesForSingleMa
 CONCURRENT_WRITE_MAX_DELAY = 8.0
 
 
+SA_SUBJECT_PREFIX = "system:serviceaccount:"
+
+
+def validate_subject(subject: str) -> None:
+    """A subject the token's ``sub`` claim can equal: no white space anywhere (Entra compares it exactly,
+    and a service account token's subject never holds any), and for a Kubernetes service account a
+    DNS-1123 namespace and a valid name (the API server refuses anything else, so no token carries it).
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/names/"""
+    if any(c.isspace() for c in subject):
+        raise OptionError(
+            f"subject: {subject!r} contains white space (a trailing space or newline?); Entra compares the "
+            f"subject exactly with the token's, which never contains any")
+    if subject.startswith(SA_SUBJECT_PREFIX):
+        parts = subject[len(SA_SUBJECT_PREFIX):].split(":")
+        if len(parts) != 2:
+            raise OptionError(f"subject: {subject!r} must be system:serviceaccount:<namespace>:<name>")
+        from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as rules
+        for part, check, what in ((parts[0], rules.dns_label, "namespace"), (parts[1], rules.dns_subdomain, "name")):
+            try:
+                check("subject", part)
+            except OptionError:
+                raise OptionError(
+                    f"subject: {subject!r} has {what} {part!r}, not a valid Kubernetes {what} (lower-case "
+                    f"DNS-1123); no service account token can carry it") from None
+
+
+def issuer_warnings(issuer: str | None) -> list[str]:
+    """AKS and Arc issuers end with '/', and Entra compares the issuer exactly (AADSTS700211)."""
+    if issuer and issuer.startswith("https://") and not issuer.endswith("/"):
+        return [f"issuer {issuer!r} has no trailing '/': AKS and Azure Arc issuer URLs end with one and Entra "
+                f"compares the issuer exactly, so tokens from such a cluster would not match (AADSTS700211)"]
+    return []
+
+
 def validate_credential(name: str, issuer: str | None, subject: str | None, audiences: list[str] | None,
                         state: str = "present") -> None:
     """Fail before any call on input Entra would refuse or could never match (message names the option)."""
@@ -174,6 +219,7 @@ def validate_credential(name: str, issuer: str | None, subject: str | None, audi
             "subject: required and must not be empty (for Kubernetes: system:serviceaccount:<namespace>:<name>)")
     if len(subject) > FIC_FIELD_MAX:
         raise OptionError(f"subject: longer than {FIC_FIELD_MAX} characters")
+    validate_subject(subject)
     if audiences is None or len(audiences) != 1:
         raise OptionError(
             f"audiences: federated identity credentials must have exactly one audience, got "
@@ -253,43 +299,73 @@ def plan_credential(credentials: list[dict[str, Any]], identity_name: str, name:
     return current, desired
 
 
+def lock_dir() -> str:
+    """This user's private lock directory (``$TMPDIR/kedaops-aks-<uid>``, mode 0700): another local
+    user can neither hold our locks (and stall our writes) nor plant a file or link in it."""
+    path = os.path.join(tempfile.gettempdir(), f"kedaops-aks-{os.getuid()}")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+        raise AzureError(f"the lock directory {path} is not a private directory of this user (mode 0700); "
+                         "remove it and run again", code="LockDirectoryNotPrivate")
+    return path
+
+
 def lock_path(identity_resource_id: str) -> str:
     digest = hashlib.sha256(identity_resource_id.lower().encode("utf-8")).hexdigest()[:32]
-    return os.path.join(tempfile.gettempdir(), f"kedaops-aks-fic-{digest}.lock")
+    return os.path.join(lock_dir(), f"fic-{digest}.lock")
 
 
 @contextlib.contextmanager
 def identity_write_lock(identity_resource_id: str, timeout: float) -> Iterator[None]:
-    """Serialise federated credential writes to one identity across every process on this
-    controller (forks, async tasks, parallel playbooks): Azure answers overlapping writes under
-    one identity with a 409. An advisory fcntl lock on a file keyed by the identity's id; the
-    kernel drops it if the holder dies."""
+    """Serialise federated credential writes to one identity across every process of this user on
+    this controller (forks, async tasks, parallel playbooks): Azure answers overlapping writes under
+    one identity with a 409. An advisory fcntl lock on a file keyed by the identity's id, in the
+    user's private directory; the kernel drops it if the holder dies. The holder removes the file
+    before it unlocks, and a waiter that wins the lock on a removed file tries again, so files do not
+    pile up and two holders never coexist."""
     import fcntl
 
     path = lock_path(identity_resource_id)
-    # Read-only is enough for flock, and lets another user's run on this controller share the lock;
-    # O_NOFOLLOW because the name in a shared temp directory is predictable.
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as err:
+                    if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise AzureError(
+                            f"Timed out after {timeout:.0f} s waiting for the federated credential write lock of "
+                            f"{identity_resource_id} ({path})", code="LockTimeout") from None
+                    time.sleep(0.05)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as err:
-                if err.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise AzureError(
-                        f"Timed out after {timeout:.0f} s waiting for the federated credential write lock of "
-                        f"{identity_resource_id} ({path})", code="LockTimeout") from None
-                time.sleep(0.05)
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                current = None
+        except BaseException:
+            os.close(fd)
+            raise
+        if current == os.fstat(fd).st_ino:
+            break
+        os.close(fd)  # the previous holder removed this file: lock the one now at the path
+    try:
         yield
     finally:
         try:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.unlink(path)
         finally:
-            os.close(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
 
 
 def ensure_credential_present(conn: AzureConnection, resource_group: str, identity_name: str, name: str,
@@ -307,6 +383,8 @@ def ensure_credential_present(conn: AzureConnection, resource_group: str, identi
         return True, None, {"id": credential_id(conn, resource_group, identity_name, name), "name": name,
                             "issuer": issuer, "subject": subject, "audiences": list(audiences)}
     validate_credential(name, issuer, subject, audiences)
+    for message in issuer_warnings(issuer):
+        warn(message)
 
     def plan() -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[dict[str, Any]]]:
         try:

@@ -27,6 +27,9 @@ PRINCIPAL_TYPES = ("ServicePrincipal", "User", "Group", "ForeignGroup", "Device"
 # A new managed identity takes a while to reach every Entra replica; until it does, ARM answers
 # PrincipalNotFound even with principalType set (https://aka.ms/docs-principaltype).
 PRINCIPAL_NOT_FOUND = "PrincipalNotFound"
+PRINCIPAL_HINT = ("principal {principal_id} is not known to Entra (yet): a new identity takes seconds to replicate, "
+                  "and this waits up to {timeout:.0f} s for it. If {principal_id} is a client id (appId), it is never "
+                  "found: pass the identity's principal_id (object id), not its client_id")
 ASSIGNMENT_EXISTS = "RoleAssignmentExists"
 # Namespace of our deterministic assignment names.
 ASSIGNMENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/kedaops/aks/role_assignment")
@@ -37,6 +40,10 @@ def normalize_scope(scope: str) -> str:
 
 
 def validate_assignment(scope: str, role: str | None, principal_id: str, principal_type: str) -> None:
+    for option, value in (("scope", scope), ("role", role), ("principal_id", principal_id)):
+        if value and value != value.strip():
+            raise OptionError(f"{option}: {value!r} has leading or trailing white space; Azure would refuse it "
+                              f"or, for a scope, assign the role somewhere else than meant")
     if not scope or not scope.startswith("/"):
         raise OptionError(
             f"scope: {scope!r} must be an Azure resource id starting with '/' "
@@ -166,10 +173,23 @@ def ensure_assignment_present(conn: AzureConnection, scope: str, role: str, prin
         with azure_errors(f"assigning role {role!r} to {principal_id} at {scope}"):
             return client.role_assignments.create(scope, name, parameters)
 
+    hinted: list[bool] = []
+
+    def retrying(err: AzureError, delay: float) -> None:
+        if not hinted and warn:
+            # A client id passed as principal_id is never found: say so at the first miss, not after the timeout.
+            hinted.append(True)
+            warn(PRINCIPAL_HINT.format(principal_id=principal_id, timeout=timeout))
+        if on_retry:
+            on_retry(err, delay)
+
     try:
         created = retry_on_codes(create, {PRINCIPAL_NOT_FOUND}, timeout, first_delay=2.0, max_delay=20.0,
-                                 on_retry=on_retry)
+                                 on_retry=retrying)
     except AzureError as err:
+        if err.code == PRINCIPAL_NOT_FOUND:
+            raise AzureError(f"{err.msg}. {PRINCIPAL_HINT.format(principal_id=principal_id, timeout=timeout)}",
+                             code=err.code, message=err.message, status=err.status) from err
         if err.code != ASSIGNMENT_EXISTS:
             raise
         # Created meanwhile (another run, another name) or not yet visible to the list: the grant

@@ -170,6 +170,8 @@ class Reconciler:
         self.bindings, self.identities = plan_bindings(self.params, self.check_mode)
         if not self.params.get("issuer") and any(b.state == "present" for b in self.bindings):
             self.warn("issuer is not known yet (check mode); the federated credentials would be written once it is")
+        for message in msi.issuer_warnings(self.params.get("issuer")):
+            self.warn(message)
         self._listed = ListedApi(self.connect_k8s())  # sends nothing yet
         self._prepare_azure()
         with self._pool() as pool:

@@ -12,6 +12,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+# A value only the apply can tell (a client id Azure assigns, an issuer AKS assigns), as check mode
+# shows it in results and diffs -- Terraform's "(known after apply)".
+KNOWN_AFTER_APPLY = "(known after apply)"
+
 # Fields the server changes on every write; a difference in them alone is not a change.
 VOLATILE_METADATA = ("resourceVersion", "generation", "managedFields", "uid", "creationTimestamp", "selfLink")
 
@@ -50,6 +54,9 @@ def without_volatile(obj: dict | None) -> dict | None:
     return clean
 
 
-def diff(before: Any, after: Any) -> dict[str, Any]:
-    """The ``diff`` result value Ansible renders (``--diff``)."""
+def diff(before: Any, after: Any, computed: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The ``diff`` result value Ansible renders (``--diff``). ``computed``: keys of ``after`` whose
+    null means "assigned by the apply" (check mode), shown as KNOWN_AFTER_APPLY."""
+    if computed and isinstance(after, dict):
+        after = {k: KNOWN_AFTER_APPLY if k in computed and v is None else v for k, v in after.items()}
     return {"before": before if before is not None else {}, "after": after if after is not None else {}}

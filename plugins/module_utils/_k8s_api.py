@@ -4,13 +4,17 @@
 
 No discovery: every kind our modules touch has a fixed path (``Resource``), so a call is one
 HTTP request. The transport (auth, TLS) comes from ``_k8s_connection.connect``; this module only
-speaks the API conventions: Status bodies, ``dryRun=All``, merge patches, 404 semantics.
+speaks the API conventions: Status bodies, ``dryRun=All``, merge patches, 404 semantics, and the
+Kubernetes side's one retry policy (``RetryPolicy``), which every call goes through.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
-from typing import Any, NamedTuple, Protocol
+import random
+import time
+from typing import Any, Callable, NamedTuple, Protocol
 
 MERGE_PATCH = "application/merge-patch+json"
 JSON = "application/json"
@@ -95,6 +99,9 @@ class K8sError(Exception):
         self.reason = reason
         self.message = message
         self.details = details or {}
+        # Set by ``Api.call``: this answer came after a transient failure of the same request, so a
+        # write may have been applied by the attempt whose answer was lost.
+        self.after_transient = False
 
     def as_dict(self) -> dict[str, Any]:
         error: dict[str, Any] = {"reason": self.reason, "code": self.code, "message": self.message}
@@ -143,18 +150,86 @@ def _json_or_none(data: bytes) -> Any:
         return None
 
 
-class Api:
-    """The verbs, each one request. ``dry_run`` turns a write into ``dryRun=All``."""
+# What the API server asks a client to retry: 429 (API Priority and Fairness, the max-in-flight
+# filter; it sends Retry-After, client-go and kubectl honour it), 500/502/503/504 (an overloaded or
+# restarting server, a load balancer in front of it) and a connection that failed or was reset
+# (code 0). Anything else is permanent and raised at once with the server's code.
+# https://kubernetes.io/docs/concepts/cluster-administration/flow-control/ ("429 Too Many Requests")
+# https://github.com/kubernetes/client-go/blob/master/rest/request.go (checkWait, Retry-After)
+RETRIABLE_CODES = frozenset({0, 429, 500, 502, 503, 504})
 
-    def __init__(self, transport: Transport):
+
+class RetryPolicy(NamedTuple):
+    """The Kubernetes side's one retry policy, the counterpart of ``_azure_errors.RETRY_SETTINGS``:
+    at most ``attempts`` tries; waits grow exponentially from ``first_delay`` with "equal jitter"
+    (half fixed, half random, so forked runs that collided do not collide again in step), none over
+    ``max_delay``; a server's Retry-After is waited exactly, up to ``max_retry_after``."""
+
+    attempts: int = 6
+    first_delay: float = 0.25
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        ceiling = min(self.max_delay, self.first_delay * (2 ** attempt))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+RETRY = RetryPolicy()
+
+
+def retry_after(headers: dict[str, str], error: K8sError) -> float | None:
+    """Seconds the server asked us to wait: the Retry-After header (seconds or an HTTP date, RFC 9110
+    section 10.2.3), else the Status' ``details.retryAfterSeconds``."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value:
+        try:
+            return float(value)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                return max(0.0, when.timestamp() - time.time())
+    seconds = error.details.get("retryAfterSeconds")
+    return float(seconds) if isinstance(seconds, (int, float)) else None
+
+
+class Api:
+    """The verbs, each one request (retried per ``RetryPolicy``). ``dry_run`` turns a write into
+    ``dryRun=All``. ``on_retry`` hears of every retry (the error and the wait)."""
+
+    def __init__(self, transport: Transport, retry: RetryPolicy = RETRY,
+                 on_retry: Callable[[str, K8sError, float], None] | None = None):
         self.transport = transport
+        self.retry = retry
+        self.on_retry = on_retry
+        self.retries = 0
 
     def call(self, method: str, path: str, query: list[tuple[str, str]] | None = None,
              body: Any = None, content_type: str | None = None) -> Any:
-        status, _headers, data = self.transport.request(method, path, query, body, content_type)
-        if 200 <= status < 300:
-            return _json_or_none(data)
-        raise K8sError.from_response(status, data)
+        attempt = 0
+        while True:
+            headers: dict[str, str] = {}
+            try:
+                status, headers, data = self.transport.request(method, path, query, body, content_type)
+                if 200 <= status < 300:
+                    return _json_or_none(data)
+                error = K8sError.from_response(status, data)
+            except K8sError as e:  # the transport's connection failures (code 0)
+                error = e
+            error.after_transient = attempt > 0
+            attempt += 1
+            if error.code not in RETRIABLE_CODES or attempt >= self.retry.attempts:
+                raise error
+            wait = self.retry.delay(attempt - 1, retry_after(headers, error))
+            self.retries += 1
+            if self.on_retry:
+                self.on_retry(f"{method} {path}", error, wait)
+            time.sleep(wait)
 
     def _call_on(self, resource: Resource, method: str, path: str, **kwargs: Any) -> Any:
         try:
@@ -187,8 +262,18 @@ class Api:
 
     def create(self, resource: Resource, body: dict, namespace: str | None = None,
                dry_run: bool = False) -> dict:
-        return self._call_on(resource, "POST", resource.path(namespace), query=_dry(dry_run),
-                             body=body, content_type=JSON)
+        try:
+            return self._call_on(resource, "POST", resource.path(namespace), query=_dry(dry_run),
+                                 body=body, content_type=JSON)
+        except K8sError as e:
+            # A retried create whose first attempt was applied but answered 5xx (or lost): the object
+            # is ours, read it back rather than fail on our own AlreadyExists.
+            name = (body.get("metadata") or {}).get("name")
+            if e.code == 409 and e.reason == "AlreadyExists" and e.after_transient and name:
+                existing = self.get(resource, name, namespace)
+                if existing is not None:
+                    return existing
+            raise
 
     def patch(self, resource: Resource, name: str, patch: dict, namespace: str | None = None,
               dry_run: bool = False) -> dict:

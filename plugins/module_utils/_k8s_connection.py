@@ -147,7 +147,11 @@ class HttpTransport:
             response = self.pool.request(method, url, body=payload, headers=self._headers(content_type),
                                          timeout=urllib3.Timeout(connect=TIMEOUT[0], read=TIMEOUT[1]),
                                          retries=False, preload_content=True)
+        except urllib3.exceptions.SSLError as e:
+            # A certificate the client refuses is not transient: code -1 is outside the retry policy.
+            raise K8sError(-1, "SSLError", f"{method} {self.host}{path}: {e}") from e
         except urllib3.exceptions.HTTPError as e:
+            # Refused, reset or timed out: code 0, retried by ``_k8s_api.RetryPolicy``.
             raise K8sError(0, "ConnectionError", f"{method} {self.host}{path}: {e}") from e
         return response.status, dict(response.headers), response.data
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import POD, WORKLOADS, Api, K8sError, Resource
 
@@ -146,17 +147,18 @@ def wait_for_rollout(api: Api, plan: RolloutPlan) -> dict:
         delay = min(delay * 2, 2.0)
 
 
-def _get_workload(api: Api, plan: RolloutPlan) -> dict:
-    workload = api.get(plan.resource, plan.name, plan.namespace)
-    if workload is None:
-        raise K8sError(404, "NotFound", f"{plan.ref} does not exist")
-    return workload
-
-
 def apply(api: Api, plan: RolloutPlan, check_mode: bool, want_diff: bool) -> dict[str, Any]:
     result: dict[str, Any] = {"changed": False, "restarted": False}
+    # Read first, always: a missing workload is named, not PATCHed into a 404.
+    workload = api.get(plan.resource, plan.name, plan.namespace)
+    if workload is None:
+        if check_mode:
+            # An earlier task the check did not run (the add-on, the chart) would create it.
+            return {**result, "changed": True, "restarted": True, "restarted_at": KNOWN_AFTER_APPLY, "pods": [],
+                    "warnings": [f"{plan.ref} does not exist yet; check mode predicts its restart once an "
+                                 "earlier task creates it"]}
+        raise K8sError(404, "NotFound", f"{plan.ref} does not exist")
     if plan.required_env:
-        workload = _get_workload(api, plan)
         pods = live_pods(api, plan, workload)
         if not any(p["missing_env"] for p in pods):
             result["pods"] = pods

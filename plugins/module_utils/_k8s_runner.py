@@ -43,11 +43,16 @@ class Definition:
     # Owned paths compared for equality rather than as a subset: values the server never
     # defaults (KEDA triggers), so a key the user removed counts as a change.
     exact: tuple[tuple[str, ...], ...] = ()
+    # Labels set only when the module creates the object (never patched onto one it found): the
+    # mark by which a later ``state: absent`` knows the object is ours to delete.
+    created_labels: dict[str, str] = field(default_factory=dict)
 
     def manifest(self) -> dict[str, Any]:
         """The full object to create: owned fields without the ``None`` (absent) markers."""
         body = prune(copy.deepcopy(self.owned)) or {}
         metadata = dict(body.pop("metadata", None) or {}, name=self.name)
+        if self.created_labels:
+            metadata["labels"] = {**self.created_labels, **(metadata.get("labels") or {})}
         if self.resource.namespaced:
             metadata["namespace"] = self.namespace
         return {"apiVersion": self.resource.api_version, "kind": self.resource.kind, "metadata": metadata, **body}
@@ -94,9 +99,12 @@ def prune(value: Any) -> Any:
 
 def ensure_present(api: ObjectStore, definition: Definition, *, check_mode: bool, missing: str = "create",
                    missing_message: str | None = None, create_namespace: bool = False,
-                   before_write: Callable[[], None] | None = None) -> Outcome:
+                   before_write: Callable[[], None] | None = None,
+                   missing_in_check_mode: str | None = None) -> Outcome:
     """Make the owned fields true. ``missing``: "create" it, "fail" with ``missing_message``,
-    or "ignore" (nothing to change). ``before_write`` runs once, only if something is written."""
+    or "ignore" (nothing to change). ``before_write`` runs once, only if something is written.
+    With ``missing_in_check_mode``, a missing object that would fail is predicted in check mode
+    instead (with that warning): an earlier task the check did not run would create it."""
     resource, name, namespace = definition.resource, definition.name, definition.namespace
     checked = False
     last_error: K8sError | None = None
@@ -113,6 +121,9 @@ def ensure_present(api: ObjectStore, definition: Definition, *, check_mode: bool
         if existing is None:
             if missing == "ignore":
                 return Outcome(False, None, None)
+            if missing == "fail" and check_mode and missing_in_check_mode:
+                # An earlier task of the same run (the add-on, the chart) would create it.
+                return Outcome(True, None, definition.manifest(), [missing_in_check_mode])
             if missing == "fail":
                 raise K8sError(404, "NotFound", missing_message or f"{definition.ref} does not exist")
             if before_write and not checked:

@@ -6,6 +6,10 @@ The Azure Workload Identity webhook reads three annotations from a pod's service
 (``pkg/webhook/consts.go``): the identity's client id, an optional tenant id and the projected
 token's lifetime (3600-86400 s). Those three keys are the ones this module owns; every other
 annotation and label on the account belongs to someone else and is never removed.
+
+Ownership (docs/ownership.md): an account the module creates carries ``app.kubernetes.io/managed-by:
+kedaops.aks``; ``state: absent`` deletes only such an account. One that existed before keeps its
+place: only our annotations (and the labels named in ``labels``) are removed from it.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import SERVICE_ACCOUNT, Api, ObjectStore
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
     Definition,
     Outcome,
-    ensure_absent,
     ensure_present,
     outcome_result,
 )
@@ -37,6 +43,9 @@ class ServiceAccountPlan:
     state: str
     create: bool
     create_namespace: bool
+    # Options whose value only the apply can tell (check mode, a predicted identity): shown as
+    # KNOWN_AFTER_APPLY; a real run refuses them before any call.
+    unknown: tuple[str, ...] = ()
 
 
 def build(params: dict[str, Any]) -> ServiceAccountPlan:
@@ -44,10 +53,14 @@ def build(params: dict[str, Any]) -> ServiceAccountPlan:
     name = validate.dns_subdomain("name", params["name"])
     state, create = params["state"], params["create"]
     metadata: dict[str, Any] = {}
+    unknown: tuple[str, ...] = ()
     if state == "present":
-        if not params.get("client_id"):
-            raise OptionError("client_id: required when state is present (the identity's client id, a GUID)")
-        annotations = {CLIENT_ID: validate.guid("client_id", params["client_id"])}
+        if params.get("client_id") in (None, "", KNOWN_AFTER_APPLY):
+            # Legal in check mode only (apply refuses it): an identity an earlier task would create.
+            unknown = ("client_id",)
+            annotations = {CLIENT_ID: KNOWN_AFTER_APPLY}
+        else:
+            annotations = {CLIENT_ID: validate.guid("client_id", params["client_id"])}
         if params.get("tenant_id"):
             annotations[TENANT_ID] = validate.guid("tenant_id", params["tenant_id"])
         if params.get("token_expiration") is not None:
@@ -57,24 +70,50 @@ def build(params: dict[str, Any]) -> ServiceAccountPlan:
         labels = validate.labels("labels", params.get("labels"))
         if labels:
             metadata["labels"] = labels
-    elif not create:
+    else:
         metadata["annotations"] = {key: None for key in OWNED_ANNOTATIONS}
-    return ServiceAccountPlan(Definition(SERVICE_ACCOUNT, name, namespace, {"metadata": metadata}),
-                              state, create, bool(params.get("create_namespace")))
+        labels = validate.labels("labels", params.get("labels"))
+        if labels:
+            metadata["labels"] = {key: None for key in labels}
+    definition = Definition(SERVICE_ACCOUNT, name, namespace, {"metadata": metadata},
+                            created_labels={MANAGED_BY_LABEL: MANAGED_BY})
+    return ServiceAccountPlan(definition, state, create, bool(params.get("create_namespace")), unknown)
+
+
+def created_by_us(obj: dict[str, Any] | None) -> bool:
+    return ((obj or {}).get("metadata") or {}).get("labels", {}).get(MANAGED_BY_LABEL) == MANAGED_BY
 
 
 def ensure(api: ObjectStore, plan: ServiceAccountPlan, check_mode: bool) -> Outcome:
     definition = plan.definition
+    if plan.unknown and not check_mode:
+        raise OptionError("client_id: required when state is present (the identity's client id, a GUID)")
     if plan.state == "absent":
-        if plan.create:
-            return ensure_absent(api, SERVICE_ACCOUNT, definition.name, definition.namespace, check_mode=check_mode)
-        return ensure_present(api, definition, check_mode=check_mode, missing="ignore")
-    return ensure_present(
+        live = api.get(SERVICE_ACCOUNT, definition.name, definition.namespace)
+        if live is None:
+            return Outcome(False, None, None)
+        if plan.create and created_by_us(live):
+            api.delete(SERVICE_ACCOUNT, definition.name, definition.namespace, dry_run=check_mode)
+            return Outcome(True, live, None)
+        if definition.matches(live):
+            return Outcome(False, live, live)  # a no-op stays one GET
+        outcome = ensure_present(api, definition, check_mode=check_mode, missing="ignore")
+        if plan.create and outcome.changed:
+            outcome.warnings.append(
+                f"service account {definition.namespace}/{definition.name} was not created by kedaops.aks (no "
+                f"{MANAGED_BY_LABEL}={MANAGED_BY} label): kept, only our annotations were removed")
+        return outcome
+    outcome = ensure_present(
         api, definition, check_mode=check_mode,
         missing="create" if plan.create else "fail",
         missing_message=(f"service account {definition.namespace}/{definition.name} does not exist; with "
                          "create=false the module only annotates an existing account (is KEDA installed?)"),
+        missing_in_check_mode=(f"service account {definition.namespace}/{definition.name} does not exist yet; "
+                               "check mode predicts its annotation once an earlier task (KEDA's install) creates it"),
         create_namespace=plan.create_namespace)
+    if plan.unknown:
+        outcome.warnings.append(f"client_id is {KNOWN_AFTER_APPLY} (check mode: the identity is only predicted)")
+    return outcome
 
 
 def summary(obj: dict | None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ refused here, before a write.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -245,6 +246,11 @@ def build_scaled_object(params: dict[str, Any]) -> KedaPlan:
     target = params.get("scale_target")
     if not target or not target.get("name"):
         raise OptionError("scale_target: required when state is present, with at least a name")
+    # A Kubernetes kind is a CamelCase identifier; KEDA looks it up as given, so "Deployment " would never
+    # resolve (https://kubernetes.io/docs/reference/using-api/api-concepts/#standard-api-terminology).
+    if target.get("kind") and not re.match(r"^[A-Z][A-Za-z0-9]*$", target["kind"]):
+        raise OptionError(f"scale_target.kind: {target['kind']!r} is not a Kubernetes kind (CamelCase letters and "
+                          "digits, no white space), for example Deployment or StatefulSet")
     warnings: list[str] = []
     spec: dict[str, Any] = {
         # The reference is owned as a whole: a field left out goes back to KEDA's default.

@@ -109,3 +109,32 @@ def servicebus_namespace_host_error(value: str) -> str | None:
     short = value.split("://", 1)[-1].split(".", 1)[0].split(":", 1)[0]
     return (f"{value!r} is a host name or URL; give the namespace name alone ({short!r}): KEDA and Azure append "
             f"the suffix ({SERVICEBUS_HOST_SUFFIX}) themselves")
+
+
+# Azure's rules for a user-assigned identity's name and for tags: 3-128 characters, letters, digits,
+# '-' and '_', starting with a letter or digit
+# (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftmanagedidentity);
+# at most 50 tags, names up to 512 characters without < > % & \ ? /, values up to 256 characters
+# (https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations).
+IDENTITY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
+TAG_LIMIT, TAG_NAME_MAX, TAG_VALUE_MAX = 50, 512, 256
+TAG_NAME_FORBIDDEN = set('<>%&\\?/')
+
+
+def validate_identity(name: str, tags: dict[str, Any] | None) -> None:
+    """Fail before any call on a name or tags Azure would refuse (the message names the option and the rule)."""
+    if not IDENTITY_NAME_RE.match(name or ""):
+        raise OptionError(
+            f"name: {name!r} is not a valid managed identity name: 3-128 characters, ASCII letters, digits, '-' "
+            f"and '_', starting with a letter or digit")
+    if not tags:
+        return
+    if len(tags) > TAG_LIMIT:
+        raise OptionError(f"tags: {len(tags)} tags; Azure allows at most {TAG_LIMIT} per resource")
+    for key, value in tags.items():
+        key = str(key)
+        if not key or len(key) > TAG_NAME_MAX or TAG_NAME_FORBIDDEN & set(key):
+            raise OptionError(f"tags: tag name {key[:40]!r} must be 1-{TAG_NAME_MAX} characters without "
+                              f"< > % & \\ ? /")
+        if value is not None and len(str(value)) > TAG_VALUE_MAX:
+            raise OptionError(f"tags: the value of {key!r} is longer than {TAG_VALUE_MAX} characters")

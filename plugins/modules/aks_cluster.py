@@ -161,7 +161,8 @@ def run(module: KedaopsModule) -> dict:
     requested = {feature: p[feature] for feature in aks.FEATURES}
     changed, before, after = aks.ensure_features(module.azure, p["resource_group"], p["name"], requested,
                                                  module.check_mode, p["timeout"])
-    return {"changed": changed, "cluster": after, "diff": diff(before, after)}
+    computed = ("oidc_issuer_url",) if module.check_mode else ()  # known after apply
+    return {"changed": changed, "cluster": after, "diff": diff(before, after, computed)}
 
 
 ARGUMENT_SPEC = {

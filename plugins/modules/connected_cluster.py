@@ -177,7 +177,8 @@ def run(module: KedaopsModule) -> dict:
     arc.validate(requested)  # before anything is sent
     changed, before, after = arc.ensure(module.azure, p["resource_group"], p["name"], requested, module.check_mode,
                                         p["timeout"])
-    return {"changed": changed, "cluster": after, "diff": diff(before, after)}
+    computed = ("issuer_url", "oidc_issuer_url") if module.check_mode else ()  # known after apply
+    return {"changed": changed, "cluster": after, "diff": diff(before, after, computed)}
 
 
 ARGUMENT_SPEC = {

@@ -188,7 +188,8 @@ def run(module: KedaopsModule) -> dict:
         changed, before, after = msi.ensure_credential_present(
             module.azure, p["resource_group"], p["identity_name"], p["name"], p["issuer"], p["subject"], p["audiences"],
             module.check_mode, p["timeout"], module.warn)
-    return {"changed": changed, "credential": after or {}, "diff": diff(before, after)}
+    computed = ("issuer",) if module.check_mode else ()  # known after apply
+    return {"changed": changed, "credential": after or {}, "diff": diff(before, after, computed)}
 
 
 ARGUMENT_SPEC = {

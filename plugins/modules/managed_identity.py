@@ -42,10 +42,22 @@ options:
     type: bool
     default: false
   state:
-    description: Whether the identity should exist.
+    description:
+      - Whether the identity should exist.
+      - V(absent) never deletes an identity that carries a federated credential it was not told it owns
+        (O(owned_credentials)), since deleting the identity would delete another team's credential with it. Such an
+        identity is kept, with a warning naming the credentials, and RV(kept) is V(true).
     type: str
     choices: [present, absent]
     default: present
+  owned_credentials:
+    description:
+      - With O(state=absent), names of the federated credentials the caller created and removes in the same run
+        (the M(kedaops.aks.federated_credential) tasks before this one). Any other credential on the identity
+        keeps it in place. Compared case-insensitively, as ARM resource names are.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
@@ -53,7 +65,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reports what would be created or changed; a new identity's ids are returned as null.
+    details: Reports what would be created or changed; a new identity's ids are returned as null, and shown as
+      C((known after apply)) in the diff.
   diff_mode:
     support: full
 seealso:
@@ -83,6 +96,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+kept:
+  description: With O(state=absent), the identity was kept because it carries federated credentials not in
+    O(owned_credentials).
+  returned: when the identity was kept
+  type: bool
+  sample: true
 identity:
   description: The identity after the run (the predicted one in check mode); empty when absent.
   returned: always
@@ -137,17 +156,25 @@ error:
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import validate_identity
 
 
 def run(module: KedaopsModule) -> dict:
     p = module.params
+    validate_identity(p["name"], p["tags"] if p["state"] == "present" else None)
     before = msi.get_identity(module.azure, p["resource_group"], p["name"])
     if p["state"] == "absent":
+        kept = msi.foreign_credentials(module.azure, before, p["resource_group"], p["name"], p["owned_credentials"])
+        if kept:
+            module.warn(f"managed identity {p['name']} kept: it carries federated credentials this run does not "
+                        f"own ({', '.join(kept)}); deleting it would delete them too. Remove them first to delete it.")
+            return {"changed": False, "kept": True, "identity": before, "diff": diff(before, before)}
         changed, after = msi.ensure_identity_absent(module.azure, before, p["resource_group"], p["name"], module.check_mode)
     else:
         changed, after = msi.ensure_identity_present(module.azure, before, p["resource_group"], p["name"], p["location"],
                                                      p["tags"], p["purge_tags"], module.check_mode)
-    return {"changed": changed, "identity": after or {}, "diff": diff(before, after)}
+    computed = ("client_id", "principal_id", "tenant_id") if module.check_mode else ()  # known after apply
+    return {"changed": changed, "identity": after or {}, "diff": diff(before, after, computed)}
 
 
 ARGUMENT_SPEC = {
@@ -157,6 +184,7 @@ ARGUMENT_SPEC = {
     "tags": {"type": "dict"},
     "purge_tags": {"type": "bool", "default": False},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "owned_credentials": {"type": "list", "elements": "str", "default": []},
 }
 
 

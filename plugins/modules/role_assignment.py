@@ -158,7 +158,8 @@ def run(module: KedaopsModule) -> dict:
         changed, before, after = rbac.ensure_assignment_present(
             module.azure, p["scope"], p["role"], p["principal_id"], p["principal_type"], module.check_mode, p["timeout"],
             on_retry=lambda err, delay: module.debug(f"{err.code}: retrying in {delay:.1f} s"), warn=module.warn)
-    return {"changed": changed, "assignment": after or {}, "diff": diff(before, after)}
+    computed = ("principal_id", "id", "name", "role_definition_id") if module.check_mode else ()  # known after apply
+    return {"changed": changed, "assignment": after or {}, "diff": diff(before, after, computed)}
 
 
 ARGUMENT_SPEC = {

@@ -28,7 +28,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     description: Can run in check mode; reports whether a restart would happen. The restart is sent as a
-      server-side dry run (C(dryRun=All)) and nothing waits.
+      server-side dry run (C(dryRun=All)) and nothing waits. A workload that does not exist yet (an earlier task
+      of the run would create it) is predicted as restarted, with a warning; a real run reads the workload first
+      and fails naming it, without sending the restart.
     support: full
   diff_mode:
     description: Shows the pod template annotation a restart sets.

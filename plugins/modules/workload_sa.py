@@ -27,7 +27,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     description: Can run in check mode and return the predicted service account. Writes are sent as
-      server-side dry runs (C(dryRun=All)), so the prediction is the API server's.
+      server-side dry runs (C(dryRun=All)), so the prediction is the API server's. A null O(client_id) (an
+      identity an earlier task would create) is shown as C((known after apply)); with O(create=false), an account
+      that does not exist yet is predicted with a warning. A real run refuses a null O(client_id) before any call.
     support: full
   diff_mode:
     description: Returns the service account's namespace, name, annotations and labels before and after.
@@ -62,7 +64,8 @@ options:
     type: int
   labels:
     description:
-      - Labels to set on the service account. Other labels are kept.
+      - Labels to set on the service account. Other labels are kept. With O(state=absent), the keys named here are
+        removed from an account the module keeps.
     type: dict
   create:
     description:
@@ -82,8 +85,10 @@ options:
   state:
     description:
       - V(present) ensures the annotations and labels.
-      - V(absent) deletes the service account (with O(create=true)), or removes the workload identity
-        annotations from it (with O(create=false)).
+      - V(absent) deletes the service account (with O(create=true)) only when this module created it (an account
+        it creates carries the label C(app.kubernetes.io/managed-by=kedaops.aks)). An account that existed before
+        (or with O(create=false)) stays in place; only the three workload identity annotations, and the labels
+        named in O(labels), are removed from it, with a warning when O(create=true). See docs/ownership.md.
     type: str
     choices: [present, absent]
     default: present

@@ -45,6 +45,22 @@ def test_identity_create_without_location_is_refused_with_location_required(clea
     assert (response.status, response.error_code) == (400, "LocationRequired")
 
 
+@pytest.mark.parametrize("name, location, tags, code", [
+    ("my%20identity", "eastus", {}, "InvalidResourceName"),
+    ("x" * 129, "eastus", {}, "InvalidResourceName"),
+    ("-leading", "eastus", {}, "InvalidResourceName"),
+    ("id%C3%A9ntity", "eastus", {}, "InvalidResourceName"),
+    ("id-where-not", "moon", {}, "LocationNotAvailableForResourceType"),
+    ("id-tags", "eastus", {"k" * 513: "v"}, "InvalidTagNameLength"),
+    ("id-tags", "eastus", {"owner": "v" * 257}, "InvalidTagValueLength"),
+    ("id-tags", "eastus", {"a/b": "v"}, "InvalidTagNameCharacters"),
+])
+def test_identity_input_azure_refuses_is_refused_with_its_code(clean_lab, name, location, tags, code):
+    response = clients.arm(clean_lab.env, "PUT", clients.identity_path(name), {"location": location, "tags": tags})
+    assert (response.status, response.error_code) == (400, code)
+    assert clean_lab.writes() == [] or all(w["status"] == 400 for w in clean_lab.writes())
+
+
 def test_identity_patch_changes_only_what_it_sends(msi):
     msi.user_assigned_identities.create_or_update(RG, "id-patch", Identity(location="eastus", tags={"a": "1"}))
     updated = msi.user_assigned_identities.update(RG, "id-patch", IdentityUpdate(isolation_scope="Regional"))

@@ -141,6 +141,13 @@ def normalize_location(location: str) -> str:
     return location.replace(" ", "").lower()
 
 
+# Azure's tag limits: 50 tags, names up to 512 characters without < > % & \ ? / , values up to 256
+# (https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations).
+# Codes and wording as ARM answers them (InvalidTagNameCharacters, InvalidTagNameLength,
+# InvalidTagValueLength) [inferred from ARM error reports; the limits themselves are documented].
+TAG_NAME_FORBIDDEN = set("<>%&\\?/")
+
+
 def check_tags(tags: Any) -> dict[str, str]:
     if tags is None:
         return {}
@@ -148,7 +155,37 @@ def check_tags(tags: Any) -> dict[str, str]:
         raise errors.invalid_request_content("Error converting value to type 'Dictionary`2[String,String]'. Path 'tags'")
     if len(tags) > 50:
         raise ArmError(400, "InvalidTag", "The number of tags on a resource cannot exceed 50.")
+    for key, value in tags.items():
+        if TAG_NAME_FORBIDDEN & set(key) or any(ord(c) < 32 for c in key):
+            raise ArmError(400, "InvalidTagNameCharacters",
+                           f"The tag names '{key}' have reserved characters '<,>,%,&,\\,?,/' or control characters.")
+        if len(key) > 512:
+            raise ArmError(400, "InvalidTagNameLength",
+                           f"The tag name '{key}' exceeds the maximum length of '512' characters.")
+        if len(value) > 256:
+            raise ArmError(400, "InvalidTagValueLength",
+                           f"The tag value '{value}' exceeds the maximum length of '256' characters.")
     return dict(tags)
+
+
+# Public Azure regions (`az account list-locations --query "[].name"`, physical regions).
+REGIONS = frozenset("""
+eastus eastus2 southcentralus westus2 westus3 australiaeast southeastasia northeurope swedencentral uksouth
+westeurope centralus southafricanorth centralindia eastasia japaneast koreacentral newzealandnorth canadacentral
+francecentral germanywestcentral italynorth norwayeast polandcentral spaincentral switzerlandnorth mexicocentral
+uaenorth brazilsouth israelcentral qatarcentral northcentralus westus japanwest australiacentral australiasoutheast
+brazilsoutheast canadaeast francesouth germanynorth jioindiawest koreasouth norwaywest southafricawest
+southindia switzerlandwest uaecentral ukwest westcentralus westindia australiacentral2 jioindiacentral
+swedensouth austriaeast belgiumcentral chilecentral indonesiacentral malaysiawest
+""".split())
+
+
+def check_location(location: str, resource_type: str) -> None:
+    """ARM's answer for a location the resource type is not offered in (LocationNotAvailableForResourceType)."""
+    if normalize_location(location) not in REGIONS:
+        raise ArmError(400, "LocationNotAvailableForResourceType",
+                       f"The provided location '{location}' is not available for resource type '{resource_type}'. "
+                       f"List of available regions for the resource type is '{','.join(sorted(REGIONS))}'.")
 
 
 def paginate(ctx: ArmContext, items: list[dict[str, Any]], default_top: int | None = None) -> Response:

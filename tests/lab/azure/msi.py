@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .. import ids
 from ..core import Response
 from . import errors, versions
-from .context import ArmContext, check_tags, normalize_location, paginate
+from .context import ArmContext, check_location, check_tags, normalize_location, paginate
 from .errors import ArmError
 from .store import Record, key_of
 
@@ -40,6 +40,9 @@ ONE_AUDIENCE = "Federated identity credentials must have exactly one audience."
 PARENT_MISSING = "The parent user-assigned identity doesn't exist."
 DUPLICATE_PAIR = "Issuer and subject combination already exists for this Managed Identity."
 CONCURRENT_CODE = "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity"
+
+
+IDENTITY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
 
 
 def identity_id(resource_group: str, name: str) -> str:
@@ -136,6 +139,13 @@ def _put_identity(ctx: ArmContext, rg_name: str, name: str, version: str) -> Res
         raise errors.invalid_request_content("Error converting value to type 'String'. Path 'location'")
     tags = check_tags(body.get("tags"))
     scope = _isolation_scope(body.get("properties"))
+    # Microsoft.ManagedIdentity/userAssignedIdentities: 3-128 characters, alphanumerics, '-' and '_', starting
+    # with an alphanumeric (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules).
+    if not IDENTITY_NAME.match(name):
+        raise ArmError(400, "InvalidResourceName",
+                       f"Resource name {name} is invalid. The name can be between 3 and 128 characters long and must "
+                       "start with a letter or number. It can contain letters, numbers, hyphens and underscores.")
+    check_location(location, "Microsoft.ManagedIdentity/userAssignedIdentities")
     rid = identity_id(rg_name, name)
     with ctx.store.lock:
         record = ctx.store.get(rid)

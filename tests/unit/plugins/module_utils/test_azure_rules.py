@@ -410,3 +410,74 @@ def test_retry_on_codes_gives_up_at_the_deadline():
     with pytest.raises(AzureError) as err:
         retry_on_codes(busy, {"Busy"}, timeout=0.2, first_delay=0.05)
     assert err.value.code == "Busy"
+
+
+def test_write_locks_live_in_a_private_per_user_directory_and_are_cleaned_up(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    path = msi.lock_path("/id/one")
+    directory = os.path.dirname(path)
+    assert directory == str(tmp_path / f"kedaops-aks-{os.getuid()}")
+    assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+    with msi.identity_write_lock("/id/one", timeout=5):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert os.listdir(directory) == [], "the holder removes its lock file"
+    os.chmod(directory, 0o777)
+    with pytest.raises(AzureError) as caught:
+        msi.lock_path("/id/one")
+    assert caught.value.code == "LockDirectoryNotPrivate"
+
+
+# --- issue 14: input Azure or Kubernetes would refuse, or that silently breaks the chain -------------
+
+AKS_ISSUER = "https://eastus.oic.prod-aks.azure.com/tenant/cluster/"
+
+
+@pytest.mark.parametrize("subject, rule", [
+    ("system:serviceaccount:keda:keda-operator ", "white space"),
+    ("system:serviceaccount:keda:keda-operator\n", "white space"),
+    ("system:serviceaccount:KEDA:keda-operator", "namespace 'KEDA'"),
+    ("system:serviceaccount:keda:Keda_Operator", "name 'Keda_Operator'"),
+    ("system:serviceaccount:keda", "must be system:serviceaccount:<namespace>:<name>"),
+])
+def test_a_subject_no_token_can_carry_is_refused(subject, rule):
+    with pytest.raises(OptionError, match="^subject: ") as caught:
+        msi.validate_credential("cred", AKS_ISSUER, subject, ["api://AzureADTokenExchange"])
+    assert rule in str(caught.value)
+
+
+def test_an_issuer_without_its_trailing_slash_is_warned():
+    assert msi.issuer_warnings(AKS_ISSUER) == []
+    assert "no trailing '/'" in msi.issuer_warnings(AKS_ISSUER.rstrip("/"))[0]
+
+
+@pytest.mark.parametrize("name", ["my identity", "x" * 129, "-leading", "idéntity", "ab"])
+def test_identity_names_azure_refuses_are_refused(name):
+    from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import validate_identity
+    with pytest.raises(OptionError, match="^name: .* not a valid managed identity name"):
+        validate_identity(name, None)
+
+
+@pytest.mark.parametrize("tags, rule", [
+    ({f"t{i}": "v" for i in range(51)}, "at most 50"),
+    ({"k" * 513: "v"}, "1-512 characters"),
+    ({"a/b": "v"}, "1-512 characters"),
+    ({"owner": "v" * 257}, "longer than 256"),
+])
+def test_tags_over_azures_limits_are_refused(tags, rule):
+    from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import validate_identity
+    with pytest.raises(OptionError, match="^tags: ") as caught:
+        validate_identity("keda-identity", tags)
+    assert rule in str(caught.value)
+
+
+@pytest.mark.parametrize("option, scope, role", [
+    ("scope", "/subscriptions/s/resourceGroups/rg ", "Reader"),
+    ("role", "/subscriptions/s/resourceGroups/rg", "Reader "),
+])
+def test_white_space_around_a_scope_or_role_is_refused(option, scope, role):
+    with pytest.raises(OptionError, match=f"^{option}: .*white space"):
+        rbac.validate_assignment(scope, role, "5a3e2f0c-9d1b-4c7e-8a6f-2b4d6e8f0a1c", "ServicePrincipal")

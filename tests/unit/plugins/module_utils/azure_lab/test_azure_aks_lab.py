@@ -87,3 +87,24 @@ def test_a_transient_failure_of_the_put_is_retried(conn, azure_env, name):
     azure_env.fault(service="arm", method="PUT", path="managedClusters/", status=500, times=1)
     changed, _before, after = aks.ensure_features(conn, RG, name, {**NONE, "oidc_issuer": True}, False, 60)
     assert changed and after["oidc_issuer"]
+
+
+IN_PROGRESS = ("Operation is not allowed: Another operation (Updating) is in progress, please wait for it to "
+               "finish before starting a new operation.")
+
+
+def test_another_operation_in_progress_is_waited_out(conn, azure_env, name):
+    azure_env.fault(service="arm", method="PUT", path="managedClusters/", status=409, code="OperationNotAllowed",
+                    message=IN_PROGRESS, times=1)
+    changed, _before, after = aks.ensure_features(conn, RG, name, {**NONE, "keda": True}, False, 60)
+    assert changed and after["keda"]
+    puts = [w for w in azure_env.writes() if w["method"] == "PUT"]
+    assert [w["status"] for w in puts][:1] == [409] and len(puts) == 2
+
+
+def test_another_operation_not_allowed_is_not_waited_for(conn, azure_env, name):
+    azure_env.fault(service="arm", method="PUT", path="managedClusters/", status=409, code="OperationNotAllowed",
+                    message="Preview feature is not registered", times=1)
+    with pytest.raises(AzureError) as err:
+        aks.ensure_features(conn, RG, name, {**NONE, "keda": True}, False, 60)
+    assert err.value.code == "OperationNotAllowed"

@@ -103,6 +103,16 @@ def test_principal_not_found_gives_up_at_the_timeout(conn, azure_env, scope):
     with pytest.raises(AzureError) as err:
         present(conn, scope, READER, str(uuid.uuid4()), timeout=2)
     assert err.value.code == "PrincipalNotFound"
+    assert "If " in err.value.msg and "is a client id (appId), it is never found" in err.value.msg
+
+
+def test_a_client_id_passed_as_principal_id_is_named_at_the_first_miss(conn, scope):
+    warnings = []
+    client_id = str(uuid.uuid4())
+    with pytest.raises(AzureError):
+        rbac.ensure_assignment_present(conn, scope, READER, client_id, "ServicePrincipal", False, 2,
+                                       warn=warnings.append)
+    assert len(warnings) == 1 and f"If {client_id} is a client id" in warnings[0]
 
 
 def test_an_unknown_role_name_fails_with_its_name(conn, principal, scope):

@@ -18,7 +18,6 @@ SA = dict(namespace="keda", name="keda-operator", client_id=CLIENT_ID, tenant_id
 
 
 @pytest.mark.parametrize("change,message", [
-    (dict(client_id=None), "client_id: required when state is present"),
     (dict(client_id="keda"), "client_id: 'keda' is not a GUID"),
     (dict(tenant_id="contoso.onmicrosoft.com"), "tenant_id: 'contoso.onmicrosoft.com' is not a GUID"),
     (dict(token_expiration=3599), "token_expiration: 3599 must be between 3600 and 86400"),
@@ -35,6 +34,14 @@ SA = dict(namespace="keda", name="keda-operator", client_id=CLIENT_ID, tenant_id
 def test_workload_sa_rejects_invalid_options(change, message):
     with pytest.raises(OptionError, match="^" + message):
         _k8s_workload_sa.build(dict(SA, **change))
+
+
+def test_a_client_id_not_known_yet_is_previewed_in_check_mode_and_refused_by_a_real_run():
+    plan = _k8s_workload_sa.build(dict(SA, client_id=None))
+    assert plan.unknown == ("client_id",)
+    assert plan.definition.owned["metadata"]["annotations"][_k8s_workload_sa.CLIENT_ID] == "(known after apply)"
+    with pytest.raises(OptionError, match="^client_id: required when state is present"):
+        _k8s_workload_sa.ensure(object(), plan, check_mode=False)  # type: ignore[arg-type]  # refused before any call
 
 
 def test_workload_sa_owns_exactly_the_workload_identity_annotations():

@@ -210,9 +210,12 @@ def test_a_wrong_token_is_unauthorized_with_the_servers_status(k8s):
 
 
 def test_an_unreachable_server_is_a_connection_error_not_a_traceback(k8s):
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
+    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api, RetryPolicy
     from ansible_collections.kedaops.aks.plugins.module_utils._k8s_connection import connect
-    api = Api(connect({"host": "https://127.0.0.1:1", "api_key": "x", "validate_certs": False}, environ={}))
+    retried = []
+    api = Api(connect({"host": "https://127.0.0.1:1", "api_key": "x", "validate_certs": False}, environ={}),
+              retry=RetryPolicy(attempts=3, first_delay=0.01), on_retry=lambda call, e, wait: retried.append(e.code))
     with pytest.raises(K8sError) as caught:
         api.get(NAMESPACE, "default")
     assert caught.value.code == 0 and caught.value.reason == "ConnectionError"
+    assert retried == [0, 0], "a refused connection is retried, then fails with its own code"

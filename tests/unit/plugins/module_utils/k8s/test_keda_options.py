@@ -136,6 +136,7 @@ SO_CASES = [
     ("cooldown_period", -5, "cooldown_period: -5 must be at least 0"),
     ("idle_replica_count", 1, r"idle_replica_count: 1 must be less than min_replicas \(1\)"),
     ("scale_target", None, "scale_target: required when state is present"),
+    ("scale_target.kind", "Deployment ", r"scale_target.kind: 'Deployment ' is not a Kubernetes kind"),
     ("triggers", [], "triggers: at least one trigger is required"),
     ("triggers.0.type", " ", r"triggers\[0\].type: required"),
     ("triggers.0.metadata", {}, r"triggers\[0\].metadata: must be a non-empty mapping"),

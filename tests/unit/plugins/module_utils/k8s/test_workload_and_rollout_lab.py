@@ -125,3 +125,27 @@ def test_a_missing_workload_is_not_found(k8s):
         restart(k8s)
     with pytest.raises(K8sError, match="Deployment kube-system/keda-operator does not exist"):
         restart(k8s, unless_env_present=None)
+    assert [r["method"] for r in k8s.requests()] == ["GET", "GET"], "read first, never a PATCH into a 404"
+
+
+def test_check_mode_predicts_the_restart_of_a_workload_an_earlier_task_would_create(k8s):
+    predicted = restart(k8s, check_mode=True, unless_env_present=None)
+    assert predicted["changed"] and predicted["restarted_at"] == "(known after apply)"
+    assert "does not exist yet" in predicted["warnings"][0]
+    assert k8s.writes() == []
+
+
+def test_a_missing_account_with_create_false_is_predicted_in_check_mode(k8s):
+    predicted = sa(k8s, check_mode=True)
+    assert predicted["changed"] and "does not exist yet" in predicted["warnings"][0]
+    assert k8s.writes() == []
+
+
+def test_an_account_that_was_there_before_is_kept_by_absent(k8s):
+    k8s.create("/api/v1/namespaces/default/serviceaccounts",
+               {"metadata": {"name": "theirs", "labels": {"team": "payments"}}})
+    assert sa(k8s, namespace="default", name="theirs", create=True)["changed"]
+    kept = sa(k8s, namespace="default", name="theirs", create=True, client_id=None, state="absent")
+    assert kept["changed"] and kept["service_account"]["labels"] == {"team": "payments"}
+    assert kept["service_account"]["annotations"] == {}
+    assert "was not created by kedaops.aks" in kept["warnings"][0]
