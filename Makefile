@@ -1,5 +1,5 @@
 # kedaops.aks — developer entry points. Every target works from a fresh clone.
-#   make demo   both install paths end to end against the local lab
+#   make demo   the add-on, Helm and Arc paths end to end against the local lab
 #   make test   everything CI runs
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -26,7 +26,7 @@ LAB := PYTHONPATH=$(CURDIR)/tests $(BIN)/python -m lab
 .PHONY: help venv az-venv lab-up lab-down demo test pytest molecule sanity lint package core-2.21 clean
 
 help:
-	@echo "make demo      run both KEDA install paths end to end against the local lab"
+	@echo "make demo      run the add-on, Helm and Arc paths end to end against the local lab"
 	@echo "make test      unit, contract and integration tests, ansible-test sanity, ansible-lint"
 	@echo "make venv      create .venv with every dependency (helm 3 and kubectl included)"
 	@echo "make lab-up    start the lab in the background; then: source .lab/env.sh"

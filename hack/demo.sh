@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: lab up -> add-on path (Service Bus ScaledJob) -> teardown -> Helm path (Managed
-# Prometheus ScaledObject) -> teardown -> lab down. Each site run goes twice; the second must
-# report changed=0. Prints what each path created.
+# Prometheus ScaledObject) -> teardown -> Arc path (Helm on a connected cluster) -> teardown -> lab down.
+# Each site run goes twice; the second must report changed=0. Prints what each path created and
+# KEDA's outcome (jobs created and the queue drained; the target scaled up and back down).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
