@@ -15,6 +15,7 @@ import collections
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -23,6 +24,14 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 KNOWN_AFTER_APPLY = "(known after apply)"
+
+
+def _kubectl() -> str:
+    """kubectl from PATH: on the second ansible-core line sys.executable's venv has none; PATH (that venv's
+    bin, then the main .venv's) reaches the main venv's."""
+    kubectl = shutil.which("kubectl", path=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+    assert kubectl, "kubectl is not on PATH"
+    return kubectl
 
 SCENARIOS = {
     "addon": ["-e", "@playbooks/vars/addon-servicebus.yml"],
@@ -135,7 +144,7 @@ def test_teardown_removes_only_what_the_collection_created(lab, tmp_path):
     """An identity another team also federates, and a service account that existed before the
     collection annotated it, survive teardown; only the collection's own parts are removed."""
     lab.reset()
-    kubectl = [os.path.join(os.path.dirname(sys.executable), "kubectl"), "-n", "default"]
+    kubectl = [_kubectl(), "-n", "default"]
     for args in (["create", "serviceaccount", "keda-servicebus-identity"],
                  ["label", "serviceaccount", "keda-servicebus-identity", "team=payments"]):
         subprocess.run(kubectl + args, env=lab.process_env(), check=True, capture_output=True)
@@ -179,7 +188,7 @@ def test_the_addon_path_refuses_next_to_a_keda_from_helm(lab):
     """The kedacore chart's operator (labelled app.kubernetes.io/name=keda-operator, not managed by
     AKS) makes the add-on path stop before it enables anything, as the Helm path does the other way."""
     lab.reset()
-    kubectl = os.path.join(os.path.dirname(sys.executable), "kubectl")
+    kubectl = _kubectl()
     subprocess.run([kubectl, "create", "namespace", "keda"], env=lab.process_env(), capture_output=True, check=False)
     manifest = json.dumps({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
         "name": "keda-operator", "namespace": "keda",
