@@ -33,6 +33,7 @@ def _kubectl() -> str:
     assert kubectl, "kubectl is not on PATH"
     return kubectl
 
+
 SCENARIOS = {
     "addon": ["-e", "@playbooks/vars/addon-servicebus.yml"],
     "helm": ["-e", "@playbooks/vars/helm-prometheus.yml"],
