@@ -244,9 +244,9 @@ class ArmClient:
         self._raise_for(response, action)
         return response.json()
 
-    def put_and_wait(self, path: str, api_version: str, body: dict[str, Any], action: str,
-                     timeout: float, polling_interval: float = 10.0) -> dict[str, Any]:
-        """PUT a resource and wait for its long-running operation (ARM async pattern)."""
+    def _long_running(self, method: str, path: str, api_version: str, body: dict[str, Any] | None, action: str,
+                      timeout: float, polling_interval: float) -> Any:
+        """Send ``method`` and wait for its long-running operation (ARM async pattern); the final body or None."""
         from azure.core.polling import LROPoller
         from azure.mgmt.core.polling.arm_polling import ARMPolling
 
@@ -254,15 +254,29 @@ class ArmClient:
             # The generated SDKs start an LRO the same way: run the request through the client's
             # pipeline to get the PipelineResponse the poller needs.
             pipeline_response = self.pipeline_client._pipeline.run(  # pylint: disable=protected-access
-                self._request("PUT", path, api_version, body), retry_on_methods=RETRY_METHODS)
+                self._request(method, path, api_version, body), retry_on_methods=RETRY_METHODS)
             self._raise_for(pipeline_response.http_response, action)
-            poller = LROPoller(self.pipeline_client, pipeline_response,
-                               lambda pr: pr.http_response.json() if pr.http_response.text() else None,
+            if method == "DELETE" and pipeline_response.http_response.status_code != 202:
+                return None  # 200 or 204: deleted (or already gone) at once
+            final = (lambda pr: None) if method == "DELETE" else (
+                lambda pr: pr.http_response.json() if pr.http_response.text() else None)
+            poller = LROPoller(self.pipeline_client, pipeline_response, final,
                                adaptive_polling(ARMPolling, polling_interval))
             result = poller.result(timeout=timeout)
             if poller.status().lower() not in ("succeeded",):
                 raise AzureError(f"Error {action}: operation still {poller.status()} after {timeout:.0f} s",
                                  code="OperationTimedOut", status=None)
+        return result
+
+    def put_and_wait(self, path: str, api_version: str, body: dict[str, Any], action: str,
+                     timeout: float, polling_interval: float = 10.0) -> dict[str, Any]:
+        """PUT a resource and wait for its long-running operation."""
+        result = self._long_running("PUT", path, api_version, body, action, timeout, polling_interval)
         if result is None:
             result = self.get(path, api_version, action)
         return result or {}
+
+    def delete_and_wait(self, path: str, api_version: str, action: str, timeout: float,
+                        polling_interval: float = 10.0) -> None:
+        """DELETE a resource and wait for its long-running operation (200, 202 + Location, or 204)."""
+        self._long_running("DELETE", path, api_version, None, action, timeout, polling_interval)

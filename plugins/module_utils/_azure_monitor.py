@@ -17,6 +17,7 @@ from typing import Any
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags
 
 API_VERSION = "2023-04-03"
 WORKSPACE_TYPE = "Microsoft.Monitor/accounts"
@@ -33,8 +34,8 @@ def validate(name: str, requested: dict[str, Any]) -> None:
     if not WORKSPACE_NAME.match(name):
         raise OptionError(f"name: {name!r} is not an Azure Monitor workspace name: 4-44 letters, numbers and hyphens, "
                           "not starting or ending with a hyphen")
-    owned.check_tags("tags", requested.get("tags"))
-    owned.check_tags("creation_tags", requested.get("creation_tags"))
+    check_tags("tags", requested.get("tags"))
+    check_tags("creation_tags", requested.get("creation_tags"))
 
 
 def workspace_state(workspace: dict[str, Any] | None) -> dict[str, Any] | None:

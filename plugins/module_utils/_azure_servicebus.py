@@ -21,6 +21,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags
 
 API_VERSION = "2021-11-01"
 NAMESPACE_TYPE = "Microsoft.ServiceBus/namespaces"
@@ -76,8 +77,8 @@ def validate_namespace(name: str, requested: dict[str, Any]) -> None:
         raise OptionError(f"name: {problem}")
     if requested.get("sku") is not None and requested["sku"] not in SKUS:
         raise OptionError(f"sku: must be one of {', '.join(SKUS)}, got {requested['sku']!r}")
-    owned.check_tags("tags", requested.get("tags"))
-    owned.check_tags("creation_tags", requested.get("creation_tags"))
+    check_tags("tags", requested.get("tags"))
+    check_tags("creation_tags", requested.get("creation_tags"))
 
 
 def namespace_state(namespace: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -221,7 +222,7 @@ def ensure_queue(conn: AzureConnection, resource_group: str, namespace: str, nam
         current = owned.read(conn, path, API_VERSION, f"reading {label}")
         before = queue_state(current)
         if current is not None and not check_mode:
-            owned.delete_and_wait(conn, path, API_VERSION, f"deleting {label}", 600)
+            conn.arm().delete_and_wait(path, API_VERSION, f"deleting {label}", 600)
         return {"changed": current is not None, "queue": None, "diff": (before, None)}
     current = owned.read(conn, path, API_VERSION, f"reading {label}")
     before = queue_state(current)

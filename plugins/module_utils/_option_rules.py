@@ -121,20 +121,25 @@ TAG_LIMIT, TAG_NAME_MAX, TAG_VALUE_MAX = 50, 512, 256
 TAG_NAME_FORBIDDEN = set('<>%&\\?/')
 
 
+def check_tags(option: str, tags: dict[str, Any] | None) -> dict[str, str]:
+    """ARM's tag rules, before any call (the limits above); returns the tags as strings."""
+    tags = tags or {}
+    if len(tags) > TAG_LIMIT:
+        raise OptionError(f"{option}: {len(tags)} tags; Azure allows at most {TAG_LIMIT} per resource")
+    for key, value in tags.items():
+        key = str(key)
+        if not key or len(key) > TAG_NAME_MAX or TAG_NAME_FORBIDDEN & set(key):
+            raise OptionError(f"{option}: tag name {key[:40]!r} must be 1-{TAG_NAME_MAX} characters without "
+                              f"< > % & \\ ? /")
+        if value is not None and len(str(value)) > TAG_VALUE_MAX:
+            raise OptionError(f"{option}: the value of {key!r} is longer than {TAG_VALUE_MAX} characters")
+    return {str(k): str(v) for k, v in tags.items()}
+
+
 def validate_identity(name: str, tags: dict[str, Any] | None) -> None:
     """Fail before any call on a name or tags Azure would refuse (the message names the option and the rule)."""
     if not IDENTITY_NAME_RE.match(name or ""):
         raise OptionError(
             f"name: {name!r} is not a valid managed identity name: 3-128 characters, ASCII letters, digits, '-' "
             f"and '_', starting with a letter or digit")
-    if not tags:
-        return
-    if len(tags) > TAG_LIMIT:
-        raise OptionError(f"tags: {len(tags)} tags; Azure allows at most {TAG_LIMIT} per resource")
-    for key, value in tags.items():
-        key = str(key)
-        if not key or len(key) > TAG_NAME_MAX or TAG_NAME_FORBIDDEN & set(key):
-            raise OptionError(f"tags: tag name {key[:40]!r} must be 1-{TAG_NAME_MAX} characters without "
-                              f"< > % & \\ ? /")
-        if value is not None and len(str(value)) > TAG_VALUE_MAX:
-            raise OptionError(f"tags: the value of {key!r} is longer than {TAG_VALUE_MAX} characters")
+    check_tags("tags", tags)
