@@ -403,11 +403,63 @@ class ChainProblems(ModuleFailure):
 
 def gather(conn: AzureConnection, connect_k8s: Callable[[], Api], options: dict[str, Any]) -> tuple[Facts, Api]:
     """Read every link: the cluster (or the given issuer), the identity and its credentials and
-    roles in Azure, then the operator, its pods and the scalers in Kubernetes."""
-    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
+    roles in Azure, then the operator, its pods and the scalers in Kubernetes.
+
+    The links do not depend on one another until they are evaluated, so the cluster, the identity,
+    its credentials and the Kubernetes side are read side by side, after one token: at ARM's usual
+    latency (~100 ms a request) three reads in sequence were most of this module's time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import azure_errors
 
     facts = Facts(cluster_kind=options["cluster_kind"])
+    # Everything the threads need is imported and built here first: the connections and clients are
+    # built lazily, and two threads importing one package (requests, from both SDKs) at once can meet
+    # it half-initialised.
+    from ansible_collections.kedaops.aks.plugins.module_utils import _arc, _azure_aks  # noqa: F401
+
+    api = connect_k8s()
+    conn.msi()
+    conn.arm()
+    with azure_errors("authenticating to Azure"):
+        conn.credential.get_token(conn.cloud.scope)  # one token, which the reads share
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="kedaops-chain") as pool:
+        k8s = pool.submit(read_kubernetes, api, facts, options["operator_namespace"], options["operator_service_account"],
+                          options["scalers"], options["trigger_auths"])
+        cluster = pool.submit(_read_cluster, conn, facts, options)
+        credentials = identity = None
+        if options["identity_name"]:
+            facts.identity_ref = (options["identity_resource_group"], options["identity_name"])
+            identity = pool.submit(msi.get_identity, conn, *facts.identity_ref)
+            credentials = pool.submit(_credentials_if_any, conn, facts.identity_ref)
+        # Results in the order the links were read one by one before, so the same error is reported.
+        cluster.result()
+        if identity is not None:
+            facts.identity = identity.result()
+        else:
+            group, name, facts.identity = msi.find_identity_by_client_id(conn, options["identity_client_id"])
+            facts.identity_ref = (group, name)
+            if facts.identity:
+                credentials = pool.submit(_credentials_if_any, conn, facts.identity_ref)
+        if facts.identity:
+            found = credentials.result() if credentials else None
+            facts.credentials = found if found is not None else []
+            if options["role_assignments"]:
+                facts.roles = read_roles(conn, facts.identity["principal_id"], options["role_assignments"])
+        k8s.result()
+    if (options["probe_token_exchange"] and facts.cluster_kind == "arc" and facts.issuer and facts.operator_namespace
+            and facts.service_account):
+        # Arc only: which issuer the API server signs with (a token is asked for, and only read).
+        from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain_probe import request_token, token_issuer
+
+        facts.token_issuer = token_issuer(request_token(api, facts.operator_namespace, facts.operator_service_account))
+    return facts, api
+
+
+def _read_cluster(conn: AzureConnection, facts: Facts, options: dict[str, Any]) -> None:
+    """The cluster's issuer (AKS or Arc); without a cluster name, the issuer given."""
     if options["cluster_name"] and facts.cluster_kind == "arc":
         from ansible_collections.kedaops.aks.plugins.module_utils import _arc as arc
 
@@ -416,6 +468,8 @@ def gather(conn: AzureConnection, connect_k8s: Callable[[], Api], options: dict[
         facts.cluster_ref = f"-g {options['cluster_resource_group']} -n {options['cluster_name']}"
         facts.issuer = facts.cluster.get("issuer_url") or ""
     elif options["cluster_name"]:
+        from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
+
         # A missing cluster raises Azure's own 404 (ResourceNotFound), kept in the failure result.
         facts.cluster = aks.cluster_state(aks.get_cluster(conn, options["cluster_resource_group"],
                                                           options["cluster_name"]))
@@ -423,26 +477,19 @@ def gather(conn: AzureConnection, connect_k8s: Callable[[], Api], options: dict[
         facts.issuer = facts.cluster.get("oidc_issuer_url") or ""
     else:
         facts.issuer = options["issuer_url"]
-    if options["identity_name"]:
-        facts.identity_ref = (options["identity_resource_group"], options["identity_name"])
-        facts.identity = msi.get_identity(conn, *facts.identity_ref)
-    else:
-        group, name, facts.identity = msi.find_identity_by_client_id(conn, options["identity_client_id"])
-        facts.identity_ref = (group, name)
-    if facts.identity:
-        facts.credentials = msi.list_credentials(conn, *facts.identity_ref)
-        if options["role_assignments"]:
-            facts.roles = read_roles(conn, facts.identity["principal_id"], options["role_assignments"])
-    api = connect_k8s()
-    read_kubernetes(api, facts, options["operator_namespace"], options["operator_service_account"],
-                    options["scalers"], options["trigger_auths"])
-    if (options["probe_token_exchange"] and facts.cluster_kind == "arc" and facts.issuer and facts.operator_namespace
-            and facts.service_account):
-        # Arc only: which issuer the API server signs with (a token is asked for, and only read).
-        from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain_probe import request_token, token_issuer
 
-        facts.token_issuer = token_issuer(request_token(api, facts.operator_namespace, facts.operator_service_account))
-    return facts, api
+
+def _credentials_if_any(conn: AzureConnection, identity_ref: tuple[str, str]) -> list[dict[str, Any]] | None:
+    """The identity's credentials; None when the identity (read at the same time) does not exist."""
+    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+
+    try:
+        return msi.list_credentials(conn, *identity_ref)
+    except AzureError as err:
+        if err.status == 404:
+            return None
+        raise
 
 
 def inspect(conn: AzureConnection, connect_k8s: Callable[[], Api], options: dict[str, Any]) -> dict[str, Any]:

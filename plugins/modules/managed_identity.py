@@ -14,6 +14,9 @@ description:
   - Returns the identity's O(name), client id (for service account annotations and KEDA
     C(identityId)), principal id (for role assignments) and tenant id.
   - Tags not given are left alone unless O(purge_tags=true).
+  - With O(federated_credentials), the identity's federated credentials are ensured in the same task, one
+    process and one token for the identity and all the service accounts it trusts, instead of a
+    M(kedaops.aks.federated_credential) task per credential.
 author:
   - kedaops.aks contributors (@kedaops)
 options:
@@ -58,6 +61,43 @@ options:
     type: list
     elements: str
     default: []
+  federated_credentials:
+    description:
+      - With O(state=present), federated identity credentials to ensure on the identity once it exists, each
+        decided exactly as M(kedaops.aks.federated_credential) decides it (the same input rules, checked for every
+        item before the first call; the same refusals, controller-wide lock and retries of Azure's 409).
+      - Credentials on the identity that are not listed are left alone. Removing one takes
+        M(kedaops.aks.federated_credential) with O(kedaops.aks.federated_credential#module:state=absent).
+      - Ignored with O(state=absent) (the identity's deletion deletes its credentials; see O(owned_credentials)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Name of the credential, unique on the identity (case-insensitively).
+        type: str
+        required: true
+      issuer:
+        description:
+          - The cluster's OIDC issuer URL, exactly (trailing slash included).
+          - Null only in check mode, for an issuer an earlier task would assign (previewed as known after apply).
+        type: str
+      subject:
+        description: The token's subject, C(system:serviceaccount:<namespace>:<service account>).
+        type: str
+        required: true
+      audiences:
+        description: The accepted audience; Entra allows exactly one.
+        type: list
+        elements: str
+        default: [api://AzureADTokenExchange]
+  credential_timeout:
+    description:
+      - Seconds to wait, per credential, for the controller-wide lock on the identity's credential writes and to
+        retry Azure's C(ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity), as
+        M(kedaops.aks.federated_credential)'s O(kedaops.aks.federated_credential#module:timeout).
+    type: int
+    default: 300
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
@@ -88,6 +128,18 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "client id {{ identity.identity.client_id }}, principal id {{ identity.identity.principal_id }}"
 
+- name: The identity and the credentials of the two service accounts it serves, in one task
+  kedaops.aks.managed_identity:
+    resource_group: rg-keda-integration
+    name: keda-int-identity
+    federated_credentials:
+      - name: keda-operator
+        issuer: "{{ cluster.cluster.oidc_issuer_url }}"
+        subject: system:serviceaccount:keda:keda-operator
+      - name: orders-consumer
+        issuer: "{{ cluster.cluster.oidc_issuer_url }}"
+        subject: system:serviceaccount:orders:consumer
+
 - name: Remove it
   kedaops.aks.managed_identity:
     resource_group: rg-keda-integration
@@ -102,6 +154,19 @@ kept:
   returned: when the identity was kept
   type: bool
   sample: true
+credentials:
+  description:
+    - The federated credentials of O(federated_credentials), in its order, after the run (the predicted ones in check
+      mode), with the keys of M(kedaops.aks.federated_credential)'s RV(kedaops.aks.federated_credential#module:credential).
+  returned: with O(state=present)
+  type: list
+  elements: dict
+  sample:
+    - id: /subscriptions/<subscription>/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/keda-int-identity/federatedIdentityCredentials/keda-operator
+      name: keda-operator
+      issuer: https://eastus.oic.prod-aks.azure.com/<tenant>/<cluster>/
+      subject: system:serviceaccount:keda:keda-operator
+      audiences: [api://AzureADTokenExchange]
 identity:
   description: The identity after the run (the predicted one in check mode); empty when absent.
   returned: always
@@ -153,8 +218,11 @@ error:
       sample: 404
 """
 
+from typing import Any
+
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
-from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
+from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY, diff
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import validate_identity
 
@@ -162,6 +230,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import v
 def run(module: KedaopsModule) -> dict:
     p = module.params
     validate_identity(p["name"], p["tags"] if p["state"] == "present" else None)
+    wanted = _credentials(p["federated_credentials"], module.check_mode) if p["state"] == "present" else []
     before = msi.get_identity(module.azure, p["resource_group"], p["name"])
     if p["state"] == "absent":
         kept = msi.foreign_credentials(module.azure, before, p["resource_group"], p["name"], p["owned_credentials"])
@@ -174,7 +243,39 @@ def run(module: KedaopsModule) -> dict:
         changed, after = msi.ensure_identity_present(module.azure, before, p["resource_group"], p["name"], p["location"],
                                                      p["tags"], p["purge_tags"], module.check_mode)
     computed = ("client_id", "principal_id", "tenant_id") if module.check_mode else ()  # known after apply
-    return {"changed": changed, "identity": after or {}, "diff": diff(before, after, computed)}
+    result = {"changed": changed, "identity": after or {}, "diff": diff(before, after, computed)}
+    if p["state"] == "present":
+        befores, afters = [], []
+        for item in wanted:
+            written, cred_before, cred_after = msi.ensure_credential_present(
+                module.azure, p["resource_group"], p["name"], item["name"], item["issuer"], item["subject"],
+                item["audiences"], module.check_mode, p["credential_timeout"], module.warn)
+            result["changed"] = result["changed"] or written
+            befores.append(cred_before)
+            afters.append(cred_after or {})
+        result["credentials"] = afters
+        if wanted:
+            shown = [dict(c, issuer=c.get("issuer") or KNOWN_AFTER_APPLY) for c in afters]
+            result["diff"]["before"] = dict(result["diff"]["before"], federated_credentials=[b for b in befores if b])
+            result["diff"]["after"] = dict(result["diff"]["after"], federated_credentials=shown)
+    return result
+
+
+def _credentials(items: list[dict[str, Any]], check_mode: bool) -> list[dict[str, Any]]:
+    """Every item checked before the first call, with the option path in the message."""
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        try:
+            # null only in check mode: an issuer an earlier task would assign (known after apply)
+            issuer = item["issuer"] or (msi.UNKNOWN_ISSUER if check_mode else item["issuer"])
+            msi.validate_credential(item["name"], issuer, item["subject"], item["audiences"])
+        except OptionError as err:
+            raise err.at(f"federated_credentials[{index}]") from None
+        if item["name"].lower() in seen:
+            raise OptionError(f"federated_credentials[{index}].name: {item['name']!r} is listed twice (credential "
+                              f"names are unique on an identity, case-insensitively)")
+        seen.add(item["name"].lower())
+    return items
 
 
 ARGUMENT_SPEC = {
@@ -185,6 +286,16 @@ ARGUMENT_SPEC = {
     "purge_tags": {"type": "bool", "default": False},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "owned_credentials": {"type": "list", "elements": "str", "default": []},
+    "federated_credentials": {
+        "type": "list", "elements": "dict", "default": [],
+        "options": {
+            "name": {"type": "str", "required": True},
+            "issuer": {"type": "str"},
+            "subject": {"type": "str", "required": True},
+            "audiences": {"type": "list", "elements": "str", "default": [msi.DEFAULT_AUDIENCE]},
+        },
+    },
+    "credential_timeout": {"type": "int", "default": 300},
 }
 
 

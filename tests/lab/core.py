@@ -46,7 +46,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "service_account_issuers": [],
     # Microsoft.Kubernetes: how many polls a long-running connectedClusters PUT stays InProgress.
     "arc_lro_polls": 1,
-    # ServiceBus: how many GETs a new namespace reads provisioningState Activating before Succeeded.
+    # ServiceBus: how many GETs a new namespace reads provisioningState Activating before Succeeded
+    # (0: the create's 201 already reads Succeeded).
     "servicebus_lro_polls": 1,
     # Azure RBAC on the data planes: seconds before a new role assignment is honoured.
     "rbac_propagation_seconds": 0.0,
