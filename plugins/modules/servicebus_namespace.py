@@ -71,6 +71,37 @@ options:
     description: Seconds to wait for the create or delete to finish.
     type: int
     default: 900
+  queues:
+    description:
+      - With O(state=present), queues to ensure in the namespace once it exists, in the same task (one process and
+        one token for the namespace and its queues), each decided exactly as M(kedaops.aks.servicebus_queue)
+        decides it; every item is checked before the first call.
+      - Queues not listed, and properties not given, are left alone. Ignored with O(state=absent) (deleting the
+        namespace deletes its queues).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The queue name.
+        type: str
+        required: true
+      max_delivery_count:
+        description: C(maxDeliveryCount).
+        type: int
+      lock_duration:
+        description: C(lockDuration), an ISO 8601 duration.
+        type: str
+      max_size_in_megabytes:
+        description: C(maxSizeInMegabytes).
+        type: int
+      default_message_time_to_live:
+        description: C(defaultMessageTimeToLive), an ISO 8601 duration.
+        type: str
+      create:
+        description: Create the queue when it does not exist; with C(false) a missing queue is an error.
+        type: bool
+        default: true
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
@@ -101,7 +132,17 @@ EXAMPLES = r"""
   kedaops.aks.role_assignment:
     scope: "{{ sb.namespace.id }}"
     role: Azure Service Bus Data Owner
-    assignee_object_id: "{{ keda_identity.principal_id }}"
+    principal_id: "{{ keda_identity.principal_id }}"
+
+- name: The namespace and the queue KEDA reads, in one task
+  kedaops.aks.servicebus_namespace:
+    resource_group: rg-keda-integration
+    name: keda-sb-orders
+    location: eastus
+    creation_tags: {managed-by: kedaops.aks}
+    queues:
+      - name: orders
+        max_delivery_count: 5
 
 - name: Read a namespace we did not create
   kedaops.aks.servicebus_namespace:
@@ -118,6 +159,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+queues:
+  description:
+    - The queues of O(queues), in its order, after the run (predicted in check mode), with the keys of
+      M(kedaops.aks.servicebus_queue)'s RV(kedaops.aks.servicebus_queue#module:queue) and C(created).
+  returned: with O(state=present)
+  type: list
+  elements: dict
+  sample:
+    - id: /subscriptions/<subscription>/resourceGroups/rg-keda-integration/providers/Microsoft.ServiceBus/namespaces/keda-sb-orders/queues/orders
+      name: orders
+      max_delivery_count: 5
+      lock_duration: PT1M
+      max_size_in_megabytes: 1024
+      default_message_time_to_live: P14D
+      status: Active
+      created: false
 namespace:
   description: The namespace after the run (predicted in check mode); null when absent.
   returned: always
@@ -180,10 +237,15 @@ error:
       type: int
 """
 
+from typing import Any
+
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 REQUESTED = ("location", "sku", "disable_local_auth", "tags", "creation_tags", "require_tags")
+# servicebus_queue's options, for the queues of `queues`
+QUEUE_REQUESTED = ("max_delivery_count", "lock_duration", "max_size_in_megabytes", "default_message_time_to_live")
 
 
 def run(module: KedaopsModule) -> dict:
@@ -192,12 +254,41 @@ def run(module: KedaopsModule) -> dict:
     p = module.params
     requested = {option: p[option] for option in REQUESTED}
     sb.validate_namespace(p["name"], requested)  # before anything is sent
+    queues = _queues(sb, p["name"], p["queues"]) if p["state"] == "present" else []
     result = sb.ensure_namespace(module.azure, p["resource_group"], p["name"], requested, p["state"], p["create"],
                                  module.check_mode, p["timeout"])
     result["diff"] = diff(*result["diff"])
     if result.get("left_alone"):
         result["warnings"] = [result["left_alone"]]
+    if p["state"] == "present":
+        befores, afters = [], []
+        for queue in queues:
+            done = sb.ensure_queue(module.azure, p["resource_group"], p["name"], queue["name"],
+                                   {option: queue[option] for option in QUEUE_REQUESTED}, "present", queue["create"],
+                                   module.check_mode)
+            result["changed"] = result["changed"] or done["changed"]
+            befores.append(done["diff"][0])
+            afters.append(dict(done["queue"] or {}, created=done["created"]))
+        result["queues"] = afters
+        if queues:
+            result["diff"]["before"] = dict(result["diff"]["before"], queues=[b for b in befores if b])
+            result["diff"]["after"] = dict(result["diff"]["after"], queues=afters)
     return result
+
+
+def _queues(sb: Any, namespace: str, queues: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every queue checked before the first call, named by its place in the list."""
+    seen: set[str] = set()
+    for index, queue in enumerate(queues):
+        try:
+            sb.validate_queue(namespace, queue["name"], {option: queue[option] for option in QUEUE_REQUESTED})
+        except OptionError as err:
+            raise err.at(f"queues[{index}]") from None
+        if queue["name"].lower() in seen:
+            raise OptionError(f"queues[{index}].name: {queue['name']!r} is listed twice (queue names are unique in a "
+                              f"namespace, case-insensitively)")
+        seen.add(queue["name"].lower())
+    return queues
 
 
 ARGUMENT_SPEC = {
@@ -212,6 +303,17 @@ ARGUMENT_SPEC = {
     "create": {"type": "bool", "default": True},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "timeout": {"type": "int", "default": 900},
+    "queues": {
+        "type": "list", "elements": "dict", "default": [],
+        "options": {
+            "name": {"type": "str", "required": True},
+            "max_delivery_count": {"type": "int"},
+            "lock_duration": {"type": "str"},
+            "max_size_in_megabytes": {"type": "int"},
+            "default_message_time_to_live": {"type": "str"},
+            "create": {"type": "bool", "default": True},
+        },
+    },
 }
 
 
