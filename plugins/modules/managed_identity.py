@@ -162,7 +162,7 @@ credentials:
   type: list
   elements: dict
   sample:
-    - id: /subscriptions/<subscription>/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/keda-int-identity/federatedIdentityCredentials/keda-operator
+    - id: /subscriptions/<sub>/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mi/federatedIdentityCredentials/keda-operator
       name: keda-operator
       issuer: https://eastus.oic.prod-aks.azure.com/<tenant>/<cluster>/
       subject: system:serviceaccount:keda:keda-operator
