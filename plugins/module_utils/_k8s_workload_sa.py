@@ -126,3 +126,17 @@ def summary(obj: dict | None) -> dict[str, Any]:
 
 def apply(api: Api, plan: ServiceAccountPlan, check_mode: bool, want_diff: bool) -> dict[str, Any]:
     return outcome_result(ensure(api, plan, check_mode), "service_account", want_diff, summary)
+
+
+# workload_sa's options; keda_objects takes a list of them.
+ARGSPEC: dict[str, Any] = dict(
+    namespace=dict(type="str", required=True),
+    name=dict(type="str", required=True),
+    client_id=dict(type="str"),
+    tenant_id=dict(type="str"),
+    token_expiration=dict(type="int", no_log=False),
+    labels=dict(type="dict"),
+    create=dict(type="bool", default=True),
+    create_namespace=dict(type="bool", default=False),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+)

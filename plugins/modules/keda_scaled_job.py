@@ -219,33 +219,10 @@ error:
       type: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._keda import TRIGGERS_ARGSPEC, apply, build_scaled_job
+from ansible_collections.kedaops.aks.plugins.module_utils._keda import SCALED_JOB_ARGSPEC, apply, build_scaled_job
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    namespace=dict(type="str", required=True),
-    job_target=dict(type="dict"),
-    polling_interval=dict(type="int"),
-    min_replicas=dict(type="int"),
-    max_replicas=dict(type="int"),
-    successful_jobs_history_limit=dict(type="int"),
-    failed_jobs_history_limit=dict(type="int"),
-    env_source_container_name=dict(type="str"),
-    scaling_strategy=dict(type="dict", options=dict(
-        strategy=dict(type="str", choices=["default", "custom", "accurate", "eager"]),
-        custom_scaling_queue_length_deduction=dict(type="int"),
-        custom_scaling_running_job_percentage=dict(type="str"),
-        pending_pod_conditions=dict(type="list", elements="str"),
-        multiple_scalers_calculation=dict(type="str", choices=["min", "avg", "sum", "max"]),
-    )),
-    rollout=dict(type="dict", options=dict(
-        strategy=dict(type="str", choices=["gradual", "immediate"]),
-        propagation_policy=dict(type="str", choices=["foreground", "background"]),
-    )),
-    triggers=TRIGGERS_ARGSPEC,
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-)
+ARGUMENT_SPEC = SCALED_JOB_ARGSPEC
 
 
 def main() -> None:

@@ -209,14 +209,10 @@ error:
       type: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._keda import SCALED_OBJECT_OPTIONS, apply, build_scaled_object
+from ansible_collections.kedaops.aks.plugins.module_utils._keda import SCALED_OBJECT_ARGSPEC, apply, build_scaled_object
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
-ARGUMENT_SPEC = dict(
-    SCALED_OBJECT_OPTIONS,
-    namespace=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-)
+ARGUMENT_SPEC = SCALED_OBJECT_ARGSPEC
 
 
 def main() -> None:

@@ -132,20 +132,10 @@ error:
       type: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._keda import apply, build_trigger_auth
+from ansible_collections.kedaops.aks.plugins.module_utils._keda import TRIGGER_AUTH_ARGSPEC, apply, build_trigger_auth
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
-ARGUMENT_SPEC = dict(
-    name=dict(type="str", required=True),
-    namespace=dict(type="str"),
-    kind=dict(type="str", choices=["TriggerAuthentication", "ClusterTriggerAuthentication"],
-              default="TriggerAuthentication"),
-    provider=dict(type="str", default="azure-workload"),
-    identity_id=dict(type="str"),
-    identity_tenant_id=dict(type="str"),
-    identity_authority_host=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-)
+ARGUMENT_SPEC = TRIGGER_AUTH_ARGSPEC
 
 
 def main() -> None:

@@ -174,20 +174,10 @@ error:
       type: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_workload_sa import apply, build
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_workload_sa import ARGSPEC, apply, build
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
-ARGUMENT_SPEC = dict(
-    namespace=dict(type="str", required=True),
-    name=dict(type="str", required=True),
-    client_id=dict(type="str"),
-    tenant_id=dict(type="str"),
-    token_expiration=dict(type="int", no_log=False),
-    labels=dict(type="dict"),
-    create=dict(type="bool", default=True),
-    create_namespace=dict(type="bool", default=False),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-)
+ARGUMENT_SPEC = ARGSPEC
 
 
 def main() -> None:

@@ -99,11 +99,16 @@ def _chromium() -> str | None:
 
 
 def _option_names(module: str) -> list[str]:
-    """The module's options after doc fragments are merged, as ansible-doc (and the site) sees them."""
+    """The module's options after doc fragments are merged, as ansible-doc (and the site) sees them; the
+    table has a row for every suboption too, titled with its own name."""
     proc = subprocess.run([os.path.join(BIN, "ansible-doc"), "--json", f"kedaops.aks.{module}"],
                           capture_output=True, text=True, check=True,
                           env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO_ROOT, ".venv", "collections")})
-    return sorted(json.loads(proc.stdout)[f"kedaops.aks.{module}"]["doc"]["options"])
+
+    def names(options: dict) -> list[str]:
+        return [n for name, option in options.items() for n in [name, *names(option.get("suboptions") or {})]]
+
+    return sorted(names(json.loads(proc.stdout)[f"kedaops.aks.{module}"]["doc"]["options"]))
 
 
 def test_a_module_page_renders_its_options_table_in_chromium(site, tmp_path):

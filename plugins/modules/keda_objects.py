@@ -1,0 +1,201 @@
+#!/usr/bin/python
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: keda_objects
+short_description: Converge service accounts, TriggerAuthentications, ScaledObjects and ScaledJobs in one task
+version_added: 0.2.0
+description:
+  - The bulk form of M(kedaops.aks.workload_sa), M(kedaops.aks.keda_trigger_auth), M(kedaops.aks.keda_scaled_object)
+    and M(kedaops.aks.keda_scaled_job). One process and one connection to the cluster for what would otherwise be a
+    task per object; the P(kedaops.aks.keda_scaling#role) role converges its Kubernetes objects with it.
+  - Each item takes the options of its per-item module (C(state) included) and is decided by the same code, with
+    the same rules, owned fields, comparison and refusals. Every item of every list is checked before the first
+    call; a message names the item, for example C(scaled_objects[1]) C(min_replicas).
+  - Objects are converged in the order of the options below, so a scaler finds the TriggerAuthentication that
+    an earlier item creates. The first failure stops the run; the objects before it stay converged.
+author:
+  - kedaops.aks contributors (@kedaops)
+options:
+  service_accounts:
+    description: Service accounts, each with the options of M(kedaops.aks.workload_sa).
+    type: list
+    elements: dict
+    default: []
+  trigger_auths:
+    description: TriggerAuthentications and ClusterTriggerAuthentications, each with the options of M(kedaops.aks.keda_trigger_auth).
+    type: list
+    elements: dict
+    default: []
+  scaled_objects:
+    description: ScaledObjects, each with the options of M(kedaops.aks.keda_scaled_object).
+    type: list
+    elements: dict
+    default: []
+  scaled_jobs:
+    description: ScaledJobs, each with the options of M(kedaops.aks.keda_scaled_job).
+    type: list
+    elements: dict
+    default: []
+extends_documentation_fragment:
+  - kedaops.aks.attributes.k8s
+  - kedaops.aks.attributes
+  - kedaops.aks.k8s_auth
+attributes:
+  check_mode:
+    description: Each object is predicted as its per-item module predicts it (server-side dry runs); a scaler whose
+      TriggerAuthentication an earlier item would create is predicted with a warning.
+    support: full
+  diff_mode:
+    description: One before/after pair per object that changes, headed with its kind, namespace and name.
+    support: full
+seealso:
+  - module: kedaops.aks.workload_sa
+  - module: kedaops.aks.keda_trigger_auth
+  - module: kedaops.aks.keda_scaled_object
+  - module: kedaops.aks.keda_scaled_job
+  - module: kedaops.aks.workload_bindings
+"""
+
+EXAMPLES = r"""
+- name: The workload's service account, its TriggerAuthentication and its ScaledJob, in one task
+  kedaops.aks.keda_objects:
+    service_accounts:
+      - namespace: default
+        name: myconsumer
+        client_id: "{{ identity.client_id }}"
+    trigger_auths:
+      - name: azure-servicebus-auth
+        namespace: default
+        identity_id: "{{ identity.client_id }}"
+    scaled_jobs:
+      - name: myconsumer-scaledjob
+        namespace: default
+        job_target:
+          template:
+            spec:
+              serviceAccountName: myconsumer
+              containers:
+                - name: consumer
+                  image: ghcr.io/azure-samples/aks-app-samples/servicebusdemo:latest
+              restartPolicy: Never
+        triggers:
+          - type: azure-servicebus
+            metadata: {queueName: orders, namespace: keda-sb-orders, messageCount: "10"}
+            authentication_ref: {name: azure-servicebus-auth}
+"""
+
+RETURN = r"""
+service_accounts:
+  description: Per item of O(service_accounts), M(kedaops.aks.workload_sa)'s result (C(changed), C(service_account)).
+  returned: always
+  type: list
+  elements: dict
+trigger_auths:
+  description: Per item of O(trigger_auths), M(kedaops.aks.keda_trigger_auth)'s result (C(changed), C(trigger_auth)).
+  returned: always
+  type: list
+  elements: dict
+scaled_objects:
+  description: Per item of O(scaled_objects), M(kedaops.aks.keda_scaled_object)'s result (C(changed), C(scaled_object)).
+  returned: always
+  type: list
+  elements: dict
+scaled_jobs:
+  description: Per item of O(scaled_jobs), M(kedaops.aks.keda_scaled_job)'s result (C(changed), C(scaled_job)).
+  returned: always
+  type: list
+  elements: dict
+error:
+  description: The Kubernetes API's error, when the module failed on a call.
+  returned: failure
+  type: dict
+  contains:
+    code:
+      description: The HTTP status.
+      type: int
+    reason:
+      description: The Status reason, for example C(Forbidden) or C(Invalid).
+      type: str
+    message:
+      description: The API server's message.
+      type: str
+"""
+
+from typing import Any, Callable
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_workload_sa as sa
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
+    SCALED_JOB_ARGSPEC,
+    SCALED_OBJECT_ARGSPEC,
+    TRIGGER_AUTH_ARGSPEC,
+    apply,
+    build_scaled_job,
+    build_scaled_object,
+    build_trigger_auth,
+)
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+
+# option: (the per-item module's argument spec, its build, its apply, the kind in diff headers)
+KINDS: dict[str, tuple[dict[str, Any], Callable[[dict[str, Any]], Any], Callable[..., dict[str, Any]], str]] = {
+    "service_accounts": (sa.ARGSPEC, sa.build, sa.apply, "ServiceAccount"),
+    "trigger_auths": (TRIGGER_AUTH_ARGSPEC, build_trigger_auth, apply, "TriggerAuthentication"),
+    "scaled_objects": (SCALED_OBJECT_ARGSPEC, build_scaled_object, apply, "ScaledObject"),
+    "scaled_jobs": (SCALED_JOB_ARGSPEC, build_scaled_job, apply, "ScaledJob"),
+}
+
+
+def plans(params: dict[str, Any]) -> list[tuple[str, int, dict[str, Any], Any]]:
+    """Every item validated by its module's argument spec and rules, before anything is sent."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible.module_utils.errors import UnsupportedError
+
+    planned = []
+    for option, (spec, build, _apply, _kind) in KINDS.items():
+        validator = ArgumentSpecValidator(spec)
+        for index, item in enumerate(params[option]):
+            path = f"{option}[{index}]"
+            checked = validator.validate(item)
+            if checked.error_messages:
+                raise OptionError(f"{path}: " + "; ".join(
+                    f"unsupported parameter {error.msg}" if isinstance(error, UnsupportedError) else error.msg
+                    for error in checked.errors.errors))
+            try:
+                planned.append((option, index, checked.validated_parameters, build(checked.validated_parameters)))
+            except OptionError as err:
+                raise err.at(path) from None
+    return planned
+
+
+def run(module: KedaopsModule) -> dict[str, Any]:
+    planned = plans(module.params)
+    result: dict[str, Any] = {"changed": False, **{option: [] for option in KINDS}}
+    diffs, warnings = [], []
+    for option, index, item, plan in planned:
+        done = KINDS[option][2](module.k8s, plan, module.check_mode, True)
+        warnings.extend(f"{option}[{index}]: {w}" for w in done.pop("warnings", []))
+        pair = done.pop("diff", None)
+        result["changed"] = result["changed"] or done["changed"]
+        if done["changed"] and pair:
+            header = f"{KINDS[option][3]} {item.get('namespace') or '(cluster)'}/{item['name']}"
+            diffs.append(dict(pair, before_header=header, after_header=header))
+        result[option].append(done)
+    if module._diff:
+        result["diff"] = diffs
+    result["warnings"] = warnings
+    return result
+
+
+ARGUMENT_SPEC = {option: {"type": "list", "elements": "dict", "default": []} for option in KINDS}
+
+
+def main() -> None:
+    KedaopsModule(ARGUMENT_SPEC, k8s=True).run(run)
+
+
+if __name__ == "__main__":
+    main()
