@@ -14,7 +14,7 @@ description:
     task per object; the P(kedaops.aks.keda_scaling#role) role converges its Kubernetes objects with it.
   - Each item takes the options of its per-item module (C(state) included) and is decided by the same code, with
     the same rules, owned fields, comparison and refusals. Every item of every list is checked before the first
-    call; a message names the item, for example C(scaled_objects[1]) C(min_replicas).
+    call; a message names the item, for example C(scaled_objects[1].min_replicas).
   - Objects are converged in the order of the options below, so a scaler finds the TriggerAuthentication that
     an earlier item creates. The first failure stops the run; the objects before it stay converged.
 author:
