@@ -74,20 +74,7 @@ def ensure(conn: AzureConnection, resource_group: str, name: str, requested: dic
            check_mode: bool, timeout: float) -> dict[str, Any]:
     validate(name, requested)
     path = workspace_path(conn.subscription_id, resource_group, name)
-    label = f"Azure Monitor workspace {name} (resource group {resource_group})"
-    current = owned.read(conn, path, API_VERSION, f"reading {label}")
-    before = workspace_state(current)
-    if state == "absent":
-        changed, why = owned.absent(conn, path, API_VERSION, label, current, requested.get("require_tags"),
-                                    check_mode, timeout)
-        after = None if changed else before
-        return {"changed": changed, "workspace": after, "diff": (before, after), "left_alone": why}
-    body = plan(current, requested, create, label)
-    if body is None:
-        return {"changed": False, "workspace": before, "diff": (before, before), "created": False}
-    if check_mode:
-        predicted = {"id": path, "name": name, **(current or {}), **body}
-        after = workspace_state(predicted)  # a new workspace's query endpoint is unknown until Azure assigns it
-    else:
-        after = workspace_state(conn.arm().put_and_wait(path, API_VERSION, body, f"writing {label}", timeout))
-    return {"changed": True, "workspace": after, "diff": (before, after), "created": current is None}
+    # a new workspace's query endpoint is unknown until Azure assigns it
+    return owned.ensure(conn, path, API_VERSION, f"Azure Monitor workspace {name} (resource group {resource_group})",
+                        "workspace", requested, state, create, check_mode, timeout, view=workspace_state, plan=plan,
+                        predict=lambda current, body: {"id": path, "name": name, **(current or {}), **body})

@@ -370,8 +370,10 @@ def identity_write_lock(identity_resource_id: str, timeout: float) -> Iterator[N
 
 def ensure_credential_present(conn: AzureConnection, resource_group: str, identity_name: str, name: str,
                               issuer: str, subject: str, audiences: list[str], check_mode: bool, timeout: float,
-                              warn: Callable[[str], None]) -> tuple[bool, dict[str, Any] | None, dict[str, Any] | None]:
-    """Returns (changed, before, after).
+                              warn: Callable[[str], None], listed: list[dict[str, Any]] | None = None,
+                              ) -> tuple[bool, dict[str, Any] | None, dict[str, Any] | None]:
+    """Returns (changed, before, after). ``listed``: the identity's credentials as a caller that ensures
+    several already read them (one list for all); a write always decides again on a fresh list.
 
     In check mode a chain of tasks runs against things earlier tasks only predicted: an identity
     not created yet (no credentials to list) or a cluster issuer not assigned yet (``issuer`` is
@@ -386,9 +388,10 @@ def ensure_credential_present(conn: AzureConnection, resource_group: str, identi
     for message in issuer_warnings(issuer):
         warn(message)
 
-    def plan() -> tuple[dict[str, Any] | None, dict[str, Any] | None, list[dict[str, Any]]]:
+    def plan(read: list[dict[str, Any]] | None = None) -> tuple[dict[str, Any] | None, dict[str, Any] | None,
+                                                                list[dict[str, Any]]]:
         try:
-            credentials = list_credentials(conn, resource_group, identity_name)
+            credentials = read if read is not None else list_credentials(conn, resource_group, identity_name)
         except AzureError as err:
             if not (check_mode and err.status == 404):
                 raise
@@ -397,7 +400,7 @@ def ensure_credential_present(conn: AzureConnection, resource_group: str, identi
         current, desired = plan_credential(credentials, identity_name, name, issuer, subject, audiences)
         return current, desired, credentials
 
-    current, desired, credentials = plan()
+    current, desired, credentials = plan(listed)
     if desired is None or check_mode:
         for message in near_misses(credentials, issuer, subject):
             warn(message)

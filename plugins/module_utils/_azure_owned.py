@@ -11,10 +11,11 @@ never deletes what it did not create.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
 
 MANAGED_BY = {"managed-by": "kedaops.aks"}
 
@@ -46,3 +47,36 @@ def absent(conn: AzureConnection, path: str, api_version: str, label: str, curre
     if not check_mode:
         conn.arm().delete_and_wait(path, api_version, f"deleting {label}", timeout)
     return True, None
+
+
+def ensure(conn: AzureConnection, path: str, api_version: str, label: str, key: str, requested: dict[str, Any],
+           state: str, create: bool, check_mode: bool, timeout: float, *,
+           view: Callable[[dict[str, Any] | None], dict[str, Any] | None],
+           plan: Callable[[dict[str, Any] | None, dict[str, Any], bool, str], dict[str, Any] | None],
+           predict: Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """One owned resource: read it; absent deletes it only if it carries ``require_tags``; present PUTs
+    ``plan``'s body when something differs (``predict`` says what check mode reports instead). The
+    result holds ``key`` (the resource as ``view`` shows it), diff as (before, after), ``created`` or
+    ``left_alone``."""
+    current = read(conn, path, api_version, f"reading {label}")
+    before = view(current)
+    if state == "absent":
+        changed, why = absent(conn, path, api_version, label, current, requested.get("require_tags"),
+                              check_mode, timeout)
+        after = None if changed else before
+        return {"changed": changed, key: after, "diff": (before, after), "left_alone": why}
+    body = plan(current, requested, create, label)
+    if body is None:
+        return {"changed": False, key: before, "diff": (before, before), "created": False}
+    after = view(predict(current, body) if check_mode
+                 else conn.arm().put_and_wait(path, api_version, body, f"writing {label}", timeout))
+    return {"changed": True, key: after, "diff": (before, after), "created": current is None}
+
+
+def module_result(result: dict[str, Any]) -> dict[str, Any]:
+    """``ensure``'s result as a module returns it: the diff as Ansible renders it, a warning for what
+    was left alone."""
+    result["diff"] = diff(*result["diff"])
+    if result.get("left_alone"):
+        result["warnings"] = [result["left_alone"]]
+    return result

@@ -151,22 +151,9 @@ def ensure_namespace(conn: AzureConnection, resource_group: str, name: str, requ
     """The module's result: changed, namespace (before/after as states), created, left_alone."""
     validate_namespace(name, requested)
     path = namespace_path(conn.subscription_id, resource_group, name)
-    label = f"Service Bus namespace {name} (resource group {resource_group})"
-    current = owned.read(conn, path, API_VERSION, f"reading {label}")
-    before = namespace_state(current)
-    if state == "absent":
-        changed, why = owned.absent(conn, path, API_VERSION, label, current, requested.get("require_tags"),
-                                    check_mode, timeout)
-        after = None if changed else before
-        return {"changed": changed, "namespace": after, "diff": (before, after), "left_alone": why}
-    body = plan_namespace(current, requested, create, label)
-    if body is None:
-        return {"changed": False, "namespace": before, "diff": (before, before), "created": False}
-    if check_mode:
-        after = namespace_state(predict_namespace(name, path, current, body))
-    else:
-        after = namespace_state(conn.arm().put_and_wait(path, API_VERSION, body, f"writing {label}", timeout))
-    return {"changed": True, "namespace": after, "diff": (before, after), "created": current is None}
+    return owned.ensure(conn, path, API_VERSION, f"Service Bus namespace {name} (resource group {resource_group})",
+                        "namespace", requested, state, create, check_mode, timeout, view=namespace_state,
+                        plan=plan_namespace, predict=lambda current, body: predict_namespace(name, path, current, body))
 
 
 # -- queues ------------------------------------------------------------------------------------------
@@ -213,26 +200,20 @@ def plan_queue(current: dict[str, Any] | None, requested: dict[str, Any], create
     return {"properties": {**body, **wanted}}
 
 
+def predict_queue(name: str, path: str, current: dict[str, Any] | None, body: dict[str, Any]) -> dict[str, Any]:
+    predicted = {"id": path, "name": name, **(current or {})}
+    predicted["properties"] = {**(predicted.get("properties") or {}), **body["properties"]}
+    return predicted
+
+
 def ensure_queue(conn: AzureConnection, resource_group: str, namespace: str, name: str, requested: dict[str, Any],
                  state: str, create: bool, check_mode: bool) -> dict[str, Any]:
+    """The module's result: changed, queue (before/after as states), created. Queues carry no tags:
+    absent deletes the queue named."""
     validate_queue(namespace, name, requested)
     path = queue_path(conn.subscription_id, resource_group, namespace, name)
-    label = f"queue {name} of Service Bus namespace {namespace}"
-    if state == "absent":
-        current = owned.read(conn, path, API_VERSION, f"reading {label}")
-        before = queue_state(current)
-        if current is not None and not check_mode:
-            conn.arm().delete_and_wait(path, API_VERSION, f"deleting {label}", 600)
-        return {"changed": current is not None, "queue": None, "diff": (before, None)}
-    current = owned.read(conn, path, API_VERSION, f"reading {label}")
-    before = queue_state(current)
-    body = plan_queue(current, requested, create, label)
-    if body is None:
-        return {"changed": False, "queue": before, "diff": (before, before), "created": False}
-    if check_mode:
-        predicted = {"id": path, "name": name, **(current or {})}
-        predicted["properties"] = {**(predicted.get("properties") or {}), **body["properties"]}
-        after = queue_state(predicted)
-    else:
-        after = queue_state(conn.arm().put_and_wait(path, API_VERSION, body, f"writing {label}", 600))
-    return {"changed": True, "queue": after, "diff": (before, after), "created": current is None}
+    result = owned.ensure(conn, path, API_VERSION, f"queue {name} of Service Bus namespace {namespace}", "queue",
+                          {**requested, "require_tags": None}, state, create, check_mode, 600, view=queue_state,
+                          plan=plan_queue, predict=lambda current, body: predict_queue(name, path, current, body))
+    result.pop("left_alone", None)
+    return result

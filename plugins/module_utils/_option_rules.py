@@ -10,7 +10,7 @@ is not rejected by the API server for its shape.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
@@ -143,3 +143,20 @@ def validate_identity(name: str, tags: dict[str, Any] | None) -> None:
             f"name: {name!r} is not a valid managed identity name: 3-128 characters, ASCII letters, digits, '-' "
             f"and '_', starting with a letter or digit")
     check_tags("tags", tags)
+
+
+def check_items(option: str, items: list[dict[str, Any]], check: Callable[[dict[str, Any]], None],
+                unique_within: str) -> list[dict[str, Any]]:
+    """Every item of a list option checked before the first call, a failure named by its place
+    (``queues[1].lock_duration: ...``), and no ``name`` twice (ARM names are case-insensitive)."""
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        try:
+            check(item)
+        except OptionError as err:
+            raise err.at(f"{option}[{index}]") from None
+        if item["name"].lower() in seen:
+            raise OptionError(f"{option}[{index}].name: {item['name']!r} is listed twice (names are unique "
+                              f"{unique_within}, case-insensitively)")
+        seen.add(item["name"].lower())
+    return items

@@ -125,7 +125,7 @@ error:
       type: str
 """
 
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_workload_sa as sa
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
@@ -140,12 +140,20 @@ from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
 )
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
-# option: (the per-item module's argument spec, its build, its apply, the kind in diff headers)
-KINDS: dict[str, tuple[dict[str, Any], Callable[[dict[str, Any]], Any], Callable[..., dict[str, Any]], str]] = {
-    "service_accounts": (sa.ARGSPEC, sa.build, sa.apply, "ServiceAccount"),
-    "trigger_auths": (TRIGGER_AUTH_ARGSPEC, build_trigger_auth, apply, "TriggerAuthentication"),
-    "scaled_objects": (SCALED_OBJECT_ARGSPEC, build_scaled_object, apply, "ScaledObject"),
-    "scaled_jobs": (SCALED_JOB_ARGSPEC, build_scaled_job, apply, "ScaledJob"),
+
+class Kind(NamedTuple):
+    """What the per-item module brings: its argument spec, its build and apply, the kind in diff headers."""
+    spec: dict[str, Any]
+    build: Callable[[dict[str, Any]], Any]
+    apply: Callable[..., dict[str, Any]]
+    title: str
+
+
+KINDS: dict[str, Kind] = {
+    "service_accounts": Kind(sa.ARGSPEC, sa.build, sa.apply, "ServiceAccount"),
+    "trigger_auths": Kind(TRIGGER_AUTH_ARGSPEC, build_trigger_auth, apply, "TriggerAuthentication"),
+    "scaled_objects": Kind(SCALED_OBJECT_ARGSPEC, build_scaled_object, apply, "ScaledObject"),
+    "scaled_jobs": Kind(SCALED_JOB_ARGSPEC, build_scaled_job, apply, "ScaledJob"),
 }
 
 
@@ -155,8 +163,8 @@ def plans(params: dict[str, Any]) -> list[tuple[str, int, dict[str, Any], Any]]:
     from ansible.module_utils.errors import UnsupportedError
 
     planned = []
-    for option, (spec, build, _apply, _kind) in KINDS.items():
-        validator = ArgumentSpecValidator(spec)
+    for option, kind in KINDS.items():
+        validator = ArgumentSpecValidator(kind.spec)
         for index, item in enumerate(params[option]):
             path = f"{option}[{index}]"
             checked = validator.validate(item)
@@ -165,7 +173,7 @@ def plans(params: dict[str, Any]) -> list[tuple[str, int, dict[str, Any], Any]]:
                     f"unsupported parameter {error.msg}" if isinstance(error, UnsupportedError) else error.msg
                     for error in checked.errors.errors))
             try:
-                planned.append((option, index, checked.validated_parameters, build(checked.validated_parameters)))
+                planned.append((option, index, checked.validated_parameters, kind.build(checked.validated_parameters)))
             except OptionError as err:
                 raise err.at(path) from None
     return planned
@@ -176,12 +184,12 @@ def run(module: KedaopsModule) -> dict[str, Any]:
     result: dict[str, Any] = {"changed": False, **{option: [] for option in KINDS}}
     diffs, warnings = [], []
     for option, index, item, plan in planned:
-        done = KINDS[option][2](module.k8s, plan, module.check_mode, True)
+        done = KINDS[option].apply(module.k8s, plan, module.check_mode, True)
         warnings.extend(f"{option}[{index}]: {w}" for w in done.pop("warnings", []))
         pair = done.pop("diff", None)
         result["changed"] = result["changed"] or done["changed"]
         if done["changed"] and pair:
-            header = f"{KINDS[option][3]} {item.get('namespace') or '(cluster)'}/{item['name']}"
+            header = f"{KINDS[option].title} {item.get('namespace') or '(cluster)'}/{item['name']}"
             diffs.append(dict(pair, before_header=header, after_header=header))
         result[option].append(done)
     if module._diff:

@@ -222,15 +222,16 @@ from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY, diff
-from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import validate_identity
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_items, validate_identity
 
 
 def run(module: KedaopsModule) -> dict:
     p = module.params
     validate_identity(p["name"], p["tags"] if p["state"] == "present" else None)
-    wanted = _credentials(p["federated_credentials"], module.check_mode) if p["state"] == "present" else []
+    wanted = check_items("federated_credentials", p["federated_credentials"],
+                         lambda item: _check_credential(item, module.check_mode),
+                         "on an identity") if p["state"] == "present" else []
     before = msi.get_identity(module.azure, p["resource_group"], p["name"])
     if p["state"] == "absent":
         kept = msi.foreign_credentials(module.azure, before, p["resource_group"], p["name"], p["owned_credentials"])
@@ -246,10 +247,13 @@ def run(module: KedaopsModule) -> dict:
     result = {"changed": changed, "identity": after or {}, "diff": diff(before, after, computed)}
     if p["state"] == "present":
         befores, afters = [], []
+        # One list for every item (a missing identity, in check mode, is predicted by each item).
+        listed = msi.list_credentials(module.azure, p["resource_group"], p["name"]) if wanted and after and (
+            before or not module.check_mode) else None
         for item in wanted:
             written, cred_before, cred_after = msi.ensure_credential_present(
                 module.azure, p["resource_group"], p["name"], item["name"], item["issuer"], item["subject"],
-                item["audiences"], module.check_mode, p["credential_timeout"], module.warn)
+                item["audiences"], module.check_mode, p["credential_timeout"], module.warn, listed)
             result["changed"] = result["changed"] or written
             befores.append(cred_before)
             afters.append(cred_after or {})
@@ -261,21 +265,10 @@ def run(module: KedaopsModule) -> dict:
     return result
 
 
-def _credentials(items: list[dict[str, Any]], check_mode: bool) -> list[dict[str, Any]]:
-    """Every item checked before the first call, with the option path in the message."""
-    seen: set[str] = set()
-    for index, item in enumerate(items):
-        try:
-            # null only in check mode: an issuer an earlier task would assign (known after apply)
-            issuer = item["issuer"] or (msi.UNKNOWN_ISSUER if check_mode else item["issuer"])
-            msi.validate_credential(item["name"], issuer, item["subject"], item["audiences"])
-        except OptionError as err:
-            raise err.at(f"federated_credentials[{index}]") from None
-        if item["name"].lower() in seen:
-            raise OptionError(f"federated_credentials[{index}].name: {item['name']!r} is listed twice (credential "
-                              f"names are unique on an identity, case-insensitively)")
-        seen.add(item["name"].lower())
-    return items
+def _check_credential(item: dict[str, Any], check_mode: bool) -> None:
+    # null only in check mode: an issuer an earlier task would assign (known after apply)
+    issuer = item["issuer"] or (msi.UNKNOWN_ISSUER if check_mode else item["issuer"])
+    msi.validate_credential(item["name"], issuer, item["subject"], item["audiences"])
 
 
 ARGUMENT_SPEC = {

@@ -146,7 +146,6 @@ error:
       type: int
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 REQUESTED = ("location", "tags", "creation_tags", "require_tags")
@@ -154,16 +153,13 @@ REQUESTED = ("location", "tags", "creation_tags", "require_tags")
 
 def run(module: KedaopsModule) -> dict:
     from ansible_collections.kedaops.aks.plugins.module_utils import _azure_monitor as amw
+    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
 
     p = module.params
     requested = {option: p[option] for option in REQUESTED}
     amw.validate(p["name"], requested)  # before anything is sent
-    result = amw.ensure(module.azure, p["resource_group"], p["name"], requested, p["state"], p["create"],
-                        module.check_mode, p["timeout"])
-    result["diff"] = diff(*result["diff"])
-    if result.get("left_alone"):
-        result["warnings"] = [result["left_alone"]]
-    return result
+    return owned.module_result(amw.ensure(module.azure, p["resource_group"], p["name"], requested, p["state"],
+                                          p["create"], module.check_mode, p["timeout"]))
 
 
 ARGUMENT_SPEC = {

@@ -237,11 +237,8 @@ error:
       type: int
 """
 
-from typing import Any
-
-from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
-from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_items
 
 REQUESTED = ("location", "sku", "disable_local_auth", "tags", "creation_tags", "require_tags")
 # servicebus_queue's options, for the queues of `queues`
@@ -249,17 +246,17 @@ QUEUE_REQUESTED = ("max_delivery_count", "lock_duration", "max_size_in_megabytes
 
 
 def run(module: KedaopsModule) -> dict:
+    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
     from ansible_collections.kedaops.aks.plugins.module_utils import _azure_servicebus as sb
 
     p = module.params
     requested = {option: p[option] for option in REQUESTED}
     sb.validate_namespace(p["name"], requested)  # before anything is sent
-    queues = _queues(sb, p["name"], p["queues"]) if p["state"] == "present" else []
-    result = sb.ensure_namespace(module.azure, p["resource_group"], p["name"], requested, p["state"], p["create"],
-                                 module.check_mode, p["timeout"])
-    result["diff"] = diff(*result["diff"])
-    if result.get("left_alone"):
-        result["warnings"] = [result["left_alone"]]
+    queues = check_items("queues", p["queues"], lambda queue: sb.validate_queue(
+        p["name"], queue["name"], {option: queue[option] for option in QUEUE_REQUESTED}),
+        "in a namespace") if p["state"] == "present" else []
+    result = owned.module_result(sb.ensure_namespace(module.azure, p["resource_group"], p["name"], requested,
+                                                     p["state"], p["create"], module.check_mode, p["timeout"]))
     if p["state"] == "present":
         befores, afters = [], []
         for queue in queues:
@@ -274,21 +271,6 @@ def run(module: KedaopsModule) -> dict:
             result["diff"]["before"] = dict(result["diff"]["before"], queues=[b for b in befores if b])
             result["diff"]["after"] = dict(result["diff"]["after"], queues=afters)
     return result
-
-
-def _queues(sb: Any, namespace: str, queues: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every queue checked before the first call, named by its place in the list."""
-    seen: set[str] = set()
-    for index, queue in enumerate(queues):
-        try:
-            sb.validate_queue(namespace, queue["name"], {option: queue[option] for option in QUEUE_REQUESTED})
-        except OptionError as err:
-            raise err.at(f"queues[{index}]") from None
-        if queue["name"].lower() in seen:
-            raise OptionError(f"queues[{index}].name: {queue['name']!r} is listed twice (queue names are unique in a "
-                              f"namespace, case-insensitively)")
-        seen.add(queue["name"].lower())
-    return queues
 
 
 ARGUMENT_SPEC = {

@@ -130,22 +130,20 @@ error:
       type: int
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 REQUESTED = ("max_delivery_count", "lock_duration", "max_size_in_megabytes", "default_message_time_to_live")
 
 
 def run(module: KedaopsModule) -> dict:
+    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
     from ansible_collections.kedaops.aks.plugins.module_utils import _azure_servicebus as sb
 
     p = module.params
     requested = {option: p[option] for option in REQUESTED}
     sb.validate_queue(p["namespace"], p["name"], requested)  # before anything is sent
-    result = sb.ensure_queue(module.azure, p["resource_group"], p["namespace"], p["name"], requested, p["state"],
-                             p["create"], module.check_mode)
-    result["diff"] = diff(*result["diff"])
-    return result
+    return owned.module_result(sb.ensure_queue(module.azure, p["resource_group"], p["namespace"], p["name"], requested,
+                                               p["state"], p["create"], module.check_mode))
 
 
 ARGUMENT_SPEC = {
