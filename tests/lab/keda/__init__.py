@@ -3,7 +3,9 @@
 ``KedaService`` owns one background thread that, every ~0.1 s, runs the servicebusdemo pods that
 have started (``sampleapp``) and, while a keda-operator pod runs (add-on or Helm chart), polls every
 ScaledObject and ScaledJob as KEDA does (``controller``). ``GET /state`` on its port (LAB_KEDA_URL)
-shows the last error of the loop, for debugging the lab itself.
+shows the last error of the loop, for debugging the lab itself. On the lab's control endpoint,
+``POST /services/keda/clock {"advance": <seconds>}`` moves the KEDA controller's clock forward
+(cooldowns without waiting, clock.py) and answers the offset.
 """
 
 from __future__ import annotations
@@ -65,3 +67,13 @@ class KedaService(Service):
         if request.method == "GET" and request.path.rstrip("/") == "/state":
             return Response.json(200, {"last_error": self.last_error})
         return Response.json(404, {"error": f"no route {request.method} {request.path}"})
+
+    def control(self, request: Request, rest: list[str]) -> Response:
+        if request.method == "POST" and rest == ["clock"]:
+            body = request.json() or {}
+            try:
+                seconds = float(body.get("advance", 0))
+            except (TypeError, ValueError, AttributeError):
+                return Response.json(400, {"error": "advance must be a number of seconds"})
+            return Response.json(200, {"offset": self.keda.clock.advance(seconds)})
+        return Response.json(404, {"error": f"no keda control route {request.method} /{'/'.join(rest)}"})
