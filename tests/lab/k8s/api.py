@@ -20,7 +20,7 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from . import defaults, errors, schema, validation, webhook
+from . import defaults, errors, events_api, schema, validation, webhook
 from .apply import Ownership
 from .oidc import TokenIssuer
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
@@ -157,6 +157,8 @@ class Api:
                         self._draining = False
 
     def present(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        if events_api.applies(rt):
+            obj = events_api.to_events(obj)
         obj = dict(obj)
         obj["apiVersion"] = rt.api_version
         obj["kind"] = rt.kind
@@ -420,6 +422,8 @@ class Api:
         return stored
 
     def create(self, rt: ResourceType, namespace: str | None, body: Any, opts: Options) -> dict[str, Any]:
+        if events_api.applies(rt):
+            return self.present(rt, self._create_event(rt, namespace, body, opts))
         namespace = self._ns(rt, namespace)
         with self.transaction():
             obj, schema_errors = self._decode(rt, namespace, body, opts)
@@ -440,6 +444,18 @@ class Api:
             if opts.dry_run:
                 return self.present(rt, obj)
             return self.present(rt, self._commit(rt, obj, None, opts))
+
+    def _create_event(self, rt: ResourceType, namespace: str | None, body: Any, opts: Options) -> dict[str, Any]:
+        """An events.k8s.io/v1 create: its validation, then stored as the core Event it is (events_api.py)."""
+        if not isinstance(body, dict):
+            raise errors.bad_request(f"the object provided is unrecognized (must be of type {rt.kind})")
+        if body.get("apiVersion") and body["apiVersion"] != rt.api_version:
+            raise errors.bad_request(f"the API version in the data ({body['apiVersion']}) does not match the expected "
+                                     f"API version ({rt.api_version})")
+        found = events_api.create_errors(body)
+        if found:
+            raise errors.invalid_object(rt.kind, rt.group, (body.get("metadata") or {}).get("name", ""), found)
+        return self.create(self.resolve("v1", "Event"), namespace, events_api.to_core(body), opts)
 
     def _existing(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
         old = self.store.get(rt.group_resource, namespace, name)
@@ -463,6 +479,10 @@ class Api:
 
     def _finish_update(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], opts: Options,
                        subresource: str, schema_errors: list[errors.FieldError], record_update: bool = True) -> dict[str, Any]:
+        if events_api.applies(rt):
+            # Stored as the core Event it is (events_api.py); answered in the events.k8s.io shape.
+            return self.present(rt, self._finish_update(self.resolve("v1", "Event"), events_api.to_core(obj), old, opts,
+                                                        subresource, schema_errors, record_update))
         obj = self._prepare_update(rt, obj, old, subresource)
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         self._validate(rt, obj, old, schema_errors)

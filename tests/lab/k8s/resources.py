@@ -39,6 +39,8 @@ class ResourceType:
     schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     printer_columns: tuple[Any, ...] = field(default=(), compare=False, hash=False)
     list_kind: str = ""
+    # Served from another resource's storage (events.k8s.io events are the core events, events_api.py).
+    storage: tuple[str, str] | None = None
 
     @property
     def api_version(self) -> str:
@@ -46,7 +48,7 @@ class ResourceType:
 
     @property
     def group_resource(self) -> tuple[str, str]:
-        return (self.group, self.plural)
+        return self.storage or (self.group, self.plural)
 
     @property
     def list_kind_name(self) -> str:
@@ -81,6 +83,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     _core("Service", "services", short_names=("svc",), categories=("all",), subresources=("status",),
           returns_deleted_object=True),
     _core("Event", "events", short_names=("ev",)),
+    ResourceType("events.k8s.io", "v1", "Event", "events", "event", True, short_names=("ev",), storage=("", "events")),
     _core("Node", "nodes", False, short_names=("no",), subresources=("status",), returns_deleted_object=True),
     _apps("Deployment", "deployments", short_names=("deploy",), categories=("all",), subresources=("status", "scale")),
     _apps("ReplicaSet", "replicasets", short_names=("rs",), categories=("all",), subresources=("status", "scale")),

@@ -12,6 +12,7 @@ import datetime
 import re
 from typing import Any, Callable
 
+from . import events_api
 from .resources import ResourceType
 
 Column = tuple[str, str, str, int]  # name, type, format, priority
@@ -255,10 +256,13 @@ def table(rt: ResourceType, items: list[dict[str, Any]], resource_version: str, 
     default: tuple[list[Column], Printer] = ([_NAME, ("Created At", "date", "", 0)],
                                              lambda o: [_get(o, "metadata", "creationTimestamp")])
     columns, printer = _BUILTIN.get((rt.group, rt.kind)) or (_custom(rt) if not rt.builtin else default)
+    if events_api.applies(rt):
+        # events.k8s.io/v1 Events print as the internal Event they are (printEvent).
+        columns, printer = _BUILTIN[("", "Event")][0], lambda o: _event(events_api.to_core(o))
     rows = []
     for obj in items:
         # Events print their name as the last (wide) column, not the first.
-        cells = printer(obj) if (rt.group, rt.kind) == ("", "Event") else [obj["metadata"].get("name", "")] + printer(obj)
+        cells = printer(obj) if rt.kind == "Event" and rt.group in ("", events_api.GROUP) else [obj["metadata"].get("name", "")] + printer(obj)
         row: dict[str, Any] = {"cells": cells}
         if include == "Object":
             row["object"] = obj

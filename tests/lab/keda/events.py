@@ -22,6 +22,7 @@ keda-behaviour.md). ``tools/events`` has no spam filter.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -67,38 +68,39 @@ class Recorder:
     def _series(self, operator: dict[str, Any], obj: dict[str, Any], etype: str, reason: str, note: str,
                 component: str, action: str) -> None:
         keda = self.keda
-        if len(note) > 1024 or len(action) > 128:
-            keda.k8s.append_log(operator["metadata"]["namespace"], operator["metadata"]["name"],
-                                f"E{time.strftime('%m%d %H:%M:%S', time.gmtime())}.000000       1 event_broadcaster.go:270] "
-                                f"\"Server rejected event (will not retry!)\" err=\"Event \\\"{obj['metadata']['name']}\\\" is invalid: "
-                                f"note: Too long: may not be more than 1024 bytes\"")
-            return
         meta = obj["metadata"]
         instance = f"{component}-{operator['metadata']['name']}"
         key = (meta["uid"], etype, reason, component, instance, action)
         now = keda.clock.now()
         known = self.series.get(key)
-        rt = keda._rt("v1", "Event")
         if known is not None and now - known[2] < SERIES_SECONDS:
             namespace, name, _first = known
 
             def bump(ev: dict[str, Any]) -> None:
                 series = ev.get("series") or {"count": 1}
                 ev["series"] = {"count": int(series.get("count") or 1) + 1, "lastObservedTime": _micro(now)}
-            if keda.k8s.api.system_write(rt, namespace, name, bump, component) is not None:
+            if keda.k8s.api.system_write(keda._rt("v1", "Event"), namespace, name, bump, component) is not None:
                 self.series[key] = (namespace, name, now)
                 return
         event = {
-            "apiVersion": "v1", "kind": "Event",
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
             "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": meta["namespace"]},
-            "involvedObject": {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"],
-                               "namespace": meta["namespace"], "uid": meta["uid"], "resourceVersion": meta.get("resourceVersion")},
-            "reason": reason, "message": note, "type": etype, "eventTime": _micro(now), "action": action,
-            "source": {}, "reportingComponent": component, "reportingInstance": instance,
+            "regarding": {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": meta["name"],
+                          "namespace": meta["namespace"], "uid": meta["uid"], "resourceVersion": meta.get("resourceVersion")},
+            "reason": reason, "note": note, "type": etype, "eventTime": _micro(now), "action": action,
+            "reportingController": component, "reportingInstance": instance,
         }
-        created = self._create(rt, meta["namespace"], event, component)
-        if created is not None:
-            self.series[key] = (meta["namespace"], created["metadata"]["name"], now)
+        try:
+            with keda.k8s.api.transaction():
+                created = keda.k8s.api.create(keda._rt("events.k8s.io/v1", "Event"), meta["namespace"], event,
+                                              Options(manager=component))
+        except k8s_errors.ApiError as exc:
+            # client-go tools/events recordToSink: a rejected event is logged by klog and dropped (§3.1).
+            keda.k8s.append_log(operator["metadata"]["namespace"], operator["metadata"]["name"],
+                                f"E{time.strftime('%m%d %H:%M:%S', time.gmtime())}.000000       1 event_broadcaster.go:270] "
+                                f"\"Server rejected event (will not retry!)\" err={json.dumps(exc.message)}")
+            return
+        self.series[key] = (meta["namespace"], created["metadata"]["name"], now)
 
     # -- core/v1 with the EventCorrelator (≤ 2.19) ------------------------------------------------------
 
