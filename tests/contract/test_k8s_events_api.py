@@ -43,7 +43,7 @@ def test_an_events_k8s_io_write_is_a_core_event_and_back(lab, raw, ns):
     web = next(e for e in listed["items"] if e["metadata"]["name"] == "web.18a")
     assert (web["note"], web["regarding"]["name"], web["deprecatedCount"], web["deprecatedSource"]) == (
         "Started scalers watch", "web", 3, {"component": "keda-operator"})
-    assert "message" not in web and "involvedObject" not in web
+    assert "message" not in web and "involvedObject" not in web and web["eventTime"] is None
     assert {e["metadata"]["name"] for e in listed["items"]} == {"consumer.17f", "web.18a"}
     assert {e.metadata.name for e in core.list_namespaced_event(ns).items} == {"consumer.17f", "web.18a"}
 

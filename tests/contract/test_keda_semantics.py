@@ -21,8 +21,8 @@ import pytest
 from lab import ids
 from lab import kedascene as scene
 from lab.azure import seed
-from lab.k8s.testing import Tools
-from lab.keda import fallback, pause, scaledjob
+from lab.k8s.testing import Raw, Tools
+from lab.keda import fallback, pause, scaledjob, scaledobject
 from lab.testing import REPO_ROOT
 
 MI = "keda-semantics-identity"
@@ -112,6 +112,23 @@ def test_fallback_behavior_table(behavior, current, replicas):
     if behavior:
         spec["fallback"]["behavior"] = behavior
     assert fallback.replicas({"spec": spec}, current) == replicas
+
+
+# Scale in to zero (scaleToZeroOrIdle): (spec, seconds since creation, seconds since lastActiveTime or None) → scales in.
+COOLDOWN_ROWS = [
+    ({}, 10, 299, False), ({}, 10, 301, True),  # cooldownPeriod defaults to 300
+    ({"cooldownPeriod": 30}, 100, 31, True), ({"cooldownPeriod": 30}, 100, 29, False),
+    ({}, 1, None, True),  # never active, initialCooldownPeriod 0: at once
+    ({"initialCooldownPeriod": 120}, 60, None, False), ({"initialCooldownPeriod": 120}, 121, None, True),
+    ({"initialCooldownPeriod": 120, "cooldownPeriod": 0}, 10, 1, True),  # once active, initialCooldownPeriod no longer counts
+]
+
+
+@pytest.mark.parametrize("spec,since_creation,since_active,scales_in", COOLDOWN_ROWS)
+def test_cooldown_table(spec, since_creation, since_active, scales_in):
+    now = 1_000_000.0
+    last = None if since_active is None else now - since_active
+    assert scaledobject.cooldown_over(spec, now - since_creation, last, now) is scales_in
 
 
 # -- the lab KEDA per version, through the API -------------------------------------------------------------
@@ -252,6 +269,15 @@ def test_scaledjob_strategies_and_version_facts(keda):
     assert ("triggersActivity" in sj["status"]) is keda.facts["triggers_activity"]
     assert ("ScaledJobActive" in keda.reasons("sj-accurate")) is keda.facts["triggers_activity"]
     assert keda.condition("scaledjobs", "sj-accurate", "Active") == ("True", "ScalerActive")
+    # 2.20 writes through events.k8s.io/v1 (reportingController, reportingInstance <recorder>-<pod>, action); 2.17 core/v1 with a source.
+    raw = Raw(keda.lab.env["LAB_KUBE_URL"], keda.lab.ca_file, ids.KUBE_ADMIN_TOKEN)
+    written = next(e for e in raw.request("GET", "/apis/events.k8s.io/v1/namespaces/default/events").json()["items"]
+                   if e["regarding"]["name"] == "sj-accurate" and e["reason"] == "KEDAJobsCreated")
+    if keda.facts["source"]:
+        assert (written["deprecatedSource"], "reportingController" in written) == ({"component": "scale-handler"}, False)
+    else:
+        assert (written["reportingController"], written["action"]) == ("scale-handler", "KEDAJobsCreated")
+        assert written["reportingInstance"].startswith("scale-handler-keda-operator-") and written["eventTime"]
 
     # Paused by annotation: Paused True, no more Jobs, the scale loop stopped.
     keda.custom.patch_namespaced_custom_object("keda.sh", "v1alpha1", "default", "scaledjobs", "sj-default",
@@ -353,3 +379,30 @@ def test_fallback_health_and_correlated_events(keda):
         assert failures[0].source.component == "keda-operator"
     else:
         assert (failures[0].reporting_component, failures[0].action) == ("keda-operator", "KEDAScalerFailed")
+
+
+def test_add_on_client_go_aggregates_and_rate_limits_a_failing_trigger(clean_lab, tmp_path):
+    """2.17.2 writes core/v1 events through client-go's EventCorrelator (events_cache.go): a Service Bus 401
+    differs per poll (its TrackingId), so after 10 distinct messages the rest are one "(combined from similar
+    events)" event, and the source+object token bucket (25, one more per 300 s) stops the writes."""
+    keda = Scene(clean_lab, "2.17.2", tmp_path)
+    try:
+        clean_lab.settings(keda_polling_cap_seconds=0.2)
+        keda.create("scaledjobs", scene.consumer_scaled_job(MI, TA))  # no Service Bus role: 401 every poll
+        name = "myconsumer-scaledjob"
+
+        def writes() -> int:  # the scale loop's recorder (source scale-handler) has its own bucket
+            return sum(e.count or 1 for e in keda.events(name) if e.source.component == "scale-handler")
+        combined = scene.wait_for("the combined event", lambda: [
+            e for e in keda.events(name) if e.message.startswith("(combined from similar events): GET https://")])
+        assert "RESPONSE 401: 401 Unauthorized" in combined[0].message
+        assert len([e for e in keda.events(name) if e.reason == "KEDAScalerFailed"]) == 10  # 9 distinct + the combined one
+        scene.wait_for("the spam filter's 25 writes", lambda: writes() == 25)
+        polls = keda.log().count("error getting service bus entity length")
+        scene.wait_for("more polls", lambda: keda.log().count("error getting service bus entity length") >= polls + 6)
+        assert writes() == 25
+        keda.advance(300)  # one more token
+        scene.wait_for("one more write", lambda: writes() == 26)
+    finally:
+        keda.api.close()
+        clean_lab.reset()

@@ -37,7 +37,9 @@ def applies(rt: Any) -> bool:
 
 
 def to_events(core: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"apiVersion": f"{GROUP}/v1", "kind": "Event", "metadata": copy.deepcopy(core.get("metadata") or {})}
+    # eventTime has no omitempty in k8s.io/api/events/v1 types.go: a core-written event reads "eventTime": null.
+    out: dict[str, Any] = {"apiVersion": f"{GROUP}/v1", "kind": "Event", "metadata": copy.deepcopy(core.get("metadata") or {}),
+                           "eventTime": core.get("eventTime")}
     for field, value in core.items():
         if field in _RENAMED and value not in (None, "", {}, 0):
             out[_RENAMED[field]] = copy.deepcopy(value)

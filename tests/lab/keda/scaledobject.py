@@ -40,6 +40,16 @@ DEFAULT_COOLDOWN = 300  # executor/scale_executor.go defaultCooldownPeriod
 DEFAULT_INITIAL_COOLDOWN = 0  # defaultInitialCooldownPeriod
 
 
+def cooldown_over(spec: dict[str, Any], created: float, last_active: float | None, now: float) -> bool:
+    """scaleToZeroOrIdle's test: never active → creationTimestamp + initialCooldownPeriod (default 0) passed;
+    else lastActiveTime + cooldownPeriod (default 300) passed."""
+    initial = spec.get("initialCooldownPeriod")
+    cooldown = spec.get("cooldownPeriod")
+    if last_active is None:
+        return created + (DEFAULT_INITIAL_COOLDOWN if initial is None else int(initial)) < now
+    return last_active + (DEFAULT_COOLDOWN if cooldown is None else int(cooldown)) < now
+
+
 class ScaledObjectLoop:
     """Mixed into controller.Keda."""
 
@@ -214,14 +224,9 @@ class ScaledObjectLoop:
                                target: str, current: int) -> int:
         keda: Any = self
         spec, meta = so.get("spec") or {}, so["metadata"]
-        initial = spec.get("initialCooldownPeriod")
-        initial = DEFAULT_INITIAL_COOLDOWN if initial is None else int(initial)
-        cooldown = spec.get("cooldownPeriod")
-        cooldown = DEFAULT_COOLDOWN if cooldown is None else int(cooldown)
         now = keda.clock.now()
-        last = clock.parse_rfc3339(status.get("lastActiveTime"))
-        created = clock.parse_rfc3339(meta.get("creationTimestamp")) or now
-        if (last is None and created + initial < now) or (last is not None and last + cooldown < now):
+        if cooldown_over(spec, clock.parse_rfc3339(meta.get("creationTimestamp")) or now,
+                         clock.parse_rfc3339(status.get("lastActiveTime")), now):
             idle = spec.get("idleReplicaCount")
             replicas = int(idle) if idle is not None else int(spec.get("minReplicaCount") or 0)
             keda.scale_target(target_rt, meta["namespace"], target, replicas)
