@@ -158,10 +158,12 @@ class ScaledObjectLoop:
         self._fallback_condition(operator, so, status, bool(fallback_answers), version)
         active = any(a["isActive"] for a in activity.values())
         current = self._request_scale(operator, so, status, target_rt, ref["name"], current, active, bool(errors), results)
-        self._hpa_sync(operator, so, hpa_name, target_rt, ref["name"], results, current, fallback_answers)
         if clock.has_hpa_active(version):
+            # checkHPAHealth reads the HPA as its controller last left it.
             self._hpa_active(so, hpa_name, status)
         keda._write(rt, namespace, name, status)
+        # The HPA controller's own sync, after KEDA's scale loop wrote its status.
+        self._hpa_sync(operator, so, hpa_name, target_rt, ref["name"], results, current, fallback_answers)
 
     def _fallback_condition(self, operator: dict[str, Any], so: dict[str, Any], status: dict[str, Any], exists: bool,
                             version: tuple[int, ...]) -> None:
