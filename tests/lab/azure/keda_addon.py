@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from ..keda import webhooks
 from ..testing import REPO_ROOT
 
 KEDA_VERSION = "2.17.2"
@@ -135,8 +136,15 @@ def deployments() -> list[dict[str, Any]]:
     ]
 
 
+def admission() -> list[dict[str, Any]]:
+    """The admission webhooks' Service and the ``keda-admission`` ValidatingWebhookConfiguration, as KEDA's
+    chart renders them (the add-on runs the same keda-admission-webhooks image behind them)."""
+    return [webhooks.service(NAMESPACE, _labels(webhooks.WEBHOOK_SERVICE)),
+            webhooks.configuration(NAMESPACE, _labels(webhooks.WEBHOOK_SERVICE))]
+
+
 def manifests() -> list[dict[str, Any]]:
-    return [crd(*kind) for kind in KINDS] + [service_account()] + deployments()
+    return [crd(*kind) for kind in KINDS] + [service_account()] + deployments() + admission()
 
 
 def install(k8s: Any) -> None:
@@ -154,6 +162,8 @@ def uninstall(k8s: Any) -> None:
     for deployment in deployments():
         k8s.delete_object("apps/v1", "Deployment", NAMESPACE, deployment["metadata"]["name"])
     k8s.delete_object("v1", "ServiceAccount", NAMESPACE, OPERATOR)
+    k8s.delete_object("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", None, "keda-admission")
+    k8s.delete_object("v1", "Service", NAMESPACE, webhooks.WEBHOOK_SERVICE)
     for kind, plural, _singular, _short, _scope in KINDS:
         for obj in k8s.list_objects(API_VERSION, kind):
             meta = obj.get("metadata", {})

@@ -21,6 +21,7 @@ import json
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from . import defaults, errors, schema, validation, webhook
+from .admission import ValidatingAdmission
 from .apply import Ownership
 from .oidc import TokenIssuer
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
@@ -115,6 +116,7 @@ class Api:
         self.registry = Registry()
         self.ownership = Ownership()
         self.controllers: Controllers | None = None
+        self.admission = ValidatingAdmission(self)
         self._depth = 0
         self._draining = False
         self._cluster_ips = itertools.count(10)
@@ -433,6 +435,7 @@ class Api:
                 meta["name"] = meta["generateName"] + random_suffix()
             self._prepare_create(rt, obj)
             self._validate(rt, obj, None, schema_errors)
+            self.admission.validate(rt, "CREATE", obj, None, opts)
             if self.store.exists(rt.group_resource, namespace, meta["name"]):
                 raise errors.already_exists(rt.plural, rt.group, meta["name"])
             if rt.kind == "CustomResourceDefinition" and rt.group == "apiextensions.k8s.io":
@@ -466,6 +469,7 @@ class Api:
         obj = self._prepare_update(rt, obj, old, subresource)
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         self._validate(rt, obj, old, schema_errors)
+        self.admission.validate(rt, "UPDATE", obj, old, opts, subresource)
         if obj == old or opts.dry_run:
             # An update that changes nothing is not written (etcd GuaranteedUpdate short-circuits),
             # so resourceVersion and watchers stay as they were.

@@ -15,6 +15,7 @@ from typing import Any
 from ..core import Request, Response, Service, StreamWriter
 from .controller import Keda
 from .sampleapp import SampleApp, is_sample
+from .webhooks import KedaWebhooks
 
 TICK_SECONDS = 0.1
 
@@ -36,6 +37,8 @@ class KedaService(Service):
             return
         # Job pods of the sample app stay Running until the app has done its work.
         k8s.controllers.hold_pod = is_sample
+        # The keda-admission-webhooks container: answers the API server's calls while its pod runs.
+        KedaWebhooks(k8s).register()
         self._thread = threading.Thread(target=self._run, name="lab-keda", daemon=True)
         self._thread.start()
 
