@@ -20,7 +20,7 @@ import yaml
 
 from .. import ids
 from ..core import Request, Response, StreamWriter
-from . import discovery, errors, openapi, protobuf, tables
+from . import authz, discovery, errors, openapi, protobuf, protobuf_kinds, tables
 from .api import BUILTIN_PATCH_TYPES, CUSTOM_PATCH_TYPES, PATCH_APPLY, PATCH_JSON, PATCH_STRATEGIC, Options, order
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
 from .resources import ResourceType
@@ -35,6 +35,9 @@ ACCEPTED_BODIES = [JSON, "application/yaml", protobuf.CONTENT_TYPE]
 ADMIN = {"username": "kubernetes-admin", "groups": ["system:masters", "system:authenticated"]}
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+# Protobuf request bodies of the kinds served from their own files.
+protobuf.DECODERS.update(authz.DECODERS)
+protobuf.DECODERS.update(protobuf_kinds.DECODERS)
 BOOKMARK_INTERVAL = 30.0
 
 
@@ -292,6 +295,8 @@ class Router:
         body = self._body(request)
         if rt.group == "authentication.k8s.io":
             return self._json(201, self._review(rt, body, user))
+        if rt.group == "authorization.k8s.io":
+            return self._json(201, authz.self_subject_access_review(self.api.store, body, user))
         result = self.api.create(rt, route.namespace, body, opts)
         return self._json(201, result, self._warnings(opts))
 

@@ -1,0 +1,56 @@
+"""Contract: what unchanged kubectl sends beyond CRUD - ``auth can-i`` (SelfSubjectAccessReview),
+``auth whoami`` (SelfSubjectReview), ``create deployment`` (protobuf bodies) - answered as a real
+API server answers it."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_auth_whoami_names_the_admin(tools):
+    out = tools.kubectl("auth", "whoami").stdout.splitlines()
+    assert out[0].split() == ["ATTRIBUTE", "VALUE"]
+    assert out[1].split() == ["Username", "kubernetes-admin"]
+    assert out[2].split() == ["Groups", "[system:masters", "system:authenticated]"]
+    review = json.loads(tools.kubectl("auth", "whoami", "-o", "json").stdout)
+    assert review["kind"] == "SelfSubjectReview" and review["status"]["userInfo"]["username"] == "kubernetes-admin"
+
+
+def test_auth_can_i_follows_rbac_for_a_service_account(tools, ns):
+    assert tools.kubectl("auth", "can-i", "create", "deployments", "-n", ns).stdout.strip() == "yes"
+    tools.kubectl("create", "serviceaccount", "reader", "-n", ns)
+    tools.kubectl("create", "role", "pod-reader", "--verb=get,list", "--resource=pods", "-n", ns)
+    tools.kubectl("create", "rolebinding", "reader-pods", "--role=pod-reader", f"--serviceaccount={ns}:reader", "-n", ns)
+    token = tools.kubectl("create", "token", "reader", "-n", ns).stdout.strip()
+    as_reader = ("--token", token)
+    allowed = tools.kubectl(*as_reader, "auth", "can-i", "list", "pods", "-n", ns)
+    assert allowed.stdout.strip() == "yes"
+    denied = tools.kubectl(*as_reader, "auth", "can-i", "delete", "pods", "-n", ns, check=False)
+    assert (denied.returncode, denied.stdout.strip()) == (1, "no")
+    elsewhere = tools.kubectl(*as_reader, "auth", "can-i", "get", "pods", "-n", "default", check=False)
+    assert (elsewhere.returncode, elsewhere.stdout.strip()) == (1, "no")
+    # The reason names the binding, as RBAC words it (--list is not asked, so read the review itself).
+    review = tools.kubectl(*as_reader, "create", "--validate=false", "-o", "json", "-f", "-", stdin=json.dumps({
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"namespace": ns, "verb": "get", "resource": "pods"}}})).stdout
+    assert json.loads(review)["status"] == {
+        "allowed": True,
+        "reason": f'RBAC: allowed by RoleBinding "{ns}/reader-pods" of Role "pod-reader" to ServiceAccount "reader/{ns}"'}
+
+
+def test_kubectl_create_deployment_sends_protobuf_and_the_server_decodes_it(tools, ns):
+    out = tools.kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=2", "--port=8080", "-n", ns)
+    assert out.stdout.strip() == "deployment.apps/web created"
+    deployment = tools.kubectl_json("get", "deployment", "web", "-n", ns)
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert (container["name"], container["image"], container["ports"]) == (
+        "nginx", "nginx:1.27", [{"containerPort": 8080, "protocol": "TCP"}])
+    # The server's defaults apply as for a JSON body.
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert container["terminationMessagePath"] == "/dev/termination-log"
+    tools.kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=30s")
+    # A zero that is a pointer field stays a zero.
+    tools.kubectl("create", "deployment", "idle", "--image=nginx:1.27", "--replicas=0", "-n", ns)
+    assert tools.kubectl_json("get", "deployment", "idle", "-n", ns)["spec"]["replicas"] == 0
