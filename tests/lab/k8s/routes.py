@@ -149,9 +149,16 @@ class Router:
             rest = parts[2:]
         elif parts[0] == "apis":
             if len(parts) == 1:
-                return self._json(200, discovery.group_list(registry))
+                return self._json(200, discovery.group_list(registry, self.service.aggregator.groups()))
             group_doc = discovery.api_group(registry, parts[1])
             if group_doc is None:
+                aggregated = self.service.aggregator.group(parts[1])
+                if aggregated is not None and len(parts) == 2:
+                    return self._json(200, aggregated)
+                proxied = self.service.aggregator.serve(request, parts[1], parts[2], parts[3:], user) \
+                    if aggregated is not None else None
+                if proxied is not None:
+                    return proxied
                 raise PageNotFound()
             if len(parts) == 2:
                 return self._json(200, group_doc)
