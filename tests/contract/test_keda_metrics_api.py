@@ -38,6 +38,18 @@ def test_kubectl_get_raw_external_metric_shows_what_the_hpa_gets(clean_lab, kube
     assert metrics["kind"] == "ExternalMetricValueList"
     assert [(m["metricName"], m["value"]) for m in metrics["items"]] == [("s0-prometheus", "350250m")]
 
+    # kubectl get hpa / get apiservice print the server's columns.
+    scene.wait_for("scaled", lambda: "/100500m (avg)" in tools.kubectl("get", "hpa", "-n", "default").stdout
+                   and "<unknown>" not in tools.kubectl("get", "hpa", "-n", "default").stdout)
+    hpa = tools.kubectl("get", "hpa", "-n", "default").stdout.splitlines()
+    assert hpa[0].split() == ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]
+    row = hpa[1].split()
+    assert row[:2] == [f"keda-hpa-{SO}", "Deployment/deployment-name-to-be-scaled"]
+    assert row[2].endswith("/100500m") and row[3:6] == ["(avg)", "1", "20"]
+    services = tools.kubectl("get", "apiservice", "v1beta1.external.metrics.k8s.io").stdout.splitlines()
+    assert services[0].split() == ["NAME", "SERVICE", "AVAILABLE", "AGE"]
+    assert services[1].split()[:3] == ["v1beta1.external.metrics.k8s.io", "keda/keda-operator-metrics-apiserver", "True"]
+
     unknown = tools.kubectl("get", "--raw", path.replace("s0-prometheus", "s1-prometheus"), check=False)
     assert unknown.returncode != 0
     assert ("rpc error: code = Unknown desc = error when getting metric values no matching metrics found for "
@@ -48,3 +60,5 @@ def test_kubectl_get_raw_external_metric_shows_what_the_hpa_gets(clean_lab, kube
         "get", "apiservice", "v1beta1.external.metrics.k8s.io", "-o", "jsonpath={.status.conditions[0].reason}").stdout)
     down = tools.kubectl("get", "--raw", path, check=False)
     assert down.returncode != 0 and "ServiceUnavailable" in down.stderr
+    assert tools.kubectl("get", "apiservice", "v1beta1.external.metrics.k8s.io").stdout.splitlines()[1].split()[2:4] \
+        == ["False", "(MissingEndpoints)"]
