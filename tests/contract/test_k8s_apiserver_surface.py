@@ -54,3 +54,22 @@ def test_kubectl_create_deployment_sends_protobuf_and_the_server_decodes_it(tool
     # A zero that is a pointer field stays a zero.
     tools.kubectl("create", "deployment", "idle", "--image=nginx:1.27", "--replicas=0", "-n", ns)
     assert tools.kubectl_json("get", "deployment", "idle", "-n", ns)["spec"]["replicas"] == 0
+
+
+def test_server_side_apply_returns_managed_fields(tools, ns):
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": ns,
+                                                                     "labels": {"team": "a"}},
+              "data": {"mode": "fast"}}
+    tools.kubectl("apply", "--server-side", "--field-manager=deployer", "-f", "-", stdin=json.dumps(config))
+    tools.kubectl("label", "configmap", "settings", "-n", ns, "extra=yes")
+    live = tools.kubectl_json("get", "configmap", "settings", "-n", ns, "--show-managed-fields")
+    entries = {(m["manager"], m["operation"]): m for m in live["metadata"]["managedFields"]}
+    assert set(entries) == {("deployer", "Apply"), ("kubectl-label", "Update")}
+    applied = entries[("deployer", "Apply")]
+    assert (applied["apiVersion"], applied["fieldsType"]) == ("v1", "FieldsV1")
+    # An Apply owns the leaves it sent (maps are not members themselves; list items would carry ".").
+    assert applied["fieldsV1"] == {"f:data": {"f:mode": {}}, "f:metadata": {"f:labels": {"f:team": {}}}}
+    assert entries[("kubectl-label", "Update")]["fieldsV1"] == {"f:metadata": {"f:labels": {"f:extra": {}}}}
+    # Apply entries sort before Update entries; kubectl hides them unless asked.
+    assert [m["operation"] for m in live["metadata"]["managedFields"]] == ["Apply", "Update"]
+    assert "managedFields" not in tools.kubectl_json("get", "configmap", "settings", "-n", ns)["metadata"]

@@ -20,7 +20,7 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from . import defaults, errors, schema, validation, webhook
+from . import defaults, errors, managedfields, schema, validation, webhook
 from .admission import ValidatingAdmission
 from .apply import Ownership
 from .oidc import TokenIssuer
@@ -162,6 +162,10 @@ class Api:
         obj = dict(obj)
         obj["apiVersion"] = rt.api_version
         obj["kind"] = rt.kind
+        meta = obj.get("metadata") or {}
+        managed = managedfields.render(self.ownership.known(self._oid(rt, meta.get("namespace", ""), meta.get("name", ""))))
+        if managed:
+            obj["metadata"] = dict(meta, managedFields=managed)
         return order(obj)
 
     def _ns(self, rt: ResourceType, namespace: str | None) -> str:
@@ -533,6 +537,7 @@ class Api:
                 if not opts.dry_run:
                     self.ownership.forget(oid)
                     self.ownership.apply(oid, opts.manager, rt.api_version, {}, config, rt.kind, rt.has_status, True)
+                    created = self.present(rt, self._existing(rt, namespace, name))
                 return created, True
             wanted_rv = config["metadata"].get("resourceVersion")
             if wanted_rv and wanted_rv != old["metadata"].get("resourceVersion"):
@@ -548,6 +553,7 @@ class Api:
             if not opts.dry_run:
                 self.ownership.managers(oid).clear()
                 self.ownership.managers(oid).update(scratch.managers(oid))
+                result = self.present(rt, self._existing(rt, namespace, name))
             return result, False
 
     def delete(self, rt: ResourceType, namespace: str | None, name: str, opts: Options) -> dict[str, Any]:
