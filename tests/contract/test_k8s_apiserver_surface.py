@@ -73,3 +73,37 @@ def test_server_side_apply_returns_managed_fields(tools, ns):
     # Apply entries sort before Update entries; kubectl hides them unless asked.
     assert [m["operation"] for m in live["metadata"]["managedFields"]] == ["Apply", "Update"]
     assert "managedFields" not in tools.kubectl_json("get", "configmap", "settings", "-n", ns)["metadata"]
+
+
+def test_scheduler_leaves_an_unschedulable_pod_pending_and_writes_lifecycle_events(tools, ns):
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "nowhere", "namespace": ns},
+           "spec": {"nodeSelector": {"agentpool": "gpu"}, "containers": [{"name": "app", "image": "nginx:1.27"}]}}
+    tools.kubectl("apply", "-f", "-", stdin=json.dumps(pod))
+    placed = dict(pod, metadata={"name": "somewhere", "namespace": ns},
+                  spec={"nodeSelector": {"kubernetes.io/os": "linux"},
+                        "containers": [{"name": "app", "image": "nginx:1.27", "imagePullPolicy": "Always"}]})
+    tools.kubectl("apply", "-f", "-", stdin=json.dumps(placed))
+    tools.kubectl("wait", "pod/somewhere", "-n", ns, "--for=condition=Ready", "--timeout=30s")
+
+    stuck = tools.kubectl_json("get", "pod", "nowhere", "-n", ns)
+    assert stuck["status"]["phase"] == "Pending" and "nodeName" not in stuck["spec"]
+    message = ("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes "
+               "are available: 1 Preemption is not helpful for scheduling.")
+    scheduled = next(c for c in stuck["status"]["conditions"] if c["type"] == "PodScheduled")
+    assert (scheduled["status"], scheduled["reason"], scheduled["message"]) == ("False", "Unschedulable", message)
+
+    events = tools.kubectl_json("get", "events", "-n", ns)["items"]
+    by_pod: dict[str, list] = {}
+    for event in sorted(events, key=lambda e: e["metadata"]["name"]):
+        by_pod.setdefault(event["involvedObject"]["name"], []).append(event)
+    assert [(e["type"], e["reason"], e["message"], e["reportingComponent"]) for e in by_pod["nowhere"]] == [
+        ("Warning", "FailedScheduling", message, "default-scheduler")]
+    assert [(e["reason"], e["message"]) for e in by_pod["somewhere"]] == [
+        ("Scheduled", f"Successfully assigned {ns}/somewhere to lab-node"),
+        ("Pulling", 'Pulling image "nginx:1.27"'),
+        ("Pulled", 'Successfully pulled image "nginx:1.27" in 0s (0s including waiting). Image size: 0 bytes.'),
+        ("Created", "Created container: app"), ("Started", "Started container app")]
+    assert by_pod["somewhere"][1]["involvedObject"]["fieldPath"] == "spec.containers{app}"
+    assert by_pod["somewhere"][1]["source"] == {"component": "kubelet", "host": "lab-node"}
+    described = tools.kubectl("describe", "pod", "nowhere", "-n", ns).stdout
+    assert "FailedScheduling" in described and "default-scheduler" in described

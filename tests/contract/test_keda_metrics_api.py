@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from lab.testing import REPO_ROOT
 from test_keda_lab_prometheus import QUERY, SO, condition, converge, kube  # noqa: F401  (kube is a fixture)
 
 from lab import kedascene as scene
 from lab.k8s.testing import Tools
+from lab.testing import REPO_ROOT
 
 
 def test_kubectl_get_raw_external_metric_shows_what_the_hpa_gets(clean_lab, kube, tmp_path):  # noqa: F811

@@ -13,11 +13,12 @@ import json
 import os
 
 import pytest
-from lab.testing import REPO_ROOT
 
-from lab import ids, kedascene as scene
+from lab import ids
+from lab import kedascene as scene
 from lab.azure.keda_addon import crd_dir
 from lab.k8s.testing import Tools
+from lab.testing import REPO_ROOT
 
 PROMETHEUS = {"type": "prometheus", "metadata": {"serverAddress": "https://amw.eastus.prometheus.monitor.azure.com",
                                                  "query": "sum(up)", "threshold": "10"}}
@@ -103,7 +104,7 @@ def test_failure_policy_and_namespace_selector_decide_whether_keda_is_asked(clea
     tools.kubectl("rollout", "status", "deployment/keda-admission-webhooks", "-n", "kube-system", "--timeout=30s")
     tools.kubectl("create", "namespace", "elsewhere")
     tools.kubectl("label", "namespace", "default", "keda-webhooks=on")
-    patch = [{"op": "add", "path": f"/webhooks/0/namespaceSelector", "value": {"matchLabels": {"keda-webhooks": "on"}}}]
+    patch = [{"op": "add", "path": "/webhooks/0/namespaceSelector", "value": {"matchLabels": {"keda-webhooks": "on"}}}]
     tools.kubectl("patch", "validatingwebhookconfiguration", "keda-admission", "--type=json", "-p", json.dumps(patch))
     # default still matches the selector: refused.
     assert "already managed by the ScaledObject 'first'" in denied(tools, scaled_object("second", "web"))
