@@ -34,6 +34,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as m
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as rbac
 from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_workload_sa as workload_sa
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda as keda
+from ansible_collections.kedaops.aks.plugins.module_utils import _keda_conflicts as conflicts
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, azure_errors
 from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import (
@@ -180,6 +181,7 @@ class Reconciler:
         for binding in self.bindings:
             build_k8s_plans(binding)  # again, now with the identities' real client ids
         self._read_kubernetes()
+        self._check_scaled_objects()
         by_identity: dict[tuple[str, str], list[Binding]] = {}
         by_namespace: dict[str, list[Binding]] = {}
         for binding in self.bindings:
@@ -413,6 +415,54 @@ class Reconciler:
                 if kind.kind in listed.unserved:
                     self._fail("kubernetes", listed.unserved[kind.kind])
             self._raise_failures()
+
+    def _check_scaled_objects(self) -> None:
+        """KEDA's webhook rules on other ScaledObjects and HPAs, before any write, for every binding whose
+        ScaledObject would be written (one already as stated is left alone, as KEDA's webhook would be)."""
+        listed = self.listed
+        bindings = []
+        for binding in self.bindings:
+            plan = binding.scaled_object
+            if plan is None or plan.scaled_object_item is None:
+                continue
+            plan.conflicts_checked = True
+            try:
+                live = listed.get(SCALED_OBJECT, plan.definition.name, plan.definition.namespace)
+            except ResourceNotServed:
+                live = None
+            if live is None or not plan.definition.matches(live):
+                bindings.append(binding)
+        if not bindings:
+            return
+        cluster_scope = self.params["list_scope"] == "cluster"
+        hpas: list[dict[str, Any]] | None = None
+
+        class Listing:
+            # ScaledObjects from the listing already made; HPAs in one list (cluster scope) or one per namespace.
+            @staticmethod
+            def list(resource: Resource, namespace: str | None = None) -> list[dict[str, Any]]:
+                nonlocal hpas
+                if resource.kind in listed.unserved:
+                    raise listed.unserved[resource.kind]
+                if resource == SCALED_OBJECT and listed._covers(resource, namespace):
+                    return [obj for key, obj in list(listed.index.items())
+                            if obj and key[0] == resource.kind and key[1] == (namespace or "")]
+                if not cluster_scope:
+                    return listed.api.list(resource, namespace)
+                if hpas is None:
+                    hpas = listed.api.list(resource)
+                return [h for h in hpas if (h.get("metadata") or {}).get("namespace") == namespace]
+
+        per_namespace: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+        for binding in bindings:
+            assert binding.scaled_object is not None and binding.scaled_object.scaled_object_item is not None
+            item = binding.scaled_object.scaled_object_item
+            try:
+                conflicts.check_against_cluster(Listing(), [(f"{binding.where}.scaled_object",) + item[1:]],
+                                                per_namespace)
+            except (OptionError, K8sError) as e:
+                self._fail(f"{binding.where}.scaled_object", e)
+        self._raise_failures()
 
     def _ensure_k8s(self, binding: Binding, label: str, ref: str, outcome_of: Callable[[], Outcome],
                     view: Callable[[dict | None], Any]) -> bool:

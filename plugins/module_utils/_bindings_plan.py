@@ -13,6 +13,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as m
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as rbac
 from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_workload_sa as workload_sa
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda as keda
+from ansible_collections.kedaops.aks.plugins.module_utils import _keda_conflicts as conflicts
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import NIL_GUID
 
@@ -240,3 +241,6 @@ def _check_list_rules(bindings: list[Binding]) -> None:
                 raise OptionError(f"{b.where}: identity {b.identity.ref} would need more than {msi.FIC_LIMIT} "
                                   f"federated credentials, the Entra limit per identity; spread the bindings over "
                                   f"more identities")
+    # KEDA's webhook: one ScaledObject per workload and per HPA name (_keda_conflicts).
+    conflicts.check_unique_targets([(f"{b.where}.scaled_object",) + b.scaled_object.scaled_object_item[1:]
+                                    for b in bindings if b.scaled_object and b.scaled_object.scaled_object_item])

@@ -86,6 +86,7 @@ CLUSTER_TRIGGER_AUTHENTICATION = Resource("keda.sh/v1alpha1", "ClusterTriggerAut
                                           "clustertriggerauthentications", False)
 SCALED_OBJECT = Resource("keda.sh/v1alpha1", "ScaledObject", "scaledobjects", True)
 SCALED_JOB = Resource("keda.sh/v1alpha1", "ScaledJob", "scaledjobs", True)
+HORIZONTAL_POD_AUTOSCALER = Resource("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True)
 
 WORKLOADS = {r.kind: r for r in (DEPLOYMENT, STATEFUL_SET, DAEMON_SET)}
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+from ansible_collections.kedaops.aks.plugins.module_utils import _keda_conflicts as conflicts
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
@@ -49,6 +50,17 @@ class KedaPlan:
     result_key: str
     auth_refs: list[tuple[str, str, str]] = field(default_factory=list)  # (option, kind, name)
     warnings: list[str] = field(default_factory=list)
+    # A ScaledObject's conflicts with other ScaledObjects and HPAs (_keda_conflicts) were checked for
+    # the whole task already (keda_objects, workload_bindings): ensure does not list again.
+    conflicts_checked: bool = False
+
+    @property
+    def scaled_object_item(self) -> tuple[str, str, str, dict[str, Any]] | None:
+        """("", namespace, name, spec) of a ScaledObject stated present, for _keda_conflicts."""
+        definition = self.definition
+        if definition.resource != SCALED_OBJECT or self.state != "present":
+            return None
+        return "", definition.namespace or "", definition.name, definition.owned.get("spec") or {}
 
 
 # -- TriggerAuthentication / ClusterTriggerAuthentication ---------------------------------------
@@ -367,10 +379,18 @@ def ensure(api: ObjectStore, plan: KedaPlan, check_mode: bool) -> Outcome:
         return ensure_absent(api, definition.resource, definition.name, definition.namespace, check_mode=check_mode)
     warnings = list(plan.warnings)
 
+    item = None if plan.conflicts_checked else plan.scaled_object_item
+
     def before_write() -> None:
+        if item is not None:
+            # KEDA's webhook rules on other objects, read only when this task would write.
+            # The module's Api lists; a ListedApi (workload_bindings) lists through the Api behind it.
+            lister = cast(conflicts.Lister, getattr(api, "api", api))
+            conflicts.check_against_cluster(lister, [item])
         warnings.extend(check_auth_refs(api, definition.namespace or "", plan.auth_refs, check_mode))
 
-    outcome = ensure_present(api, definition, check_mode=check_mode, before_write=before_write if plan.auth_refs else None)
+    outcome = ensure_present(api, definition, check_mode=check_mode,
+                             before_write=before_write if plan.auth_refs or item else None)
     outcome.warnings[:0] = warnings
     return outcome
 

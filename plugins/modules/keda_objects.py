@@ -15,6 +15,11 @@ description:
   - Each item takes the options of its per-item module (C(state) included) and is decided by the same code, with
     the same rules, owned fields, comparison and refusals. Every item of every list is checked before the first
     call; a message names the item, for example C(scaled_objects[1].min_replicas).
+  - Before the first write (in check mode too), every ScaledObject of the task is checked against the others
+    and against the ScaledObjects and HorizontalPodAutoscalers of its namespace, with the rules of
+    M(kedaops.aks.keda_scaled_object) (one ScaledObject per workload and per HPA name, none for a workload an
+    HPA KEDA does not own scales); the message names the other object. One list of ScaledObjects per
+    namespace, and of HPAs only where a ScaledObject would be written.
   - Objects are converged in the order of the options below, so a scaler finds the TriggerAuthentication that
     an earlier item creates. The first failure stops the run; the objects before it stay converged.
 author:
@@ -128,6 +133,7 @@ error:
 from typing import Any, Callable, NamedTuple
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_workload_sa as sa
+from ansible_collections.kedaops.aks.plugins.module_utils import _keda_conflicts as conflicts
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
     SCALED_JOB_ARGSPEC,
@@ -179,8 +185,22 @@ def plans(params: dict[str, Any]) -> list[tuple[str, int, dict[str, Any], Any]]:
     return planned
 
 
+def check_scaled_objects(api: Any, planned: list[tuple[str, int, dict[str, Any], Any]]) -> None:
+    """KEDA's webhook rules on other objects, for every ScaledObject of the task before the first write:
+    no two for one workload or one HPA name, none for a workload an HPA KEDA does not own scales."""
+    entries = []
+    for option, index, _item, plan in planned:
+        if option == "scaled_objects" and plan.scaled_object_item is not None:
+            entries.append((f"{option}[{index}]", plan))
+            plan.conflicts_checked = True
+    if entries:
+        conflicts.check_unique_targets([(where,) + plan.scaled_object_item[1:] for where, plan in entries])
+        conflicts.check_written(api, entries)
+
+
 def run(module: KedaopsModule) -> dict[str, Any]:
     planned = plans(module.params)
+    check_scaled_objects(module.k8s, planned)
     result: dict[str, Any] = {"changed": False, **{option: [] for option in KINDS}}
     diffs, warnings = [], []
     for option, index, item, plan in planned:

@@ -20,6 +20,12 @@ description:
     azure-servicebus scalers is complete and well-formed.
   - Before a write, every C(authentication_ref) must exist, a C(TriggerAuthentication) in the same namespace
     (KEDA looks nowhere else) or a C(ClusterTriggerAuthentication).
+  - Before a write (in check mode too), the rules KEDA's admission webhook (C(vscaledobject.kb.io)) applies
+    against other objects of the namespace - the workload of O(scale_target) is not already scaled by
+    another ScaledObject, the HPA name is not another ScaledObject's, and no HorizontalPodAutoscaler KEDA
+    does not own (one not annotated C(validations.keda.sh/hpa-ownership=false)) scales the workload. The
+    message names the other object. KEDA's webhook fails open (C(failurePolicy=Ignore)), so the collection
+    does not rely on it. Two lists (ScaledObjects, HPAs of the namespace), only when something is written.
   - When KEDA's CRDs are not installed the module fails with C(KEDA is not installed (CRD ... missing)); in
     check mode it reports the change it would make and warns instead.
 author:

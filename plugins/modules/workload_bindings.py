@@ -23,6 +23,11 @@ description:
     the binding, for example C(bindings[3].namespace)), the same owned fields and comparison, the same
     refusals (a 21st credential on an identity, an issuer and subject pair that exists under another name,
     a ScaledObject whose TriggerAuthentication does not exist in its namespace) and the same error codes.
+  - Before any write, Azure's included (in check mode too), two bindings whose ScaledObjects scale one workload
+    or share an HPA name are refused, and so is a ScaledObject that would be written for a workload another
+    ScaledObject or an HPA KEDA does not own already scales (KEDA's admission webhook rules, see
+    M(kedaops.aks.keda_scaled_object)); the message names the other object. HPAs are listed only when a
+    ScaledObject would be written.
   - Identities are worked on in parallel threads. The federated credential writes of one identity are
     serialised, under the same controller-wide lock file as M(kedaops.aks.federated_credential), and
     C(ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity) is retried with jittered backoff.

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from ..keda import metrics_api, webhooks
 from ..testing import REPO_ROOT
 
 KEDA_VERSION = "2.17.2"
@@ -135,8 +136,17 @@ def deployments() -> list[dict[str, Any]]:
     ]
 
 
+def admission() -> list[dict[str, Any]]:
+    """The Services, the ``keda-admission`` ValidatingWebhookConfiguration and the external metrics
+    APIService, as KEDA's chart renders them (the add-on runs the same images behind them)."""
+    metrics = "keda-operator-metrics-apiserver"
+    return [webhooks.service(NAMESPACE, _labels(webhooks.WEBHOOK_SERVICE)),
+            webhooks.configuration(NAMESPACE, _labels(webhooks.WEBHOOK_SERVICE)),
+            metrics_api.service(NAMESPACE, _labels(metrics)), metrics_api.apiservice(NAMESPACE, _labels(metrics))]
+
+
 def manifests() -> list[dict[str, Any]]:
-    return [crd(*kind) for kind in KINDS] + [service_account()] + deployments()
+    return [crd(*kind) for kind in KINDS] + [service_account()] + deployments() + admission()
 
 
 def install(k8s: Any) -> None:
@@ -154,6 +164,10 @@ def uninstall(k8s: Any) -> None:
     for deployment in deployments():
         k8s.delete_object("apps/v1", "Deployment", NAMESPACE, deployment["metadata"]["name"])
     k8s.delete_object("v1", "ServiceAccount", NAMESPACE, OPERATOR)
+    k8s.delete_object("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", None, "keda-admission")
+    k8s.delete_object("v1", "Service", NAMESPACE, webhooks.WEBHOOK_SERVICE)
+    k8s.delete_object("apiregistration.k8s.io/v1", "APIService", None, f"{metrics_api.VERSION}.{metrics_api.GROUP}")
+    k8s.delete_object("v1", "Service", NAMESPACE, "keda-operator-metrics-apiserver")
     for kind, plural, _singular, _short, _scope in KINDS:
         for obj in k8s.list_objects(API_VERSION, kind):
             meta = obj.get("metadata", {})

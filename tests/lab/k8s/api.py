@@ -20,7 +20,8 @@ import itertools
 import json
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from . import defaults, errors, events_api, schema, validation, webhook
+from . import defaults, errors, events_api, managedfields, schema, validation, webhook
+from .admission import ValidatingAdmission
 from .apply import Ownership
 from .oidc import TokenIssuer
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
@@ -115,6 +116,7 @@ class Api:
         self.registry = Registry()
         self.ownership = Ownership()
         self.controllers: Controllers | None = None
+        self.admission = ValidatingAdmission(self)
         self._depth = 0
         self._draining = False
         self._cluster_ips = itertools.count(10)
@@ -162,6 +164,10 @@ class Api:
         obj = dict(obj)
         obj["apiVersion"] = rt.api_version
         obj["kind"] = rt.kind
+        meta = obj.get("metadata") or {}
+        managed = managedfields.render(self.ownership.known(self._oid(rt, meta.get("namespace", ""), meta.get("name", ""))))
+        if managed:
+            obj["metadata"] = dict(meta, managedFields=managed)
         return order(obj)
 
     def _ns(self, rt: ResourceType, namespace: str | None) -> str:
@@ -437,6 +443,7 @@ class Api:
                 meta["name"] = meta["generateName"] + random_suffix()
             self._prepare_create(rt, obj)
             self._validate(rt, obj, None, schema_errors)
+            self.admission.validate(rt, "CREATE", obj, None, opts)
             if self.store.exists(rt.group_resource, namespace, meta["name"]):
                 raise errors.already_exists(rt.plural, rt.group, meta["name"])
             if rt.kind == "CustomResourceDefinition" and rt.group == "apiextensions.k8s.io":
@@ -486,6 +493,7 @@ class Api:
         obj = self._prepare_update(rt, obj, old, subresource)
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         self._validate(rt, obj, old, schema_errors)
+        self.admission.validate(rt, "UPDATE", obj, old, opts, subresource)
         if obj == old or opts.dry_run:
             # An update that changes nothing is not written (etcd GuaranteedUpdate short-circuits),
             # so resourceVersion and watchers stay as they were.
@@ -549,6 +557,7 @@ class Api:
                 if not opts.dry_run:
                     self.ownership.forget(oid)
                     self.ownership.apply(oid, opts.manager, rt.api_version, {}, config, rt.kind, rt.has_status, True)
+                    created = self.present(rt, self._existing(rt, namespace, name))
                 return created, True
             wanted_rv = config["metadata"].get("resourceVersion")
             if wanted_rv and wanted_rv != old["metadata"].get("resourceVersion"):
@@ -564,6 +573,7 @@ class Api:
             if not opts.dry_run:
                 self.ownership.managers(oid).clear()
                 self.ownership.managers(oid).update(scratch.managers(oid))
+                result = self.present(rt, self._existing(rt, namespace, name))
             return result, False
 
     def delete(self, rt: ResourceType, namespace: str | None, name: str, opts: Options) -> dict[str, Any]:

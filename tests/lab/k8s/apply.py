@@ -13,8 +13,7 @@ Ownership is tracked per object and per (manager, operation) as a set of field p
   moves the paths to M; paths M applied before but omits now are removed from the object unless
   another manager still owns them.
 
-``metadata.managedFields`` itself is not rendered (allowed by the API: clients must not depend on
-it), so clients never try kubectl's client-side-apply migration against the lab.
+``metadata.managedFields`` is rendered from these sets by ``managedfields.py``.
 """
 
 from __future__ import annotations
@@ -212,6 +211,10 @@ class Ownership:
 
     def managers(self, oid: ObjectId) -> dict[tuple[str, str], Manager]:
         return self._managers.setdefault(oid, {})
+
+    def known(self, oid: ObjectId) -> dict[tuple[str, str], Manager] | None:
+        """The managers of ``oid`` without creating an entry (for rendering)."""
+        return self._managers.get(oid)
 
     def record_update(self, oid: ObjectId, manager: str, api_version: str, old: dict[str, Any] | None,
                       new: dict[str, Any], kind: str, has_status: bool) -> None:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import errors
 from .api import Options
 from .resources import ResourceType
+from .scheduler import Scheduler
 from .store import now_rfc3339
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ class Controllers:
         self.api = api
         self._type = types
         self._setting = setting
+        self.scheduler = Scheduler(api, types)  # placement and pod lifecycle events (scheduler.py)
         self._queue: dict[tuple[str, str, str], None] = {}
         self._timers: list[tuple[float, int, tuple[str, str, str]]] = []
         self._sequence = itertools.count()
@@ -281,13 +283,16 @@ class Controllers:
         pod = self._get("", "Pod", namespace, name)
         if pod is None or (pod.get("status") or {}).get("phase") not in (None, "Pending"):
             return
+        node = self.scheduler.place(pod)
+        if node is None:
+            return
         delay = float(self._setting("pod_ready_seconds") or 0)
         job_pod = (_controller_of(pod) or {}).get("kind") == "Job"
         now = now_rfc3339()
         index = int(pod["metadata"]["uid"].replace("-", "")[:6], 16) % 250 + 2
 
         def mutate(obj: dict[str, Any]) -> None:
-            obj["spec"]["nodeName"] = NODE_NAME
+            obj["spec"]["nodeName"] = node
             status = obj.setdefault("status", {})
             status.update({"phase": "Running", "hostIP": "10.224.0.4", "hostIPs": [{"ip": "10.224.0.4"}],
                            "podIP": f"10.244.0.{index}", "podIPs": [{"ip": f"10.244.0.{index}"}], "startTime": now})
@@ -304,6 +309,7 @@ class Controllers:
             elif delay > 0:
                 self._set_ready(obj, False)
         self.api.system_write(self._type("", "Pod"), namespace, name, mutate, KUBELET)
+        self.scheduler.started(pod, node)
         if delay > 0:
             self._after(delay, ("ready", namespace, name))
 

@@ -65,7 +65,8 @@ def api_group(registry: Registry, group: str) -> dict[str, Any] | None:
     return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": listed, "preferredVersion": listed[0]}
 
 
-def group_list(registry: Registry) -> dict[str, Any]:
+def group_list(registry: Registry, aggregated: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Built-in and CRD groups, then the groups APIServices hand to extension servers (aggregation.py)."""
     groups = []
     for group in registry.group_versions():
         if group:
@@ -75,4 +76,6 @@ def group_list(registry: Registry) -> dict[str, Any]:
                 entry.pop("kind")
                 entry.pop("apiVersion")
                 groups.append(entry)
+    known = {g["name"] for g in groups}
+    groups.extend(g for g in aggregated or [] if g["name"] not in known)
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}

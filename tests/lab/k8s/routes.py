@@ -20,7 +20,7 @@ import yaml
 
 from .. import ids
 from ..core import Request, Response, StreamWriter
-from . import discovery, errors, openapi, protobuf, tables
+from . import authz, discovery, errors, openapi, protobuf, protobuf_kinds, tables
 from .api import BUILTIN_PATCH_TYPES, CUSTOM_PATCH_TYPES, PATCH_APPLY, PATCH_JSON, PATCH_STRATEGIC, Options, order
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
 from .resources import ResourceType
@@ -35,6 +35,9 @@ ACCEPTED_BODIES = [JSON, "application/yaml", protobuf.CONTENT_TYPE]
 ADMIN = {"username": "kubernetes-admin", "groups": ["system:masters", "system:authenticated"]}
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+# Protobuf request bodies of the kinds served from their own files.
+protobuf.DECODERS.update(authz.DECODERS)
+protobuf.DECODERS.update(protobuf_kinds.DECODERS)
 BOOKMARK_INTERVAL = 30.0
 
 
@@ -146,9 +149,16 @@ class Router:
             rest = parts[2:]
         elif parts[0] == "apis":
             if len(parts) == 1:
-                return self._json(200, discovery.group_list(registry))
+                return self._json(200, discovery.group_list(registry, self.service.aggregator.groups()))
             group_doc = discovery.api_group(registry, parts[1])
             if group_doc is None:
+                aggregated = self.service.aggregator.group(parts[1])
+                if aggregated is not None and len(parts) == 2:
+                    return self._json(200, aggregated)
+                proxied = self.service.aggregator.serve(request, parts[1], parts[2], parts[3:], user) \
+                    if aggregated is not None else None
+                if proxied is not None:
+                    return proxied
                 raise PageNotFound()
             if len(parts) == 2:
                 return self._json(200, group_doc)
@@ -292,6 +302,8 @@ class Router:
         body = self._body(request)
         if rt.group == "authentication.k8s.io":
             return self._json(201, self._review(rt, body, user))
+        if rt.group == "authorization.k8s.io":
+            return self._json(201, authz.self_subject_access_review(self.api.store, body, user))
         result = self.api.create(rt, route.namespace, body, opts)
         return self._json(201, result, self._warnings(opts))
 

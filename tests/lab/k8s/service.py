@@ -12,6 +12,7 @@ import yaml
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
 from . import errors
+from .aggregation import Aggregator
 from .api import Api, Options
 from .controllers import NODE_NAME, Controllers
 from .oidc import TokenIssuer
@@ -42,6 +43,8 @@ class KubernetesService(Service):
         self.api.workload_identity_webhook = self._workload_identity_webhook
         self.controllers = Controllers(self.api, builtin_type, lab.setting)
         self.api.controllers = self.controllers
+        # Extension API servers behind APIServices (the lab KEDA's metrics server registers there).
+        self.aggregator = Aggregator(self.api)
         self.router = Router(self)
         self._ca_cache = ""
         # pods/log: lines the lab's processes (lab KEDA, the sample app) write for a pod.

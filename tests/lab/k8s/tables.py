@@ -273,3 +273,9 @@ def table(rt: ResourceType, items: list[dict[str, Any]], resource_version: str, 
                     "priority": priority} for name, ctype, fmt, priority in columns]
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": resource_version},
             "columnDefinitions": definitions, "rows": rows}
+
+
+# More kinds' printers live in their own file.
+from . import printers  # noqa: E402  (it uses the helpers above)
+
+_BUILTIN.update(printers.BUILTIN)

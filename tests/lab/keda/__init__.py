@@ -17,6 +17,8 @@ from typing import Any
 from ..core import Request, Response, Service, StreamWriter
 from .controller import Keda
 from .sampleapp import SampleApp, is_sample
+from .metrics_api import MetricsApi
+from .webhooks import KedaWebhooks
 
 TICK_SECONDS = 0.1
 
@@ -38,6 +40,10 @@ class KedaService(Service):
             return
         # Job pods of the sample app stay Running until the app has done its work.
         k8s.controllers.hold_pod = is_sample
+        # The keda-admission-webhooks container: answers the API server's calls while its pod runs.
+        KedaWebhooks(k8s).register()
+        # keda-operator-metrics-apiserver: external.metrics.k8s.io/v1beta1 through the aggregator.
+        MetricsApi(self.keda).register(k8s)
         self._thread = threading.Thread(target=self._run, name="lab-keda", daemon=True)
         self._thread.start()
 
