@@ -157,6 +157,18 @@ from typing import Any
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+
+
+def _trusted(template: str) -> Any:
+    """Our own template, marked as one (ansible-core 2.19 templates inventory values only when trusted;
+    what Azure answers -- names, tags -- stays untrusted, so a tag value is never templated)."""
+    try:
+        from ansible.template import trust_as_template
+    except ImportError:  # ansible-core < 2.19 templates every string
+        return template
+    return trust_as_template(template)
+
+
 AUTH_OPTIONS = ("subscription_id", "auth_source", "tenant", "client_id", "secret", "cloud_environment", "authority_host")
 
 
@@ -223,7 +235,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.set_variable(name, "ansible_connection", "local")
             # As for the implicit localhost: the tasks run with the controller's Python, which has the
             # collection's requirements (interpreter discovery would find the system's).
-            self.inventory.set_variable(name, "ansible_python_interpreter", "{{ ansible_playbook_python }}")
+            self.inventory.set_variable(name, "ansible_python_interpreter", _trusted("{{ ansible_playbook_python }}"))
             variables = self.inventory.get_host(name).get_vars()
             self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
             variables = self.inventory.get_host(name).get_vars()

@@ -62,7 +62,7 @@ class InventoryOptions:
         if pattern is not None and (not isinstance(pattern, str) or not pattern.strip()):
             raise OptionError("name_pattern: must be a non-empty glob such as 'aks-prod-*'")
         return cls(
-            subscriptions=[s.lower() for s in dict.fromkeys(subscriptions)],
+            subscriptions=list(dict.fromkeys(s.lower() for s in subscriptions)),
             kinds=list(dict.fromkeys(kinds)),
             resource_groups=_strings(get("resource_groups"), "resource_groups"),
             locations=_strings(get("locations"), "locations"),
