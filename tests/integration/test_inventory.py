@@ -230,3 +230,46 @@ def test_bad_options_are_refused_by_name_before_any_request(fleet_lab, tmp_path,
     assert proc.returncode != 0
     assert message in proc.stderr
     assert fleet_lab.requests("arm") == [] and fleet_lab.requests("entra") == []
+
+
+# -- the federated credential budget of a play over the fleet (roles/workload_identity/tasks/budget.yml) ----
+
+BUDGET_PLAYBOOK = os.path.join(HERE, "fleet", "budget.yml")
+FLEET_WITH_ISSUERS = """
+plugin: kedaops.aks.clusters
+name_pattern: "*-fleet-*"
+"""
+
+
+def _playbook(lab, source: str, *args: str) -> subprocess.CompletedProcess:
+    env = lab.process_env()
+    env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    bin_dir = os.path.dirname(sys.executable)
+    return subprocess.run([os.path.join(bin_dir, "ansible-playbook"), "-i", source, "--forks", "10", BUDGET_PLAYBOOK, *args],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_a_shared_identity_past_20_credentials_is_refused_by_name_before_any_write(fleet_lab, tmp_path):
+    source = _write(tmp_path, "issuers.kedaops_aks.yml", FLEET_WITH_ISSUERS)
+    proc = _playbook(fleet_lab, source, "-e", "fleet_identity=id-keda-shared")
+    assert proc.returncode != 0
+    hosts = AKS + ARC - 2
+    assert (f"identity rg-keda-integration/id-keda-shared would need {hosts} federated credentials "
+            f"(0 already on it, {hosts} new for {hosts} hosts); Microsoft Entra allows 20 per identity: "
+            "use an identity per cluster") in proc.stdout, proc.stdout[-5000:]
+    assert fleet_lab.writes() == []
+
+
+def test_an_identity_per_cluster_passes_the_budget(fleet_lab, tmp_path):
+    source = _write(tmp_path, "issuers.kedaops_aks.yml", FLEET_WITH_ISSUERS)
+    proc = _playbook(fleet_lab, source, "-e", "fleet_tasks=budget")
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    names = [c["name"] for c in standard_fleet(AKS, ARC)]
+    assert len(names) == AKS + ARC - 2
+    for name in names:
+        assert f"rg-keda-integration/id-keda-{name}: 1 federated credentials (1 new) for 1 hosts." in proc.stdout
+    # each identity read once, by its host, and nothing written
+    reads = [r for r in fleet_lab.requests("arm") if "/userAssignedIdentities/id-keda-" in r["path"]]
+    assert sorted(r["path"].split("/userAssignedIdentities/")[1].split("?")[0] for r in reads) == sorted(
+        f"id-keda-{n}" for n in names)
+    assert fleet_lab.writes() == []
