@@ -158,7 +158,6 @@ from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 
-
 def _trusted(template: str) -> Any:
     """Our own template, marked as one (ansible-core 2.19 templates inventory values only when trusted;
     what Azure answers -- names, tags -- stays untrusted, so a tag value is never templated)."""

@@ -226,7 +226,7 @@ def visible_subscriptions(arm: Any) -> list[str]:
 
 def list_clusters(arm: Any, subscriptions: list[str], kinds: list[str]) -> list[dict[str, Any]]:
     """The host vars of every cluster of ``kinds`` in ``subscriptions``: one list per subscription x kind."""
-    hosts = []
+    hosts: list[dict[str, Any]] = []
     for subscription in subscriptions:
         for kind in kinds:
             label = "AKS managed clusters" if kind == "aks" else "Arc connected clusters"
