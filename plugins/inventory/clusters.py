@@ -31,7 +31,7 @@ description:
   - Inventory files must end in C(.kedaops_aks.yml) or C(.kedaops_aks.yaml).
   - Authentication is the one of the collection's Azure modules (same options, same C(AZURE_*) variables).
 author:
-  - kedaops.aks contributors
+  - kedaops.aks contributors (@kedaops)
 extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
