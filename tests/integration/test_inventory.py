@@ -215,6 +215,22 @@ cache_timeout: 600
     assert len(second["aks"]["hosts"]) == AKS
 
 
+def test_without_a_default_subscription_every_visible_subscription_is_listed(fleet_lab):
+    listing = _listing(fleet_lab, EXAMPLE, env={"AZURE_SUBSCRIPTION_ID": ""})
+    assert len(listing["_meta"]["hostvars"]) == AKS + ARC
+    paths = [c["path"] for c in _arm_calls(fleet_lab)]
+    assert paths[0].startswith("/subscriptions?") and len(paths) == 1 + 3
+
+
+def test_a_subscription_azure_does_not_know_fails_the_inventory_with_azures_code(fleet_lab, tmp_path):
+    missing = "11111111-2222-3333-4444-555555555555"
+    source = _write(tmp_path, "two.kedaops_aks.yml",
+                    f"plugin: kedaops.aks.clusters\nsubscriptions: [{ids.SUBSCRIPTION_ID}, {missing}]\n")
+    proc = _inventory(fleet_lab, source, "--list", env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"})
+    assert proc.returncode != 0
+    assert f"listing AKS managed clusters of subscription {missing}: (SubscriptionNotFound)" in proc.stderr
+
+
 @pytest.mark.parametrize("option, value, message", [
     # ansible-core's own checks of the documented type and choices
     ("kinds", "[eks]", "Invalid value ['eks'] for config 'kinds'"),
