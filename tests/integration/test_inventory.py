@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import pytest
+
 from lab import ids
 from lab.azure.fleet import SECOND_GROUP, standard_fleet
 

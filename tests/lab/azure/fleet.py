@@ -68,7 +68,7 @@ def standard_fleet(aks: int, arc: int) -> list[dict[str, Any]]:
     return clusters
 
 
-def add_clusters(service: "ArmService", clusters: list[dict[str, Any]]) -> list[str]:
+def add_clusters(service: ArmService, clusters: list[dict[str, Any]]) -> list[str]:
     """Put each cluster (and its resource group, if new) into ARM; the ids, in order."""
     specs = [_checked(spec) for spec in clusters]
     added = []
@@ -102,7 +102,7 @@ def _checked(spec: Any) -> dict[str, Any]:
     return checked
 
 
-def _aks(service: "ArmService", spec: dict[str, Any]) -> Record:
+def _aks(service: ArmService, spec: dict[str, Any]) -> Record:
     name, group, location = spec["name"], spec["resource_group"], spec["location"]
     rid = containerservice.cluster_id(group, name)
     version = spec.get("kubernetes_version") or containerservice.DEFAULT_KUBERNETES_VERSION
@@ -152,7 +152,7 @@ def _arc(spec: dict[str, Any]) -> Record:
     return Record(rid, connectedclusters.CLUSTER_KIND, copy.deepcopy(body), meta={"operation": None})
 
 
-def control(service: "ArmService", request: Request, rest: list[str]) -> Response:
+def control(service: ArmService, request: Request, rest: list[str]) -> Response:
     if rest != ["fleet"]:
         return Response.json(404, {"error": f"no control route {request.method} {request.path}"})
     if request.method == "GET":
