@@ -54,6 +54,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # Lab KEDA: the longest a poll waits. KEDA polls every spec.pollingInterval (default 30 s); the lab
     # polls at min(pollingInterval, this) so tests and the demo do not wait 30 s. null = follow the spec.
     "keda_polling_cap_seconds": 1.0,
+    # ARM: how many items a list answers per page before its nextLink (0 = all in one page). The
+    # service picks its page size; tests set a small one to see clients follow nextLink (azure/fleet.py).
+    "arm_list_page_size": 0,
 }
 
 

@@ -18,7 +18,7 @@ import jwt
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import authorization, connectedclusters, containerservice, errors, monitor, msi, seed, servicebus, versions
+from . import authorization, connectedclusters, containerservice, errors, fleet, monitor, msi, seed, servicebus, versions
 from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
@@ -91,6 +91,10 @@ class ArmService(Service):
             "LAB_MONITOR_QUERY_ENDPOINT": seed.PROMETHEUS_QUERY_ENDPOINT,
             "LAB_SERVICEBUS_NAMESPACE_ID": seed.servicebus_namespace_id(),
         }
+
+    def control(self, request: Request, rest: list[str]) -> Response:
+        """``/services/arm/fleet``: more clusters in ARM (azure/fleet.py)."""
+        return fleet.control(self, request, rest)
 
     def fault_response(self, fault: Fault) -> Response:
         return errors.arm_error_response(fault.status, fault.code, fault.message)

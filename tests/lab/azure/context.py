@@ -189,9 +189,12 @@ def check_location(location: str, resource_type: str) -> None:
 
 
 def paginate(ctx: ArmContext, items: list[dict[str, Any]], default_top: int | None = None) -> Response:
-    """A page of ``items`` honouring ``$top`` / ``$skipToken`` and the ``nextLink`` ARM list responses carry."""
+    """A page of ``items`` honouring ``$top`` / ``$skipToken`` and the ``nextLink`` ARM list responses carry.
+
+    Without ``$top`` the page size is the service's (lab setting ``arm_list_page_size``, 0 = one page).
+    """
     try:
-        top = int(ctx.arg("$top") or default_top or 0)
+        top = int(ctx.arg("$top") or default_top or ctx.setting("arm_list_page_size") or 0)
         skip = int((ctx.arg("$skipToken") or "0").strip("X'") or 0)
     except ValueError as exc:
         raise ArmError(400, "InvalidQueryParameterValue", f"Invalid paging parameter: {exc}") from exc
