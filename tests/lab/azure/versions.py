@@ -75,6 +75,19 @@ def check_managed_clusters(version: str | None) -> str:
     return version
 
 
+# The operation status resources (locations/operations, locations/operationresults) are older than
+# managedClusters: the Azure CLI polls them with 2016-03-30 and 2017-08-31 (recordings: azure-cli
+# test_aks_create_with_oidc_issuer_enabled.yaml #2, azure-cli-extensions test_aks_approuting_*.yaml).
+CONTAINER_SERVICE_OPERATIONS_FIRST = "2016-03-30"
+
+
+def check_operations(version: str | None) -> str:
+    version = check(version, None)
+    if version[:10] < CONTAINER_SERVICE_OPERATIONS_FIRST:
+        raise errors.invalid_api_version(version, [CONTAINER_SERVICE_OPERATIONS_FIRST + " or later"])
+    return version
+
+
 def at_least(version: str, minimum: str) -> bool:
     """Dates compare as strings; a preview of the same date sorts after the stable one, as it ships later."""
     return version[:10] >= minimum[:10]
