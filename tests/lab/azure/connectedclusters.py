@@ -158,7 +158,7 @@ def _flag(profile: Any, path: str) -> bool | None:
 
 
 def handle_cluster(ctx: ArmContext) -> Response:
-    version = versions.check(ctx.api_version, API_VERSIONS)
+    version = versions.for_type(ctx, API_VERSIONS, "connectedClusters")
     path = ctx.path
     if not path.scope_is_group_or_subscription or len(path.types) != 1:
         raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
@@ -294,7 +294,7 @@ def _finish(service: "ArmService", operation: dict[str, Any]) -> None:
 
 def handle_operation(ctx: ArmContext) -> Response:
     """GET .../providers/Microsoft.Kubernetes/locations/{location}/operationStatuses/{id}."""
-    versions.check(ctx.api_version, API_VERSIONS)
+    versions.for_type(ctx, API_VERSIONS, "locations/operationStatuses")
     path = ctx.path
     if ctx.method != "GET" or len(path.names) != 2 or path.resource_group:
         raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")

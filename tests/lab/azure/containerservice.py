@@ -232,7 +232,7 @@ def seed_cluster(service: "ArmService", kubelet: Record, cluster_principal: str)
 
 
 def handle_cluster(ctx: ArmContext) -> Response:
-    version = versions.check_managed_clusters(ctx.api_version)
+    version = versions.check_managed_clusters(ctx)
     path = ctx.path
     if not path.scope_is_group_or_subscription or len(path.types) != 1:
         raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
@@ -374,7 +374,7 @@ def _finish(service: "ArmService", operation: Operation) -> None:
 
 
 def _operation(ctx: ArmContext) -> Operation:
-    versions.check_operations(ctx.api_version)
+    versions.check_operations(ctx)
     path = ctx.path
     if ctx.method != "GET" or len(path.names) != 2 or path.scope_is_group_or_subscription is False or path.resource_group:
         raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
@@ -427,7 +427,7 @@ def handle_credentials(ctx: ArmContext) -> Response:
 
     import yaml  # pylint: disable=import-outside-toplevel
 
-    versions.check_managed_clusters(ctx.api_version)
+    versions.check_managed_clusters(ctx)
     path = ctx.path
     if ctx.method != "POST":
         raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE + "/" + path.types[-1])

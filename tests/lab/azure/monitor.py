@@ -70,7 +70,7 @@ def account_body(name: str, resource_group: str, location: str, tags: dict[str, 
 
 
 def handle_account(ctx: ArmContext) -> Response:
-    versions.check(ctx.api_version, None)
+    versions.for_type(ctx, versions.MONITOR_ACCOUNTS, "accounts")
     path = ctx.path
     if path.is_collection:
         if ctx.method != "GET":

@@ -84,7 +84,7 @@ def render_identity(record: Record, api_version: str | None) -> dict[str, Any]:
 
 
 def handle_identity(ctx: ArmContext) -> Response:
-    version = versions.check(ctx.api_version, versions.USER_ASSIGNED_IDENTITIES)
+    version = versions.for_type(ctx, versions.USER_ASSIGNED_IDENTITIES, "userAssignedIdentities")
     path = ctx.path
     if not path.scope_is_group_or_subscription or len(path.types) != 1:
         raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
@@ -193,7 +193,7 @@ def _patch_identity(ctx: ArmContext, rg_name: str, name: str, version: str) -> R
 
 
 def handle_credential(ctx: ArmContext) -> Response:
-    versions.check(ctx.api_version, versions.FEDERATED_IDENTITY_CREDENTIALS)
+    versions.for_type(ctx, versions.FEDERATED_IDENTITY_CREDENTIALS, "userAssignedIdentities/federatedIdentityCredentials")
     path = ctx.path
     if not path.resource_group or len(path.scope_segments) != 4:
         raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")

@@ -100,7 +100,7 @@ def _data(ctx: ArmContext) -> "ServiceBusDataService | None":
 
 
 def handle_namespace(ctx: ArmContext) -> Response:
-    versions.check(ctx.api_version, None)
+    versions.for_type(ctx, versions.SERVICEBUS, "namespaces")
     path = ctx.path
     if path.is_collection:
         if ctx.method != "GET":
@@ -173,7 +173,7 @@ def _namespace_view(ctx: ArmContext, record: Record, poll: bool = False) -> dict
 
 
 def handle_queue(ctx: ArmContext) -> Response:
-    versions.check(ctx.api_version, None)
+    versions.for_type(ctx, versions.SERVICEBUS, "namespaces/queues")
     path = ctx.path
     group = ctx.resource_group_record()
     namespace = ctx.store.get(namespace_id(group.body["name"], path.names[0]))
