@@ -403,7 +403,7 @@ def explain(cassette: str, outcomes: list[Outcome], allowed: list[Allowed]) -> t
     return {rule: labels[rule] + seen[rule] for rule in labels}, unexplained
 
 
-def render(results: dict[str, list[Outcome]], allowed: list[Allowed]) -> str:
+def render(results: dict[str, list[Outcome]], allowed: list[Allowed], gaps: dict[int, str] | None = None) -> str:
     """docs/lab-fidelity.md: per cassette the counts, then each explained difference with its reason."""
     lines = [
         "# Lab fidelity: real Azure recordings replayed against the lab",
@@ -431,6 +431,12 @@ def render(results: dict[str, list[Outcome]], allowed: list[Allowed]) -> str:
         totals = [a + b for a, b in zip(totals, row)]
         lines.append(f"| `{cassette}` | " + " | ".join(str(n) for n in row) + " |")
     lines.append("| **total** | " + " | ".join(f"**{n}**" for n in totals) + " |")
+    if gaps is not None:
+        lines += ["", "## The recordings README's facts", "",
+                  "Each of the 20 facts is asserted against the lab (`test_recordings_readme_fact_holds_in_the_lab` and the",
+                  "`test_fact_*` tests); these parts of them the lab does not hold:", "",
+                  "| fact | not held |", "| ---: | --- |"]
+        lines += [f"| {fact} | {_cell(text)} |" for fact, text in sorted(gaps.items())]
     for cassette, outcomes in results.items():
         used, unexplained = explain(cassette, outcomes, allowed)
         skipped: dict[str, list[str]] = {}
