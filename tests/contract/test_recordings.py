@@ -15,8 +15,8 @@ import uuid
 import pytest
 
 from lab import ids
-from lab.azure import clients, replay
-from lab.azure.replay import Allowed
+from lab.azure import clients, fidelity, replay
+from lab.azure.fidelity import Allowed
 from lab.testing import REPO_ROOT
 
 DOC = os.path.join(REPO_ROOT, "docs", "lab-fidelity.md")
@@ -141,19 +141,19 @@ def test_every_cassette_is_replayed(replays):
 
 @pytest.mark.parametrize("cassette", replay.cassettes())
 def test_lab_answers_as_recorded_or_the_difference_is_explained(replays, cassette):
-    _used, unexplained = replay.explain(cassette, replays[cassette], ALLOWED)
+    _used, unexplained = fidelity.explain(cassette, replays[cassette], ALLOWED)
     assert unexplained == []
 
 
 def test_every_allowance_is_still_needed(replays):
     used: set[int] = set()
     for cassette, outcomes in replays.items():
-        used |= set(replay.explain(cassette, outcomes, ALLOWED)[0])
+        used |= set(fidelity.explain(cassette, outcomes, ALLOWED)[0])
     assert [ALLOWED[i].reason for i in range(len(ALLOWED)) if i not in used] == []
 
 
 def test_fidelity_doc_is_current(replays):
-    text = replay.render(replays, ALLOWED, GAPS)
+    text = fidelity.render(replays, ALLOWED, GAPS)
     if WRITE_DOC:
         with open(DOC, "w", encoding="utf-8") as handle:
             handle.write(text)
