@@ -88,15 +88,37 @@ def test_missing_api_version_is_400(env):
 
 
 @pytest.mark.parametrize("path,version", [
-    (clients.identity_path("id-x"), "2024-11-31"),
-    (clients.identity_path("id-x") + "/federatedIdentityCredentials/fic-1", "2018-11-30"),
     (f"{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions", "2030-01-01"),
     (clients.group_path(), "2021-13-01"),
+    (clients.group_path(), "2099-01-01"),
     (f"{clients.group_path()}/providers/Microsoft.ContainerService/managedClusters/{ids.AKS_NAME}", "latest"),
 ])
-def test_api_version_the_type_never_had_is_400_invalid_api_version(env, path, version):
+def test_api_version_arm_itself_refuses_is_400_invalid_api_version(env, path, version):
+    """Not a date, or a type ARM serves itself (resource groups, Microsoft.Authorization)."""
     response = clients.arm(env, "GET", path, api_version=version)
     assert (response.status, response.error_code) == (400, "InvalidApiVersionParameter")
+    assert response.json()["error"]["message"].startswith(f"The api-version '{version}' is invalid. The supported versions are '")
+
+
+@pytest.mark.parametrize("path,version,type_name", [
+    (clients.identity_path("id-x"), "2024-11-31", "userAssignedIdentities"),
+    (clients.identity_path("id-x"), "2099-01-01", "userAssignedIdentities"),
+    (clients.identity_path("id-x") + "/federatedIdentityCredentials/fic-1", "2018-11-30",
+     "userAssignedIdentities/federatedIdentityCredentials"),
+    (f"{clients.group_path()}/providers/Microsoft.ContainerService/managedClusters/{ids.AKS_NAME}", "2099-01-01", "managedClusters"),
+    (f"{clients.group_path()}/providers/Microsoft.ContainerService/managedClusters/{ids.AKS_NAME}", "2024-10-15", "managedClusters"),
+    (f"{clients.group_path()}/providers/Microsoft.ServiceBus/namespaces/{ids.SERVICEBUS_NAMESPACE_NAME}", "2099-01-01", "namespaces"),
+    (f"{clients.group_path()}/providers/Microsoft.Monitor/accounts/{ids.MONITOR_WORKSPACE_NAME}", "2024-04-03", "accounts"),
+    (f"{clients.group_path()}/providers/Microsoft.Kubernetes/connectedClusters/arc-cluster-name", "2099-01-01", "connectedClusters"),
+])
+def test_api_version_the_provider_never_registered_is_400_no_registered_provider(env, path, version, type_name):
+    """ARM's wording (versions.py): the location, the version, the type, then the versions it supports."""
+    response = clients.arm(env, "GET", path, api_version=version)
+    assert (response.status, response.error_code) == (400, "NoRegisteredProviderFound")
+    message = response.json()["error"]["message"]
+    assert message.startswith(f"No registered resource provider found for location 'eastus' and API version '{version}' "
+                              f"for type '{type_name}'. The supported api-versions are '")
+    assert "The supported locations are '" in message
 
 
 @pytest.mark.parametrize("version", ["2023-01-31", "2024-11-30", "2022-01-31-preview"])

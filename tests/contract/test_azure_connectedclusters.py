@@ -84,9 +84,11 @@ def test_put_is_long_running_and_assigns_the_arc_issuer(arm, path, clean_lab):
     body = enable(cluster, oidcIssuerProfile={"enabled": True}, securityProfile={"workloadIdentity": {"enabled": True}})
     result, status, first = put_and_wait(arm, path, body)
     assert first.status_code == 200 and first.json()["properties"]["provisioningState"] == "Updating"
-    assert "/providers/Microsoft.Kubernetes/locations/eastus/operationStatuses/" in first.headers["Azure-AsyncOperation"]
+    # Tenant-level, location upper-cased (recordings README fact 17).
+    assert "/providers/Microsoft.Kubernetes/locations/EASTUS/operationStatuses/" in first.headers["Azure-AsyncOperation"]
+    assert "/subscriptions/" not in first.headers["Azure-AsyncOperation"]
     polls = [r for r in clean_lab.requests("arm") if "/operationStatuses/" in r["path"]]
-    assert len(polls) >= 3, "the operation stayed InProgress for two polls"
+    assert len(polls) >= 3, "the operation stayed Accepted for two polls"
     assert status == "Succeeded" and result["properties"]["provisioningState"] == "Succeeded"
     issuer = result["properties"]["oidcIssuerProfile"]["issuerUrl"]
     assert ARC_ISSUER.match(issuer), issuer

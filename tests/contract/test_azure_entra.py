@@ -67,7 +67,7 @@ def test_openid_configuration_names_the_lab_token_endpoint_and_keys(env):
     authority = f"{env['AZURE_AUTHORITY_HOST']}/{ids.TENANT_ID}"
     config = clients.http(env, "GET", f"{authority}/v2.0/.well-known/openid-configuration").json()
     assert config["token_endpoint"] == f"{authority}/oauth2/v2.0/token"
-    assert config["issuer"] == f"{authority}/v2.0"
+    assert config["issuer"] == f"https://login.microsoftonline.com/{ids.TENANT_ID}/v2.0"  # Entra's, whatever the host
     assert config["authorization_endpoint"] == f"{authority}/oauth2/v2.0/authorize"
     keys = clients.http(env, "GET", config["jwks_uri"]).json()["keys"]
     assert [k["kty"] for k in keys] == ["RSA"]
@@ -89,6 +89,27 @@ def test_client_secret_credential_gets_an_arm_token_signed_by_the_lab(env):
     claims = jwt.decode(token.token, key=key, algorithms=["RS256"], audience="https://management.azure.com")
     assert (claims["oid"], claims["appid"], claims["tid"], claims["idtyp"]) == (
         ids.AUTOMATION_PRINCIPAL_ID, ids.AUTOMATION_CLIENT_ID, ids.TENANT_ID, "app")
+
+
+@pytest.mark.parametrize("scope", [
+    "https://management.azure.com/.default", "https://management.core.windows.net//.default",
+    "https://servicebus.azure.net//.default", "https://prometheus.monitor.azure.com/.default",
+    "https://graph.microsoft.com/.default",
+])
+def test_tokens_for_microsoft_apis_are_v1_with_the_sts_windows_net_issuer(env, scope):
+    """The resource picks the version (access-tokens#token-formats), not the v2.0 endpoint asked: v1.0 here."""
+    claims = jwt.decode(post_form(env, secret_form(scope=scope)).json()["access_token"], options={"verify_signature": False})
+    assert (claims["iss"], claims["idp"], claims["ver"]) == (f"https://sts.windows.net/{ids.TENANT_ID}/",) * 2 + ("1.0",)
+    assert claims["appid"] == ids.AUTOMATION_CLIENT_ID and "azp" not in claims
+
+
+def test_the_labs_consumers_accept_v1_tokens(env):
+    """ARM and Graph (and the data planes, through the same check) take the sts.windows.net tokens."""
+    token = post_form(env, secret_form(scope="https://management.core.windows.net//.default")).json()["access_token"]
+    assert clients.arm(env, "GET", f"/subscriptions/{ids.SUBSCRIPTION_ID}", api_version="2022-12-01", token=token).status == 200
+    graph = post_form(env, secret_form(scope="https://graph.microsoft.com/.default")).json()["access_token"]
+    listed = clients.http(env, "GET", env["LAB_GRAPH_URL"] + "v1.0/servicePrincipals", headers={"Authorization": "Bearer " + graph})
+    assert listed.status == 200
 
 
 def test_token_response_has_the_oauth_fields(env):

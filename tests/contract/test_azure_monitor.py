@@ -38,13 +38,17 @@ def prom_token(env) -> str:
 
 def test_account_create_get_list_delete(env):
     created = clients.arm(env, "PUT", f"{GROUP}/amw-lab", {"location": "East US"}, api_version=API)
-    assert created.status == 201
+    assert created.status == 200  # recordings README fact 20
     endpoint = created.json()["properties"]["metrics"]["prometheusQueryEndpoint"]
     assert endpoint.startswith("https://amw-lab-") and endpoint.endswith(".eastus.prometheus.monitor.azure.com")
     assert clients.arm(env, "PUT", f"{GROUP}/amw-lab", {"location": "eastus", "tags": {"a": "b"}}, api_version=API).status == 200
     names = [a["name"] for a in clients.arm(env, "GET", GROUP, api_version=API).json()["value"]]
     assert names == [ids.MONITOR_WORKSPACE_NAME, "amw-lab"]
-    assert clients.arm(env, "DELETE", f"{GROUP}/amw-lab", api_version=API).status == 200
+    deleted = clients.arm(env, "DELETE", f"{GROUP}/amw-lab", api_version=API)
+    assert deleted.status == 202 and "/operationResults/" in deleted.headers["Azure-AsyncOperation"]
+    token = clients.arm_token(env)
+    assert clients.http(env, "GET", deleted.headers["Azure-AsyncOperation"],
+                        headers={"Authorization": "Bearer " + token}).json() == {"status": "Succeeded"}
     assert clients.arm(env, "DELETE", f"{GROUP}/amw-lab", api_version=API).status == 204
     assert clients.arm(env, "GET", f"{GROUP}/amw-lab", api_version=API).error_code == "ResourceNotFound"
 

@@ -43,7 +43,7 @@ def test_namespace_create_is_long_running_and_reports_its_endpoint(env, clean_la
     clean_lab.settings(servicebus_lro_polls=1)
     body = {"location": "eastus", "sku": {"name": "Standard"}, "properties": {"disableLocalAuth": True}}
     created = clients.arm(env, "PUT", f"{GROUP}/sb-lab-new", body, api_version=API)
-    assert created.status == 201
+    assert created.status == 200 and "Azure-AsyncOperation" not in created.headers  # before 2024-01-01 (fact 19)
     assert created.json()["properties"]["provisioningState"] == "Created"
     first = clients.arm(env, "GET", f"{GROUP}/sb-lab-new", api_version=API).json()["properties"]
     second = clients.arm(env, "GET", f"{GROUP}/sb-lab-new", api_version=API).json()["properties"]
@@ -53,7 +53,10 @@ def test_namespace_create_is_long_running_and_reports_its_endpoint(env, clean_la
     again = clients.arm(env, "PUT", f"{GROUP}/sb-lab-new", {"location": "eastus", "properties": {"disableLocalAuth": False}},
                         api_version=API)
     assert again.status == 200 and again.json()["properties"]["disableLocalAuth"] is False
-    assert clients.arm(env, "DELETE", f"{GROUP}/sb-lab-new", api_version=API).status == 200
+    deleted = clients.arm(env, "DELETE", f"{GROUP}/sb-lab-new", api_version=API)
+    assert deleted.status == 202 and "/operationStatus/sb-lab-new" in deleted.headers["Location"]
+    token = clients.arm_token(env)
+    assert clients.http(env, "GET", deleted.headers["Location"], headers={"Authorization": "Bearer " + token}).status == 204
     assert clients.arm(env, "DELETE", f"{GROUP}/sb-lab-new", api_version=API).status == 204
     assert clients.arm(env, "GET", f"{GROUP}/sb-lab-new", api_version=API).error_code == "ResourceNotFound"
 

@@ -18,7 +18,8 @@ import jwt
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import authorization, connectedclusters, containerservice, errors, fleet, monitor, msi, seed, servicebus, versions
+from . import (authorization, connectedclusters, containerservice, errors, fleet, monitor, monitor_delete, msi, seed,
+               servicebus, servicebus_lro, versions)
 from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
@@ -61,7 +62,11 @@ class ArmService(Service):
             connectedclusters.OPERATION_KIND: connectedclusters.handle_operation,
             "microsoft.servicebus/namespaces": servicebus.handle_namespace,
             "microsoft.servicebus/namespaces/queues": servicebus.handle_queue,
+            servicebus_lro.RESULT_KIND: servicebus_lro.handle_result,
+            servicebus_lro.STATUS_KIND: servicebus_lro.handle_status,
             "microsoft.monitor/accounts": monitor.handle_account,
+            monitor_delete.OPERATION_KIND: monitor_delete.handle_operation,
+            monitor_delete.LOCATION_KIND: monitor_delete.handle_operation,
         }
         self.reset()
 
@@ -146,7 +151,8 @@ class ArmService(Service):
         if path.subscription and path.subscription.lower() != ids.SUBSCRIPTION_ID:
             raise errors.subscription_not_found(path.subscription)
         route = self._routes.get(path.kind)
-        if not path.subscription and not path.kind.startswith("microsoft.authorization/"):
+        if not path.subscription and not path.kind.startswith("microsoft.authorization/") \
+                and path.kind != connectedclusters.OPERATION_KIND:  # Arc's operation status is tenant-level
             raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
         if route is None and path.kind.startswith("microsoft.authorization/"):
             raise ArmError(400, "InvalidResourceType", f"The resource type '{path.kind}' could not be found in the namespace 'Microsoft.Authorization'.")

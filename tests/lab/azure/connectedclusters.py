@@ -158,7 +158,7 @@ def _flag(profile: Any, path: str) -> bool | None:
 
 
 def handle_cluster(ctx: ArmContext) -> Response:
-    version = versions.check(ctx.api_version, API_VERSIONS)
+    version = versions.for_type(ctx, API_VERSIONS, "connectedClusters")
     path = ctx.path
     if not path.scope_is_group_or_subscription or len(path.types) != 1:
         raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
@@ -184,9 +184,25 @@ def handle_cluster(ctx: ArmContext) -> Response:
     if ctx.method == "PATCH":
         return _patch(ctx, record, version)
     if ctx.method == "DELETE":
-        ctx.store.delete(rid)
-        return Response(200)
+        return _delete(ctx, record, version)
     raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE)
+
+
+def _delete(ctx: ArmContext, record: Record, version: str) -> Response:
+    """DELETE answers 202 with body ``null`` and the same tenant-level URL as Azure-AsyncOperation and Location;
+    that status reads 202 ``Deleting`` while it runs, then 200 ``Succeeded`` (recordings README fact 17:
+    azure-cli-extensions test_connectedk8s.yaml #34-#36). The lab removes the resource at once."""
+    with ctx.store.lock:
+        ctx.store.delete(record.id)
+        operation = {"id": str(uuid.uuid4()), "cluster": record.id, "location": record.body["location"],
+                     "status": "Deleting", "polls": int(ctx.setting("arc_lro_polls") or 0), "started": time.time(),
+                     "ended": None, "deletes": True}
+        _operations(ctx.service)[operation["id"]] = operation
+        if operation["polls"] <= 0:
+            _finish(ctx.service, operation)
+    url = operation_url(ctx.service, operation, version)
+    return Response(202, b"null", {"Content-Type": "application/json", "Azure-AsyncOperation": url, "Location": url,
+                                   "x-ms-retry-after-ms": "100"})
 
 
 def _patch(ctx: ArmContext, record: Record, version: str) -> Response:
@@ -237,7 +253,7 @@ def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
         record = ctx.store.get(rid)
         if record is not None:
             running = record.meta.get("operation")
-            if running is not None and running["status"] == "InProgress":
+            if running is not None and running["status"] in ("Accepted", "Deleting"):
                 # ARM refuses a second write while a long-running one runs; the RP's exact code is not
                 # published for connectedClusters [inferred, as managedClusters' OperationNotAllowed].
                 raise ArmError(409, "Conflict", f"An operation is in progress on the connected cluster '{name}'; "
@@ -266,7 +282,9 @@ def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
                     "location": location, "tags": tags, "identity": new_identity, "kind": body.get("kind", ""),
                     "properties": new_properties}
         _computed(new_body, "Updating" if record is not None else "Accepted")
-        operation = {"id": str(uuid.uuid4()), "cluster": rid, "location": location, "status": "InProgress",
+        # Arc's operation reads "Accepted" while it runs (recordings README fact 17: azure-cli-extensions
+        # test_connectedk8s.yaml #26), not ARM's usual InProgress.
+        operation = {"id": str(uuid.uuid4()), "cluster": rid, "location": location, "status": "Accepted",
                      "polls": int(ctx.setting("arc_lro_polls") or 0), "started": time.time(), "ended": None}
         status = 201 if record is None else 200
         if record is None:
@@ -279,9 +297,16 @@ def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
         if operation["polls"] <= 0:
             _finish(service, operation)
         answer = _view(record, version)
-    url = (f"{service.url}/subscriptions/{ids.SUBSCRIPTION_ID}/providers/Microsoft.Kubernetes/locations/{location}"
-           f"/operationStatuses/{operation['id']}?api-version={version}")
-    return Response.json(status, answer, {"Azure-AsyncOperation": url, "x-ms-retry-after-ms": "100"})
+    return Response.json(status, answer, {"Azure-AsyncOperation": operation_url(service, operation, version),
+                                          "x-ms-retry-after-ms": "100"})
+
+
+def operation_url(service: "ArmService", operation: dict[str, Any], version: str) -> str:
+    """Arc's operation status is tenant-level, with the location upper-cased (recordings README fact 17:
+    azure-cli-extensions test_connectedk8s.yaml #25: https://management.azure.com/providers/Microsoft.Kubernetes/
+    locations/EASTUS/operationStatuses/<id>)."""
+    return (f"{service.url}/providers/Microsoft.Kubernetes/locations/{operation['location'].upper()}"
+            f"/operationStatuses/{operation['id']}?api-version={version}")
 
 
 def _finish(service: "ArmService", operation: dict[str, Any]) -> None:
@@ -294,25 +319,29 @@ def _finish(service: "ArmService", operation: dict[str, Any]) -> None:
 
 def handle_operation(ctx: ArmContext) -> Response:
     """GET .../providers/Microsoft.Kubernetes/locations/{location}/operationStatuses/{id}."""
-    versions.check(ctx.api_version, API_VERSIONS)
+    versions.for_type(ctx, API_VERSIONS, "locations/operationStatuses")
     path = ctx.path
-    if ctx.method != "GET" or len(path.names) != 2 or path.resource_group:
+    if ctx.method != "GET" or len(path.names) != 2 or path.resource_group or path.subscription:
         raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
     with ctx.store.lock:
         operation = _operations(ctx.service).get(path.names[1])
         if operation is None or operation["location"] != normalize_location(path.names[0]):
             raise ArmError(404, "NotFound", f"Operation '{path.names[1]}' was not found.")
-        if operation["status"] == "InProgress":
+        if operation["status"] in ("Accepted", "Deleting"):
             operation["polls"] -= 1
             if operation["polls"] < 0:
                 _finish(ctx.service, operation)
-        status = {"id": f"/subscriptions/{ids.SUBSCRIPTION_ID}/providers/Microsoft.Kubernetes/locations/"
-                        f"{operation['location']}/operationStatuses/{operation['id']}",
-                  "name": operation["id"], "status": operation["status"], "startTime": iso(operation["started"])}
+        # {id, name, resourceId, status, startTime[, endTime, properties: null]} (fact 17: test_connectedk8s.yaml #26, #27)
+        status: dict[str, Any] = {
+            "id": f"/providers/Microsoft.Kubernetes/locations/{operation['location'].upper()}/operationStatuses/{operation['id']}",
+            "name": operation["id"], "resourceId": operation["cluster"], "status": operation["status"],
+            "startTime": iso(operation["started"])}
         if operation["ended"]:
-            status["endTime"] = iso(operation["ended"])
-    headers = {"x-ms-retry-after-ms": "100"} if status["status"] == "InProgress" else {}
-    return Response.json(200, status, headers)
+            status.update(endTime=iso(operation["ended"]), properties=None)
+    running = status["status"] != "Succeeded"
+    headers = {"x-ms-retry-after-ms": "100"} if running else {}
+    # A delete's status answers 202 while it runs (#35), a create's 200 (#26).
+    return Response.json(202 if running and operation.get("deletes") else 200, status, headers)
 
 
 # -- what the Kubernetes lab and Entra ask --------------------------------------------------------

@@ -9,6 +9,15 @@ invalid_client (as quoted in the public threads cited in the report), except AAD
 KEDA's operator log shows as 400 invalid_client (reference/keda-behaviour.md).
 
 Access tokens carry ``aud`` = the scope without its ``/.default`` suffix, as Entra issues them.
+
+Token version and issuer (https://learn.microsoft.com/entra/identity-platform/access-tokens#token-formats,
+"The version of the access token is chosen by the resource ... based on accessTokenAcceptedVersion
+(requestedAccessTokenVersion) in its app manifest", null meaning 1; "the endpoint used to request the token
+doesn't determine the version"): every resource the lab serves (ARM, Graph, Service Bus, Azure Monitor, and the
+lab's stand-ins for them) is Microsoft's own API that accepts v1.0, so every access token is v1.0
+(``ver`` 1.0, ``appid``/``appidacr``, ``iss`` ``https://sts.windows.net/<tenant>/``) even from the v2.0 token
+endpoint. A v2.0 token would say ``https://login.microsoftonline.com/<tenant>/v2.0``, the issuer the
+v2.0 discovery document names (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc).
 """
 
 from __future__ import annotations
@@ -30,6 +39,8 @@ from ..core import Fault, Request, Response, Service, StreamWriter
 from .federation import AssertionVerifier, EntraError, IssuerKeys, https_fetcher
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+V1_ISSUER = f"https://sts.windows.net/{ids.TENANT_ID}/"
+V2_ISSUER = f"https://login.microsoftonline.com/{ids.TENANT_ID}/v2.0"
 TOKEN_LIFETIME = 3599
 
 # Defaults for injected faults without a code: (OAuth error, AADSTS number).
@@ -103,8 +114,8 @@ class EntraService(Service):
 
     @property
     def issuer(self) -> str:
-        """The ``iss`` of access tokens (v1.0 tokens, as Entra issues for ARM: https://sts.windows.net/{tenant}/)."""
-        return f"{self.url}/{ids.TENANT_ID}/"
+        """The ``iss`` of access tokens: all are v1.0 (module docstring), so Entra's v1.0 issuer."""
+        return V1_ISSUER
 
     def inspect_access_token(self, token: str, audiences: list[str]) -> tuple[dict[str, Any] | None, str | None]:
         """(claims, None) for a valid token for one of ``audiences``, else (None, "invalid"|"expired"|"audience")."""
@@ -168,7 +179,6 @@ class EntraService(Service):
 
     def _openid_configuration(self, v2: bool = True) -> dict[str, Any]:
         base = f"{self.url}/{ids.TENANT_ID}"
-        version = "/v2.0" if v2 else ""
         return {
             "token_endpoint": f"{base}/oauth2/v2.0/token",
             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -178,7 +188,7 @@ class EntraService(Service):
             "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": f"{base}{version}" if v2 else f"{base}/",
+            "issuer": V2_ISSUER if v2 else V1_ISSUER,  # Entra's fixed issuers, whatever host served the document
             "request_uri_parameter_supported": False,
             "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
             "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
@@ -195,7 +205,7 @@ class EntraService(Service):
     def jwks(self) -> dict[str, Any]:
         numbers = self._key.public_key().public_numbers()
         return {"keys": [{"kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.kid,
-                          "n": _int_b64(numbers.n), "e": _int_b64(numbers.e), "issuer": f"{self.url}/{ids.TENANT_ID}/v2.0"}]}
+                          "n": _int_b64(numbers.n), "e": _int_b64(numbers.e), "issuer": V2_ISSUER}]}
 
     # -- the token endpoint ---------------------------------------------------------------------------
 

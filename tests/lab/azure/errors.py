@@ -105,6 +105,12 @@ def method_not_allowed(method: str, resource_type: str) -> ArmError:
                     f"The requested method '{method}' is not allowed on resource type '{resource_type}'.")
 
 
-def no_registered_provider(resource_type: str, version: str) -> ArmError:
-    return ArmError(400, "NoRegisteredProviderFound",
-                    f"No registered resource provider found for location 'eastus' and API version '{version}' for type '{resource_type}'.")
+def no_registered_provider(resource_type: str, version: str, location: str = "eastus",
+                           supported: list[str] | None = None, locations: list[str] | None = None) -> ArmError:
+    """ARM's refusal of a version the type's provider never registered (wording: versions.py's docstring)."""
+    message = f"No registered resource provider found for location '{location}' and API version '{version}' for type '{resource_type}'."
+    if supported:
+        message += f" The supported api-versions are '{', '.join(supported)}'."
+    if locations:
+        message += f" The supported locations are '{', '.join(locations)}'."
+    return ArmError(400, "NoRegisteredProviderFound", message)

@@ -84,7 +84,7 @@ def render_identity(record: Record, api_version: str | None) -> dict[str, Any]:
 
 
 def handle_identity(ctx: ArmContext) -> Response:
-    version = versions.check(ctx.api_version, versions.USER_ASSIGNED_IDENTITIES)
+    version = versions.for_type(ctx, versions.USER_ASSIGNED_IDENTITIES, "userAssignedIdentities")
     path = ctx.path
     if not path.scope_is_group_or_subscription or len(path.types) != 1:
         raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
@@ -151,7 +151,10 @@ def _put_identity(ctx: ArmContext, rg_name: str, name: str, version: str) -> Res
         record = ctx.store.get(rid)
         if record is None:
             record = create_identity(ctx.service, rg_name, name, location, tags, isolation_scope=scope or "None")
-            return Response.json(201, render_identity(record, version))
+            # A create answers 201 with Location = the new resource's id (a relative path), an update 200
+            # without it (recordings: azure-cli test_federated_identity_credential.yaml #1; ASO
+            # Test_ManagedIdentity_UserAssignedIdentity_20230131_CRUD.yaml #2 vs #3).
+            return Response.json(201, render_identity(record, version), {"Location": record.body["id"]})
         if record.body["location"] != normalize_location(location):
             raise errors.invalid_resource_location(record.body["name"], record.body["location"], rg_name, normalize_location(location))
         # PUT replaces the writable state: tags as sent (none sent = none kept).
@@ -190,7 +193,7 @@ def _patch_identity(ctx: ArmContext, rg_name: str, name: str, version: str) -> R
 
 
 def handle_credential(ctx: ArmContext) -> Response:
-    versions.check(ctx.api_version, versions.FEDERATED_IDENTITY_CREDENTIALS)
+    versions.for_type(ctx, versions.FEDERATED_IDENTITY_CREDENTIALS, "userAssignedIdentities/federatedIdentityCredentials")
     path = ctx.path
     if not path.resource_group or len(path.scope_segments) != 4:
         raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
@@ -207,7 +210,10 @@ def handle_credential(ctx: ArmContext) -> Response:
         parent = _parent(ctx, parent_id)
         record = ctx.store.get(f"{parent.id}/federatedIdentityCredentials/{name}")
         if record is None:
-            raise errors.resource_not_found(f"{IDENTITY_TYPE}/{parent.body['name']}/federatedIdentityCredentials/{name}", rg_name)
+            # The MSI provider answers a missing credential itself: 404 NotFound naming the lower-cased path
+            # (recordings README fact 2: azure-service-operator Test_ManagedIdentity_UserAssignedIdentity_20230131_CRUD.yaml #11).
+            missing = f"{parent.id}/federatedIdentityCredentials/{name}"
+            raise ArmError(404, "NotFound", f"Resource '{missing}' was not found.")
         return Response.json(200, record.view())
     if ctx.method == "PUT":
         return _put_credential(ctx, parent_id, name)
@@ -310,7 +316,9 @@ def _put_credential(ctx: ArmContext, parent_id: str, name: str) -> Response:
                 "properties": properties,
             }
             record = ctx.store.put(Record(body["id"], CREDENTIAL_KIND, body))
-            return Response.json(201, record.view())
+            # 201 + Location (the credential's id) on create, 200 without it on update (recordings README
+            # fact 1: azure-cli test_federated_identity_credential.yaml #2, #3 vs #6).
+            return Response.json(201, record.view(), {"Location": record.body["id"]})
 
 
 # -- what the Entra half reads ------------------------------------------------------------------------

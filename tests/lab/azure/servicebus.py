@@ -100,7 +100,7 @@ def _data(ctx: ArmContext) -> "ServiceBusDataService | None":
 
 
 def handle_namespace(ctx: ArmContext) -> Response:
-    versions.check(ctx.api_version, None)
+    version = versions.for_type(ctx, versions.SERVICEBUS, "namespaces")
     path = ctx.path
     if path.is_collection:
         if ctx.method != "GET":
@@ -116,11 +116,13 @@ def handle_namespace(ctx: ArmContext) -> Response:
             raise errors.resource_not_found(f"Microsoft.ServiceBus/namespaces/{name}", group.body["name"])
         return Response.json(200, _namespace_view(ctx, record, poll=True))
     if ctx.method == "DELETE":
+        from . import servicebus_lro  # pylint: disable=import-outside-toplevel
+        record = ctx.store.get(rid)
         removed = ctx.store.delete_tree(rid)
         data = _data(ctx)
         if removed and data is not None:
             data.forget(name)
-        return Response(200) if removed else Response(204)
+        return servicebus_lro.deleted(ctx, record, version) if record is not None and removed else Response(204)
     if ctx.method not in ("PUT", "PATCH"):
         raise errors.method_not_allowed(ctx.method, "Microsoft.ServiceBus/namespaces")
     body = ctx.body()
@@ -144,7 +146,8 @@ def handle_namespace(ctx: ArmContext) -> Response:
                                  check_tags(body.get("tags")), "Created" if polls > 0 else "Succeeded", now)
             record = Record(rid, NAMESPACE_KIND, out, meta={"polls_left": polls})
             ctx.store.put(record)
-            return Response.json(201, record.view())
+            from . import servicebus_lro  # pylint: disable=import-outside-toplevel
+            return servicebus_lro.created(ctx, record, version)
         if normalize_location(str(body.get("location") or record.body["location"])) != normalize_location(record.body["location"]):
             raise errors.invalid_resource_location(name, record.body["location"], group.body["name"], str(body.get("location")))
         props = body.get("properties") or {}
@@ -157,6 +160,11 @@ def handle_namespace(ctx: ArmContext) -> Response:
         record.body["properties"]["updatedAt"] = _iso(time.time())
         record.updated = time.time()
         return Response.json(200, _namespace_view(ctx, record))
+
+
+def namespace_view_polled(ctx: ArmContext, record: Record) -> dict[str, Any]:
+    """The namespace as a status read sees it (one poll of its provisioning)."""
+    return _namespace_view(ctx, record, poll=True)
 
 
 def _namespace_view(ctx: ArmContext, record: Record, poll: bool = False) -> dict[str, Any]:
@@ -173,7 +181,7 @@ def _namespace_view(ctx: ArmContext, record: Record, poll: bool = False) -> dict
 
 
 def handle_queue(ctx: ArmContext) -> Response:
-    versions.check(ctx.api_version, None)
+    versions.for_type(ctx, versions.SERVICEBUS, "namespaces/queues")
     path = ctx.path
     group = ctx.resource_group_record()
     namespace = ctx.store.get(namespace_id(group.body["name"], path.names[0]))
