@@ -218,3 +218,104 @@ def test_check_mode_previews_the_arc_path_and_writes_nothing(lab, tmp_path):
     assert proc.returncode == 0, f"{proc.stdout[-20000:]}\n{proc.stderr[-3000:]}"
     assert lab.writes() == []
     assert KNOWN_AFTER_APPLY in proc.stdout
+
+
+# -- a second life cycle (issue 23) ------------------------------------------------------------------
+# path -> (the operator's namespace, the teardown's extra arguments at the end of the path). The first
+# teardown runs with the roles' defaults: the add-on stays enabled and its operator keeps running, which is
+# what made the second site.yml fail for ever after (the operator kept the first identity's client id).
+LIFE_CYCLE = {
+    "addon": ("kube-system", ["-e", "keda_addon_disable_on_absent=true"]),
+    "helm": ("keda", []),
+    "arc": ("keda", []),
+}
+VARS = {"addon": "playbooks/vars/addon-servicebus.yml", "helm": "playbooks/vars/helm-prometheus.yml",
+        "arc": "playbooks/vars/arc-prometheus.yml"}
+
+
+def operator_client_ids(lab, namespace: str) -> tuple[str | None, set[str]]:
+    """The client id the operator's service account names, and the ones its live pods run with."""
+    def get(*args: str) -> dict:
+        out = subprocess.run([_kubectl(), "-n", namespace, "get", *args, "-o", "json"], env=lab.process_env(),
+                             check=True, capture_output=True, text=True).stdout
+        return json.loads(out)
+    annotations = get("serviceaccount", "keda-operator")["metadata"].get("annotations") or {}
+    pods = [p for p in get("pods", "-l", "app=keda-operator")["items"]
+            if not p["metadata"].get("deletionTimestamp") and p["status"].get("phase") in ("Pending", "Running")]
+    running = {e.get("value") for p in pods for c in p["spec"]["containers"] for e in c.get("env") or []
+               if e["name"] == "AZURE_CLIENT_ID"}
+    return annotations.get("azure.workload.identity/client-id"), running
+
+
+def summary(lab, *args: str) -> subprocess.CompletedProcess:
+    """hack/demo_summary.py: the seed's outcome driven and watched with the SDKs (--outcome), or what a
+    teardown left behind (--after-teardown)."""
+    return subprocess.run([sys.executable, "hack/demo_summary.py", *args], cwd=ROOT, env=lab.process_env(),
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def follow_the_doctors_fix_for_a_stale_operator(lab, namespace: str, client_id: str) -> None:
+    """An operator left on a client id its account no longer names: the doctor fails that link alone, and
+    the command it prints for it, run as printed, makes the doctor pass."""
+    kubectl = [_kubectl(), "-n", namespace]
+    annotate = kubectl + ["annotate", "serviceaccount", "keda-operator", "--overwrite"]
+    for args in (annotate + ["azure.workload.identity/client-id=0b6c1d2e-3f40-4a5b-8c7d-9e0f1a2b3c4d"],
+                 ["rollout", "restart", "deployment/keda-operator"], ["rollout", "status", "deployment/keda-operator"],
+                 annotate + [f"azure.workload.identity/client-id={client_id}"]):
+        subprocess.run(args if args[0] == kubectl[0] else kubectl + args, env=lab.process_env(), check=True,
+                       capture_output=True)
+    assert operator_client_ids(lab, namespace) == (client_id, {"0b6c1d2e-3f40-4a5b-8c7d-9e0f1a2b3c4d"})
+    broken = site(lab, "addon", playbook="playbooks/doctor.yml")
+    assert broken.returncode != 0
+    output = " ".join(broken.stdout.split())
+    assert "1 link(s) broken" in output
+    fix = re.search(r"operator_pods: restart the operator so the webhook injects what its service account names "
+                    r"now: (kubectl rollout restart .+?) \(or kedaops\.aks\.rollout_restart", output)
+    assert fix, output[-5000:]
+    env = lab.process_env()
+    env["PATH"] = os.path.dirname(_kubectl()) + os.pathsep + env.get("PATH", "")
+    subprocess.run(fix.group(1), shell=True, env=env, check=True, capture_output=True)
+    mended = site(lab, "addon", playbook="playbooks/doctor.yml")
+    assert mended.returncode == 0, mended.stdout[-10000:]
+    assert operator_client_ids(lab, namespace) == (client_id, {client_id})
+
+
+@pytest.mark.parametrize("scenario", list(LIFE_CYCLE))
+def test_a_second_life_cycle_converges_like_the_first(lab, tmp_path, scenario):
+    """site -> teardown -> site -> doctor passes on each path: the second identity has a new client id and
+    the operator runs with it (restarted, where it outlived the teardown), the doctor finds every link, the
+    lab KEDA authenticates and scales as the seed ends, and the last teardown leaves nothing of ours."""
+    namespace, last_teardown = LIFE_CYCLE[scenario]
+    lab.reset()
+    if scenario == "arc":
+        prepare = site(lab, "arc", "-e", f"arc_k3s_config={tmp_path}/etc/rancher/k3s/config.yaml",
+                       playbook="extensions/molecule/arc/prepare.yml")
+        assert prepare.returncode == 0, prepare.stdout[-10000:]
+    first = site(lab, scenario)
+    assert first.returncode == 0, f"{first.stdout[-20000:]}\n{first.stderr[-3000:]}"
+    first_id, running = operator_client_ids(lab, namespace)
+    assert first_id and running == {first_id}
+
+    torn = site(lab, scenario, playbook="playbooks/teardown.yml")
+    assert torn.returncode == 0, f"{torn.stdout[-20000:]}\n{torn.stderr[-3000:]}"
+
+    second = site(lab, scenario)
+    assert second.returncode == 0, f"{second.stdout[-20000:]}\n{second.stderr[-3000:]}"
+    second_id, running = operator_client_ids(lab, namespace)
+    assert second_id and second_id != first_id, "the identity was made again, with a new client id"
+    assert running == {second_id}, f"the operator runs with {running}, its account names {second_id}"
+
+    doctor = site(lab, scenario, playbook="playbooks/doctor.yml")
+    assert doctor.returncode == 0, f"{doctor.stdout[-20000:]}\n{doctor.stderr[-3000:]}"
+    assert "Every link holds; KEDA can authenticate." in doctor.stdout
+
+    if scenario == "addon":
+        follow_the_doctors_fix_for_a_stale_operator(lab, namespace, second_id)
+
+    outcome = summary(lab, "--outcome", VARS[scenario])
+    assert outcome.returncode == 0, f"{outcome.stdout}\n{outcome.stderr[-3000:]}"
+
+    last = site(lab, scenario, *last_teardown, playbook="playbooks/teardown.yml")
+    assert last.returncode == 0, f"{last.stdout[-20000:]}\n{last.stderr[-3000:]}"
+    left = summary(lab, "--after-teardown", VARS[scenario])
+    assert left.returncode == 0, left.stdout
