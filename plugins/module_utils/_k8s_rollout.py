@@ -6,19 +6,33 @@ The webhook injects AZURE_* variables only into pods created after their service
 annotated, so the fix for an operator started too early is a restart. With ``unless_env_present``
 the restart happens only while some live pod of the workload still lacks one of the variables;
 once every pod has them, a run is two reads (the workload, its pods) and no write.
+
+The webhook also copies values only at pod creation: a service account annotated with a new client id
+(the identity was deleted and made again, so Entra gave it a new one) leaves the running pods with the
+old ``AZURE_CLIENT_ID``, and every token exchange fails with AADSTS700016. With
+``unless_env_matches_service_account`` (variable -> annotation of the pod template's service account)
+the restart also happens while a live pod's value differs from what the account's annotation says now;
+once they agree, a run is three reads and no write.
 """
 
 from __future__ import annotations
 
 import datetime
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import POD, WORKLOADS, Api, K8sError, Resource
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
+    POD,
+    SERVICE_ACCOUNT,
+    WORKLOADS,
+    Api,
+    K8sError,
+    Resource,
+)
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # the annotation kubectl's restart sets
 LIVE_PHASES = ("Pending", "Running")
@@ -32,22 +46,34 @@ class RolloutPlan:
     required_env: list[str]
     wait: bool
     timeout: int
+    env_from_annotations: dict[str, str] = field(default_factory=dict)  # variable -> service account annotation
 
     @property
     def ref(self) -> str:
         return self.resource.ref(self.name, self.namespace)
 
 
+def _env_name(option: str, variable: Any) -> str:
+    if not isinstance(variable, str) or not variable or "=" in variable or variable != variable.strip():
+        raise OptionError(f"{option}: '{variable}' is not an environment variable name")
+    return variable
+
+
 def build(params: dict[str, Any]) -> RolloutPlan:
     namespace = validate.dns_label("namespace", params["namespace"])
     name = validate.dns_subdomain("name", params["name"])
-    required = []
-    for index, variable in enumerate(params.get("unless_env_present") or []):
-        if not variable or "=" in variable or variable != variable.strip():
-            raise OptionError(f"unless_env_present[{index}]: '{variable}' is not an environment variable name")
-        required.append(variable)
+    required = [_env_name(f"unless_env_present[{index}]", variable)
+                for index, variable in enumerate(params.get("unless_env_present") or [])]
+    from_annotations: dict[str, str] = {}
+    for variable, annotation in (params.get("unless_env_matches_service_account") or {}).items():
+        option = f"unless_env_matches_service_account.{variable}"
+        _env_name("unless_env_matches_service_account", variable)
+        if not isinstance(annotation, str):
+            raise OptionError(f"{option}: the value must be an annotation key (a string), got {annotation!r}")
+        from_annotations[variable] = validate.qualified_key(option, annotation)
     timeout = validate.int_range("timeout", params["timeout"], 1)
-    return RolloutPlan(WORKLOADS[params["kind"]], name, namespace, required, bool(params["wait"]), timeout)
+    return RolloutPlan(WORKLOADS[params["kind"]], name, namespace, required, bool(params["wait"]), timeout,
+                       from_annotations)
 
 
 def label_selector(workload: dict) -> str:
@@ -74,23 +100,64 @@ def env_names(pod: dict) -> list[str]:
     return sorted(names)
 
 
-def pod_summary(pod: dict, required: list[str]) -> dict[str, Any]:
+def env_values(pod: dict, variable: str) -> set[str]:
+    """The values ``variable`` has in the pod's containers (empty when no container declares it)."""
+    return {item.get("value") or "" for container in (pod.get("spec") or {}).get("containers") or []
+            for item in container.get("env") or [] if item.get("name") == variable}
+
+
+def stale_env(pod: dict, expected: dict[str, str | None]) -> list[str]:
+    """The variables whose value is not the one the service account names now: a pod whose containers
+    carry another value (or several), one that carries a value the account no longer names, or one that
+    lacks a value the account names."""
+    stale = []
+    for variable, wanted in expected.items():
+        values = env_values(pod, variable)
+        if values != ({wanted} if wanted else set()):
+            stale.append(variable)
+    return stale
+
+
+def pod_summary(pod: dict, required: list[str], expected: dict[str, str | None] | None = None) -> dict[str, Any]:
     metadata, status = pod.get("metadata") or {}, pod.get("status") or {}
     present = env_names(pod)
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
-    return {"name": metadata.get("name"), "phase": status.get("phase"), "ready": ready, "env": present,
-            "missing_env": [v for v in required if v not in present], "created": metadata.get("creationTimestamp")}
+    summary = {"name": metadata.get("name"), "phase": status.get("phase"), "ready": ready, "env": present,
+               "missing_env": [v for v in required if v not in present], "created": metadata.get("creationTimestamp")}
+    if expected is not None:
+        summary["stale_env"] = stale_env(pod, expected)
+    return summary
 
 
-def live_pods(api: Api, plan: RolloutPlan, workload: dict) -> list[dict[str, Any]]:
+def service_account_name(workload: dict) -> str:
+    """The pod template's service account, as the ServiceAccount admission plugin defaults it."""
+    spec = (((workload.get("spec") or {}).get("template") or {}).get("spec") or {})
+    return spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+
+
+def expected_env(api: Api, plan: RolloutPlan, workload: dict) -> dict[str, str | None] | None:
+    """variable -> the value the pod template's service account names now (None: it names none)."""
+    if not plan.env_from_annotations:
+        return None
+    account = api.get(SERVICE_ACCOUNT, service_account_name(workload), plan.namespace) or {}
+    annotations = (account.get("metadata") or {}).get("annotations") or {}
+    return {variable: annotations.get(key) or None for variable, key in plan.env_from_annotations.items()}
+
+
+def live_pods(api: Api, plan: RolloutPlan, workload: dict,
+              expected: dict[str, str | None] | None = None) -> list[dict[str, Any]]:
     selector = label_selector(workload)
     if not selector:
         return []  # a selector-less workload selects nothing; never list the whole namespace
     pods = api.list(POD, plan.namespace, selector)
     live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")
             and (p.get("status") or {}).get("phase") in LIVE_PHASES]
-    summaries = [pod_summary(p, plan.required_env) for p in live]
+    summaries = [pod_summary(p, plan.required_env, expected) for p in live]
     return sorted(summaries, key=lambda s: (s["created"] or "", s["name"] or ""))
+
+
+def needs_restart(pods: list[dict[str, Any]]) -> bool:
+    return any(p["missing_env"] or p.get("stale_env") for p in pods)
 
 
 def rollout_done(kind: str, workload: dict) -> tuple[bool, str]:
@@ -158,12 +225,20 @@ def apply(api: Api, plan: RolloutPlan, check_mode: bool, want_diff: bool) -> dic
                     "warnings": [f"{plan.ref} does not exist yet; check mode predicts its restart once an "
                                  "earlier task creates it"]}
         raise K8sError(404, "NotFound", f"{plan.ref} does not exist")
-    if plan.required_env:
-        pods = live_pods(api, plan, workload)
-        if not any(p["missing_env"] for p in pods):
+    conditional = bool(plan.required_env or plan.env_from_annotations)
+    expected = expected_env(api, plan, workload)
+    if conditional:
+        pods = live_pods(api, plan, workload, expected)
+        if not needs_restart(pods):
             result["pods"] = pods
             return result
-    restarted_at = datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
+    now = datetime.datetime.now(datetime.timezone.utc).astimezone()
+    restarted_at = now.isoformat(timespec="seconds")
+    template_annotations = (((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations")
+    if (template_annotations or {}).get(RESTARTED_AT) == restarted_at:
+        # A second restart within the same second (kubectl's RFC 3339 has no fraction) would patch nothing and
+        # replace no pod; RFC 3339 allows a fraction of a second.
+        restarted_at = now.isoformat(timespec="milliseconds")
     patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: restarted_at}}}}}
     try:
         workload = api.patch(plan.resource, plan.name, patch, plan.namespace, dry_run=check_mode)
@@ -181,11 +256,17 @@ def apply(api: Api, plan: RolloutPlan, check_mode: bool, want_diff: bool) -> dic
         except RolloutFailed as e:
             result.update(failed=True, msg=str(e))
             return result
-    result["pods"] = live_pods(api, plan, workload)
+    result["pods"] = live_pods(api, plan, workload, expected)
     if plan.wait and not check_mode and plan.required_env and any(p["missing_env"] for p in result["pods"]):
         warnings.append("restarted, but pods still lack " + ", ".join(plan.required_env) + ": is the pod template "
                         "labelled azure.workload.identity/use=true and its service account annotated with the "
                         "client id?")
+    if plan.wait and not check_mode and any(p.get("stale_env") for p in result["pods"]):
+        stale = sorted({v for p in result["pods"] for v in p.get("stale_env") or []})
+        warnings.append(f"restarted, but pods still run with {', '.join(stale)} other than service account "
+                        f"{plan.namespace}/{service_account_name(workload)} names "
+                        f"({', '.join(plan.env_from_annotations[v] for v in stale)}): does the pod template set "
+                        "them itself, or is the pod not labelled azure.workload.identity/use=true?")
     if want_diff:
         result["diff"] = {"before": {}, "after": {"spec": {"template": {"metadata": {"annotations": {
             RESTARTED_AT: restarted_at}}}}}}

@@ -280,7 +280,11 @@ def _credential_checks(facts: Facts, group: str, name: str) -> list[Check]:
         checks.append(Check(
             "credential_audience", audiences == [TOKEN_EXCHANGE_AUDIENCE],
             f"{matching[0]['name']!r} accepts {audiences}",
-            f"kedaops.aks.federated_credential ... name={matching[0]['name']} audiences=['{TOKEN_EXCHANGE_AUDIENCE}']"))
+            f"kedaops.aks.federated_credential resource_group={group} identity_name={name} name={matching[0]['name']} "
+            f"issuer={matching[0]['issuer']} subject={matching[0]['subject']} audiences=['{TOKEN_EXCHANGE_AUDIENCE}'] "
+            f"(az identity federated-credential update --resource-group {group} --identity-name {name} "
+            f"--name {matching[0]['name']} --issuer {matching[0]['issuer']} --subject {matching[0]['subject']} "
+            f"--audiences {TOKEN_EXCHANGE_AUDIENCE})"))
     checks.append(Check(
         "credential_limit", len(creds) < CREDENTIAL_LIMIT,
         f"{len(creds)} of {CREDENTIAL_LIMIT} federated credentials used" + (": no room for another" if len(creds) >= CREDENTIAL_LIMIT else ""),
@@ -308,29 +312,62 @@ def _service_account_checks(facts: Facts, client_id: str) -> list[Check]:
             + f" (kubectl annotate serviceaccount -n {ns} {sa} --overwrite {CLIENT_ID_ANNOTATION}={client_id})"))
     if facts.operator_deployment is None:
         return checks
-    problems = []
+    problems, stale, unlabelled = [], False, False
     for pod in facts.pods:
         pod_name = (pod.get("metadata") or {}).get("name")
         labels = (pod.get("metadata") or {}).get("labels") or {}
         env = _env_of(pod)
         if labels.get(USE_LABEL) != "true":
             problems.append(f"{pod_name} lacks the label {USE_LABEL}=true (the webhook ignores it)")
+            unlabelled = True
             continue
         missing = [v for v in INJECTED_ENV if v not in env]
         if missing:
             problems.append(f"{pod_name} lacks {', '.join(missing)} (started before the service account was annotated)")
+            stale = True
         elif annotated and env.get("AZURE_CLIENT_ID") != annotated:
             problems.append(f"{pod_name} has AZURE_CLIENT_ID={env.get('AZURE_CLIENT_ID')}, the annotation says {annotated} "
                             f"(started before the annotation changed)")
+            stale = True
+        elif client_id and env.get("AZURE_CLIENT_ID") != client_id:
+            # It runs with what the annotation names, but that is not the identity's: once the annotation is
+            # mended the pod is stale, so its restart is part of the fix now, not of the next doctor run.
+            problems.append(f"{pod_name} has AZURE_CLIENT_ID={env.get('AZURE_CLIENT_ID')}, the identity's client id "
+                            f"is {client_id} (see service_account_annotation)")
+            stale = True
     if not facts.pods:
         problems.append("no running operator pod")
-    deployment = OPERATOR_DEPLOYMENT
     checks.append(Check(
         "operator_pods", not problems,
         "; ".join(problems) if problems else f"{len(facts.pods)} pod(s) labelled and carrying {', '.join(INJECTED_ENV)}",
-        f"kedaops.aks.rollout_restart namespace={ns} name={deployment} unless_env_present={list(INJECTED_ENV)} "
-        f"(kubectl rollout restart deployment {deployment} -n {ns})"))
+        _operator_pods_fix(facts, stale, unlabelled, annotation_ok=annotated == client_id)))
     return checks
+
+
+def _operator_pods_fix(facts: Facts, stale: bool, unlabelled: bool, annotation_ok: bool) -> str:
+    """The commands that mend the operator's pods: a restart makes the webhook inject what the service account
+    names now (so it comes after the annotation's fix); a pod the webhook skips needs its label first."""
+    ns, deployment = facts.operator_namespace, OPERATOR_DEPLOYMENT
+    restart = (f"kubectl rollout restart deployment/{deployment} -n {ns} && "
+               f"kubectl rollout status deployment/{deployment} -n {ns}")
+    module = (f"kedaops.aks.rollout_restart namespace={ns} name={deployment} wait=true "
+              f"unless_env_present={list(INJECTED_ENV)} "
+              f"unless_env_matches_service_account={{'AZURE_CLIENT_ID': '{CLIENT_ID_ANNOTATION}'}}")
+    after = "" if annotation_ok else "after the service_account_annotation fix, "
+    fixes = []
+    if unlabelled:
+        fixes.append(f"label the operator's pod template {USE_LABEL}=true ("
+                     + ("helm upgrade keda kedacore/keda -n " + ns + " --reuse-values --set podIdentity.azureWorkload.enabled=true"
+                        if facts.operator_mode == "helm" else "the AKS add-on labels its own pods: enable workload identity "
+                        f"on the cluster (az aks update {facts.cluster_ref} --enable-workload-identity)")
+                     + "), then restart it: " + restart)
+    if stale:
+        fixes.append(f"{after}restart the operator so the webhook injects what its service account names now: "
+                     f"{restart} (or {module})")
+    if not facts.pods:
+        fixes.append(f"find why no operator pod runs: kubectl describe deployment/{deployment} -n {ns}; "
+                     f"kubectl get events -n {ns}")
+    return "; ".join(fixes)
 
 
 def _trigger_auth_checks(facts: Facts, client_id: str, principal_id: str) -> list[Check]:

@@ -16,7 +16,14 @@ description:
     keeps the Azure Workload Identity fix idempotent - the webhook injects C(AZURE_CLIENT_ID),
     C(AZURE_TENANT_ID), C(AZURE_FEDERATED_TOKEN_FILE) and C(AZURE_AUTHORITY_HOST) only into pods created after
     the service account was annotated, so the KEDA operator is restarted once and then left alone.
-  - Without O(unless_env_present) every run restarts the workload and reports a change, like kubectl.
+  - With O(unless_env_matches_service_account) the restart also happens while some live pod runs with a value
+    other than the one the workload's service account names now. The webhook copies the annotations' values
+    into a pod only when the pod is created, so after the identity is replaced (deleted and made again, with a
+    new client id) the service account names the new client id while the running operator still uses the old
+    one, and every token exchange fails (AADSTS700016). Give both options to keep the operator on the
+    identity its account names - restarted once after the annotation changes, then left alone.
+  - Without O(unless_env_present) and O(unless_env_matches_service_account) every run restarts the workload
+    and reports a change, like kubectl.
   - With O(wait) the module waits until the rollout has finished, using the same rules as
     C(kubectl rollout status).
 author:
@@ -38,8 +45,9 @@ attributes:
   idempotent:
     support: partial
     details: >-
-      With O(unless_env_present) a second run finds the variables in every pod and restarts nothing; without it,
-      every run restarts.
+      With O(unless_env_present) and/or O(unless_env_matches_service_account) a second run finds the variables,
+      with the values the service account names, in every pod and restarts nothing; without either, every run
+      restarts.
 options:
   namespace:
     description:
@@ -65,6 +73,21 @@ options:
         webhook injects them.
     type: list
     elements: str
+  unless_env_matches_service_account:
+    description:
+      - Environment variable names mapped to annotation keys of the service account the workload's pod template
+        runs as (C(serviceAccountName), C(default) when unset). When given, restart also if a live pod's value
+        of a variable differs from the annotation's value as the service account has it now - a container with
+        another value, a pod without the variable while the annotation is set, or a pod with the variable
+        while the annotation is gone. A restart makes the webhook inject the current values.
+      - For the Azure Workload Identity webhook, map C(AZURE_CLIENT_ID) to C(azure.workload.identity/client-id) and
+        C(AZURE_TENANT_ID) to C(azure.workload.identity/tenant-id) (see the examples).
+        Name only variables the pods get from that annotation alone (the webhook falls back to the cluster's
+        tenant when C(azure.workload.identity/tenant-id) is unset, so map AZURE_TENANT_ID only while the
+        account carries that annotation).
+      - The service account is read once per run, before the restart, as it stands. In check mode an
+        annotation an earlier task of the run would change is read unchanged.
+    type: dict
   wait:
     description:
       - Wait for the rollout to finish after a restart.
@@ -95,6 +118,16 @@ EXAMPLES = r"""
     wait: true
     timeout: 300
   register: operator_restart
+
+- name: ... and also when it still runs with a client id its service account no longer names
+  kedaops.aks.rollout_restart:
+    namespace: kube-system
+    name: keda-operator
+    unless_env_present: [AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST]
+    unless_env_matches_service_account:
+      AZURE_CLIENT_ID: azure.workload.identity/client-id
+      AZURE_TENANT_ID: azure.workload.identity/tenant-id
+    wait: true
 
 - name: Show the operator pods
   ansible.builtin.debug:
@@ -149,6 +182,14 @@ pods:
       type: list
       elements: str
       sample: []
+    stale_env:
+      description:
+        - The O(unless_env_matches_service_account) names whose value in this pod is not the one the service
+          account's annotation names (names only, no values).
+      returned: with O(unless_env_matches_service_account)
+      type: list
+      elements: str
+      sample: [AZURE_CLIENT_ID]
     created:
       description: The pod's creation timestamp.
       type: str
@@ -179,6 +220,7 @@ ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     kind=dict(type="str", choices=["Deployment", "StatefulSet", "DaemonSet"], default="Deployment"),
     unless_env_present=dict(type="list", elements="str"),
+    unless_env_matches_service_account=dict(type="dict"),
     wait=dict(type="bool", default=False),
     timeout=dict(type="int", default=300),
 )

@@ -21,7 +21,8 @@ description:
     C(service_account_annotation), the operator service account annotated with the identity client id;
     C(operator_pods) labelled C(azure.workload.identity/use=true) and carrying the injected
     C(AZURE_CLIENT_ID), C(AZURE_TENANT_ID), C(AZURE_FEDERATED_TOKEN_FILE), C(AZURE_AUTHORITY_HOST) (a pod
-    started before the annotation lacks them); C(scaler_auth_ref:NS/NAME), each scaler authentication
+    started before the annotation lacks them), its C(AZURE_CLIENT_ID) the one the annotation and the identity
+    name (a pod started before the identity was replaced keeps the old one); C(scaler_auth_ref:NS/NAME), each scaler authentication
     reference resolvable in the scaler namespace (KEDA ignores a TriggerAuthentication elsewhere);
     C(trigger_auth:NS/NAME), provider C(azure-workload) with C(identityId) equal to the client id;
     C(role:ROLE@SCOPE), the identity holding each expected role at its scope (directly or inherited).'
@@ -205,7 +206,10 @@ checks:
       description: What was found.
       type: str
     fix:
-      description: The module call or command that mends it; empty when ok.
+      description:
+        - The module call or command that mends it; empty when ok. The checks come in the order of the chain,
+          so the fixes of the failing ones are meant to be run in that order (an operator restart after its
+          service account's annotation is mended).
       type: str
 chain:
   description: The ends of the chain as found.

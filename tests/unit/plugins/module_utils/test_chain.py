@@ -73,6 +73,13 @@ def _annotation_principal(f):
     f.pods[0]["spec"]["containers"][0]["env"][0]["value"] = PRINCIPAL_ID
 
 
+OLD_CLIENT_ID = "00000000-aaaa-bbbb-cccc-000000000001"
+
+
+def _stale_client_id(f):
+    f.pods[0]["spec"]["containers"][0]["env"][0]["value"] = OLD_CLIENT_ID
+
+
 def _ta_elsewhere(f):
     f.trigger_auths[("TriggerAuthentication", "default", "ta")] = None
     f.trigger_auths_elsewhere = {"ta": ["other"]}
@@ -107,7 +114,8 @@ BREAKS = [
     ("sovereign audience", _audience, ["credential_audience"]),
     ("operator started before the annotation", _pods_before_annotation, ["operator_pods"]),
     ("operator pod not labelled", _pod_unlabelled, ["operator_pods"]),
-    ("annotation holds the principal id", _annotation_principal, ["service_account_annotation"]),
+    ("annotation holds the principal id", _annotation_principal, ["operator_pods", "service_account_annotation"]),
+    ("operator runs with a replaced identity's client id", lambda f: _stale_client_id(f), ["operator_pods"]),
     ("TriggerAuthentication in another namespace", _ta_elsewhere, ["scaler_auth_ref:default/so"]),
     ("TriggerAuthentication names the principal id", _ta_principal_id, ["trigger_auth:default/ta"]),
     ("role assignment removed", _role_missing, ["role:Monitoring Data Reader@/subscriptions/s/rg/x"]),
@@ -197,3 +205,52 @@ def test_probe_check_explains_the_aadsts_code():
     assert not check.ok
     assert "principal id" in check.detail
     assert "client id" in check.fix
+
+
+@pytest.mark.parametrize("mode, namespace", [("addon", "kube-system"), ("helm", "keda")])
+def test_a_stale_operator_client_id_is_fixed_by_the_restart_command_printed(mode, namespace):
+    """site -> teardown -> site: the account names the new identity, the operator still runs with the old
+    client id. The fix is the restart of that operator (namespace and name), not a no-op."""
+    facts = copy.deepcopy(healthy())
+    facts.operator_mode, facts.operator_namespace = mode, namespace
+    _stale_client_id(facts)
+    check = next(c for c in _chain.evaluate(facts) if c.id == "operator_pods")
+    assert not check.ok
+    assert f"has AZURE_CLIENT_ID={OLD_CLIENT_ID}, the annotation says {CLIENT_ID}" in check.detail
+    assert check.fix.startswith("restart the operator so the webhook injects what its service account names now: "
+                                f"kubectl rollout restart deployment/keda-operator -n {namespace} && "
+                                f"kubectl rollout status deployment/keda-operator -n {namespace} (or "
+                                f"kedaops.aks.rollout_restart namespace={namespace} name=keda-operator wait=true ")
+    assert "unless_env_matches_service_account={'AZURE_CLIENT_ID': 'azure.workload.identity/client-id'}" in check.fix
+
+
+def test_pods_on_a_wrong_annotation_are_restarted_after_the_annotation_fix():
+    """The annotation names the principal id and the pods run with it: mending the annotation alone would
+    leave them stale, so the pods' fix says to restart them after it."""
+    facts = copy.deepcopy(healthy())
+    _annotation_principal(facts)
+    checks = {c.id: c for c in _chain.evaluate(facts)}
+    assert f"the identity's client id is {CLIENT_ID}" in checks["operator_pods"].detail
+    assert checks["operator_pods"].fix.startswith("after the service_account_annotation fix, restart the operator")
+    assert "kubectl annotate serviceaccount -n kube-system keda-operator --overwrite" in checks["service_account_annotation"].fix
+
+
+def test_an_unlabelled_operator_pod_is_labelled_then_restarted():
+    facts = copy.deepcopy(healthy())
+    facts.operator_mode, facts.operator_namespace = "helm", "keda"
+    _pod_unlabelled(facts)
+    check = next(c for c in _chain.evaluate(facts) if c.id == "operator_pods")
+    assert "--set podIdentity.azureWorkload.enabled=true" in check.fix
+    assert check.fix.endswith("then restart it: kubectl rollout restart deployment/keda-operator -n keda && "
+                              "kubectl rollout status deployment/keda-operator -n keda")
+
+
+def test_the_audience_fix_is_a_whole_command():
+    facts = copy.deepcopy(healthy())
+    _audience(facts)
+    check = next(c for c in _chain.evaluate(facts) if c.id == "credential_audience")
+    assert check.fix == (
+        f"kedaops.aks.federated_credential resource_group=rg identity_name=mi name=keda-operator issuer={ISSUER} "
+        f"subject={SUBJECT} audiences=['api://AzureADTokenExchange'] (az identity federated-credential update "
+        f"--resource-group rg --identity-name mi --name keda-operator --issuer {ISSUER} --subject {SUBJECT} "
+        "--audiences api://AzureADTokenExchange)")
