@@ -244,6 +244,23 @@ class ArmClient:
         self._raise_for(response, action)
         return response.json()
 
+    def get_link(self, url: str, action: str) -> dict[str, Any]:
+        """GET a list's ``nextLink`` (an absolute URL that already carries its api-version and skip token)."""
+        from azure.core.rest import HttpRequest
+        with azure_errors(action):
+            response = self.pipeline_client.send_request(HttpRequest("GET", url), retry_on_methods=RETRY_METHODS)
+        self._raise_for(response, action)
+        return response.json()
+
+    def list_names(self, path: str, api_version: str, action: str) -> list[str]:
+        """The names of an ARM collection (``{"value": [...], "nextLink": ...}``), every page."""
+        page = self.get(path, api_version, action)
+        names = [str(item.get("name") or "") for item in page.get("value") or []]
+        while page.get("nextLink"):
+            page = self.get_link(page["nextLink"], action)
+            names += [str(item.get("name") or "") for item in page.get("value") or []]
+        return names
+
     def _long_running(self, method: str, path: str, api_version: str, body: dict[str, Any] | None, action: str,
                       timeout: float, polling_interval: float) -> Any:
         """Send ``method`` and wait for its long-running operation (ARM async pattern); the final body or None."""

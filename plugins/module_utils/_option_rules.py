@@ -160,3 +160,37 @@ def check_items(option: str, items: list[dict[str, Any]], check: Callable[[dict[
                               f"{unique_within}, case-insensitively)")
         seen.add(item["name"].lower())
     return items
+
+
+def _given(value: Any) -> bool:
+    return value is not None and value != [] and value != {}
+
+
+def state_only(state: str, given: dict[str, Any], how: dict[str, str] | None = None) -> None:
+    """Options that mean something with one ``state`` only, refused with the other before any call:
+    with ``state: absent`` a child option (``queues``, ``federated_credentials``) or a property would be
+    ignored while the parent is deleted, and an ownership option (``require_tags``, ``owned_*``) means
+    nothing with ``state: present``. ``given`` maps each option to its value when the option belongs to
+    the *other* state (``{"present": {...}, "absent": {...}}`` flattened by the caller); ``how`` says,
+    per option, what to do instead."""
+    other = "present" if state == "absent" else "absent"
+    for option, value in given.items():
+        if _given(value):
+            hint = f"; {how[option]}" if how and option in how else ""
+            raise OptionError(f"{option}: only means something with state: {other}, and this task has "
+                              f"state: {state}{hint}. Nothing was sent.")
+
+
+def ownership_tags(option: str, tags: dict[str, Any] | None) -> dict[str, str] | None:
+    """The tags a delete requires (``require_tags``): None when not given; an empty set, or one with an
+    empty name or value, is refused: it would match every resource, also those the collection only found."""
+    if tags is None:
+        return None
+    if not tags:
+        raise OptionError(f"{option}: an empty tag set would match every resource, also one the collection did "
+                          "not create; give the tags set at creation (managed-by: kedaops.aks)")
+    for key, value in tags.items():
+        if not str(key).strip() or value is None or not str(value).strip():
+            raise OptionError(f"{option}: tag {str(key)!r} has an empty name or value, which cannot mark what the "
+                              "collection created; give the tags set at creation (managed-by: kedaops.aks)")
+    return check_tags(option, tags)
