@@ -156,15 +156,34 @@ def ensure_namespace(conn: AzureConnection, resource_group: str, name: str, requ
     path = namespace_path(conn.subscription_id, resource_group, name)
     label = f"Service Bus namespace {name} (resource group {resource_group})"
 
+    warnings: list[str] = []
+
+    def plan(current: dict[str, Any] | None, wanted: dict[str, Any], create_it: bool,
+             label: str) -> dict[str, Any] | None:
+        # Local auth turned back on, on a namespace the collection created (it carries creation_tags), is
+        # reported and repaired unless disable_local_auth says otherwise: KEDA's identity needs nothing else,
+        # and SAS keys on it are a door nobody asked for.
+        properties = (current or {}).get("properties") or {}
+        if (current is not None and wanted.get("disable_local_auth") is None and wanted.get("creation_tags")
+                and owned.carries(current.get("tags"), wanted["creation_tags"])
+                and not properties.get("disableLocalAuth")):
+            warnings.append(f"{label} was created by this collection with local (SAS) authentication off, and it "
+                            "is on now; turning it off again (set disable_local_auth: false to keep it on)")
+            wanted = {**wanted, "disable_local_auth": True}
+        return plan_namespace(current, wanted, create_it, label)
+
     def holds() -> str | None:
         # Queues_ListByNamespace (Queue.json): queues carry no tags, so what is ours is what the caller names.
         queues = conn.arm().list_names(f"{path}/queues", API_VERSION, f"listing the queues of {label}")
         others = owned.foreign(queues, requested.get("owned_queues"))
         return owned.kept_for(label, "queues", others) if others else None
 
-    return owned.ensure(conn, path, API_VERSION, label, "namespace", requested, state, create, check_mode, timeout,
-                        view=namespace_state, plan=plan_namespace, holds=holds,
-                        predict=lambda current, body: predict_namespace(name, path, current, body))
+    result = owned.ensure(conn, path, API_VERSION, label, "namespace", requested, state, create, check_mode, timeout,
+                          view=namespace_state, plan=plan, holds=holds,
+                          predict=lambda current, body: predict_namespace(name, path, current, body))
+    if warnings:
+        result["warnings"] = warnings
+    return result
 
 
 # -- queues ------------------------------------------------------------------------------------------
