@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, retry_on_codes
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
 
 MANAGED_BY = {"managed-by": "kedaops.aks"}
@@ -54,7 +54,8 @@ def kept_for(label: str, what: str, names: list[str]) -> str:
 
 def absent(conn: AzureConnection, path: str, api_version: str, label: str, current: dict[str, Any] | None,
            require_tags: dict[str, str] | None, check_mode: bool, timeout: float,
-           holds: Callable[[], str | None] | None = None) -> tuple[bool, str | None]:
+           holds: Callable[[], str | None] | None = None,
+           busy: Callable[[AzureError], bool] | None = None) -> tuple[bool, str | None]:
     """Delete ``current`` if it carries ``require_tags`` and ``holds`` (what it holds that is not ours,
     read only for a resource that is ours) says nothing; returns (changed, why it was left alone)."""
     if current is None:
@@ -66,8 +67,16 @@ def absent(conn: AzureConnection, path: str, api_version: str, label: str, curre
     if kept:
         return False, kept
     if not check_mode:
-        conn.arm().delete_and_wait(path, api_version, f"deleting {label}", timeout)
+        write(lambda: conn.arm().delete_and_wait(path, api_version, f"deleting {label}", timeout), timeout, busy)
     return True, None
+
+
+def write(call: Callable[[], Any], timeout: float, busy: Callable[[AzureError], bool] | None) -> Any:
+    """A write, with the service's "another operation is in progress" conflict (``busy``) waited out
+    within ``timeout`` as AKS's is (the shared ``retry_on_codes``)."""
+    if busy is None:
+        return call()
+    return retry_on_codes(call, frozenset(), timeout, max_delay=30.0, transient=busy)
 
 
 def ensure(conn: AzureConnection, path: str, api_version: str, label: str, key: str, requested: dict[str, Any],
@@ -75,7 +84,8 @@ def ensure(conn: AzureConnection, path: str, api_version: str, label: str, key: 
            view: Callable[[dict[str, Any] | None], dict[str, Any] | None],
            plan: Callable[[dict[str, Any] | None, dict[str, Any], bool, str], dict[str, Any] | None],
            predict: Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, Any]],
-           holds: Callable[[], str | None] | None = None) -> dict[str, Any]:
+           holds: Callable[[], str | None] | None = None,
+           busy: Callable[[AzureError], bool] | None = None) -> dict[str, Any]:
     """One owned resource: read it; absent deletes it only if it carries ``require_tags``; present PUTs
     ``plan``'s body when something differs (``predict`` says what check mode reports instead). The
     result holds ``key`` (the resource as ``view`` shows it), diff as (before, after), ``created`` or
@@ -84,14 +94,15 @@ def ensure(conn: AzureConnection, path: str, api_version: str, label: str, key: 
     before = view(current)
     if state == "absent":
         changed, why = absent(conn, path, api_version, label, current, requested.get("require_tags"),
-                              check_mode, timeout, holds)
+                              check_mode, timeout, holds, busy)
         after = None if changed else before
         return {"changed": changed, key: after, "diff": (before, after), "left_alone": why}
     body = plan(current, requested, create, label)
     if body is None:
         return {"changed": False, key: before, "diff": (before, before), "created": False}
     after = view(predict(current, body) if check_mode
-                 else conn.arm().put_and_wait(path, api_version, body, f"writing {label}", timeout))
+                 else write(lambda: conn.arm().put_and_wait(path, api_version, body, f"writing {label}", timeout),
+                            timeout, busy))
     return {"changed": True, key: after, "diff": (before, after), "created": current is None}
 
 

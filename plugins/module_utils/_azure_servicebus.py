@@ -20,6 +20,7 @@ from typing import Any
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags, ownership_tags
 
@@ -46,6 +47,19 @@ QUEUE_WRITABLE = ("lockDuration", "maxSizeInMegabytes", "maxMessageSizeInKilobyt
 # module option -> SBQueueProperties field: what a KEDA user tunes; everything else is left as it is.
 QUEUE_OPTIONS = {"max_delivery_count": "maxDeliveryCount", "lock_duration": "lockDuration",
                  "max_size_in_megabytes": "maxSizeInMegabytes", "default_message_time_to_live": "defaultMessageTimeToLive"}
+
+
+# https://learn.microsoft.com/azure/service-bus-messaging/service-bus-resource-manager-exceptions: a write
+# while another runs on the namespace or entity is refused with 409 Conflict, SubCode 40901 ("Another
+# conflicting operation is in progress"); it is waited out like AKS's OperationNotAllowed. Other
+# Conflicts (a name taken) fail at once.
+IN_PROGRESS_SUBCODE = "40901"
+
+
+def operation_in_progress(err: AzureError) -> bool:
+    message = (err.message or "").lower()
+    return err.status == 409 and err.code == "Conflict" and (
+        IN_PROGRESS_SUBCODE in message or "conflicting operation is in progress" in message)
 
 
 def namespace_path(subscription_id: str, resource_group: str, name: str) -> str:
@@ -179,7 +193,7 @@ def ensure_namespace(conn: AzureConnection, resource_group: str, name: str, requ
         return owned.kept_for(label, "queues", others) if others else None
 
     result = owned.ensure(conn, path, API_VERSION, label, "namespace", requested, state, create, check_mode, timeout,
-                          view=namespace_state, plan=plan, holds=holds,
+                          view=namespace_state, plan=plan, holds=holds, busy=operation_in_progress,
                           predict=lambda current, body: predict_namespace(name, path, current, body))
     if warnings:
         result["warnings"] = warnings
@@ -260,7 +274,8 @@ def ensure_queue(conn: AzureConnection, resource_group: str, namespace: str, nam
 
     result = owned.ensure(conn, path, API_VERSION, f"queue {name} of Service Bus namespace {namespace}", "queue",
                           {**requested, "require_tags": None}, state, create, check_mode, 600, view=queue_state,
-                          plan=plan, predict=lambda current, body: predict_queue(name, path, current, body))
+                          plan=plan, busy=operation_in_progress,
+                          predict=lambda current, body: predict_queue(name, path, current, body))
     result.pop("left_alone", None)
     if warnings:
         result["warnings"] = warnings
