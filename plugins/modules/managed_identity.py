@@ -243,11 +243,15 @@ error:
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
-from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY, diff
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_owned import kept_for
+from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY, diff
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_items, state_only, validate_identity
+from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import (
+    check_items,
+    state_only,
+    validate_identity,
+)
 
 
 def run(module: KedaopsModule) -> dict:
