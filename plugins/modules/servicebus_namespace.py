@@ -82,7 +82,10 @@ options:
     choices: [present, absent]
     default: present
   timeout:
-    description: Seconds to wait for the create or delete to finish.
+    description:
+      - Seconds to wait for the create or delete to finish (and, within it, for another operation in progress on
+        the namespace, Service Bus's 409 SubCode 40901).
+      - A create or delete that Azure accepted but that is still running then fails the task with C(changed=true).
     type: int
     default: 900
   queues:
