@@ -181,6 +181,17 @@ def state_only(state: str, given: dict[str, Any], how: dict[str, str] | None = N
                               f"state: {state}{hint}. Nothing was sent.")
 
 
+def absent_ignores(params: dict[str, Any], spec: dict[str, Any], names: tuple[str, ...] = ("name", "namespace", "kind",
+                                                                                     "state")) -> None:
+    """With ``state: absent`` an object is found by what names it (``names``); every other option of its
+    module's ``spec`` would be ignored, so one given (not at its default) is refused before any call."""
+    if params.get("state") != "absent":
+        return
+    given = {option: params.get(option) for option, rule in spec.items()
+             if option not in names and params.get(option) is not None and params.get(option) != rule.get("default")}
+    state_only("absent", given, {option: "an object with state: absent is found by its name" for option in given})
+
+
 def ownership_tags(option: str, tags: dict[str, Any] | None) -> dict[str, str] | None:
     """The tags a delete requires (``require_tags``): None when not given; an empty set, or one with an
     empty name or value, is refused: it would match every resource, also those the collection only found."""

@@ -141,6 +141,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
     build_trigger_auth,
 )
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import absent_ignores
 
 
 class Kind(NamedTuple):
@@ -185,6 +186,8 @@ def plans(params: dict[str, Any]) -> list[tuple[str, int, dict[str, Any], Any]]:
                                   "once (one state: present or absent)")
             seen[key] = path
             try:
+                if option != "service_accounts":  # workload_sa's labels mean something with state absent too
+                    absent_ignores(item, kind.spec)
                 planned.append((option, index, item, kind.build(item)))
             except OptionError as err:
                 raise err.at(path) from None
