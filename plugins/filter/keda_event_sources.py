@@ -31,6 +31,12 @@ def event_source_facts(entries: list[dict[str, Any]], resources: list[dict[str, 
     facts: dict[str, Any] = {}
     for entry in entries or []:
         name, kind = entry.get("name"), entry.get("type")
+        if not name or not isinstance(name, str):
+            raise AnsibleFilterError(f"keda_scaling_event_sources: every source needs a name, got {name!r}")
+        if name in facts:
+            # Triggers name a source; two with one name would be two sources (two namespaces) behind one name.
+            raise AnsibleFilterError(f"keda_scaling_event_sources: the name {name!r} is given to two sources; "
+                                     "names are unique (triggers refer to a source by it)")
         if kind not in ROLES:
             raise AnsibleFilterError(f"event source {name!r}: type must be servicebus or prometheus, got {kind!r}")
         resource = by_item.get(name) or {}

@@ -37,6 +37,9 @@ class AzureConnection:
         self._credential: Any = None
         self._transport: Any = None
         self._clients: dict[str, Any] = {}
+        # Writes ARM accepted (a PUT, PATCH, POST or DELETE answered below 400), by every client of the run:
+        # a failure after one (a later item, a long-running create that timed out) is still a change.
+        self.writes = 0
 
     @property
     def subscription_id(self) -> str:
@@ -51,7 +54,17 @@ class AzureConnection:
         # RequestsTransport trusts the environment, so REQUESTS_CA_BUNDLE and proxies apply.
         if self._transport is None:
             from azure.core.pipeline.transport import RequestsTransport
-            self._transport = RequestsTransport(session=shared_session(), session_owner=True)
+
+            connection = self
+
+            class CountingTransport(RequestsTransport):  # type: ignore[misc]
+                def send(self, request: Any, **kwargs: Any) -> Any:
+                    response = super().send(request, **kwargs)
+                    if written(request.method, request.url, response.status_code):
+                        connection.writes += 1
+                    return response
+
+            self._transport = CountingTransport(session=shared_session(), session_owner=True)
         return self._transport
 
     def _credential_transport(self) -> Any:
@@ -116,6 +129,15 @@ class AzureConnection:
         if "arm" not in self._clients:
             self._clients["arm"] = ArmClient(self)
         return self._clients["arm"]
+
+
+def written(method: str, url: str, status: int) -> bool:
+    """Whether ARM accepted a write: a PUT, PATCH, DELETE or POST answered below 400, except a DELETE's 204
+    (nothing was there) and a POST action named ``list*`` (``listClusterUserCredential``: a read)."""
+    if method in ("GET", "HEAD", "OPTIONS") or status >= 400 or (method == "DELETE" and status == 204):
+        return False
+    action = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return not (method == "POST" and action.lower().startswith("list"))
 
 
 def adaptive_polling(polling_class: Any, ceiling: float, first: float = 1.0) -> Any:
@@ -243,6 +265,23 @@ class ArmClient:
                 self._request("GET", path, api_version), retry_on_methods=RETRY_METHODS)
         self._raise_for(response, action)
         return response.json()
+
+    def get_link(self, url: str, action: str) -> dict[str, Any]:
+        """GET a list's ``nextLink`` (an absolute URL that already carries its api-version and skip token)."""
+        from azure.core.rest import HttpRequest
+        with azure_errors(action):
+            response = self.pipeline_client.send_request(HttpRequest("GET", url), retry_on_methods=RETRY_METHODS)
+        self._raise_for(response, action)
+        return response.json()
+
+    def list_names(self, path: str, api_version: str, action: str) -> list[str]:
+        """The names of an ARM collection (``{"value": [...], "nextLink": ...}``), every page."""
+        page = self.get(path, api_version, action)
+        names = [str(item.get("name") or "") for item in page.get("value") or []]
+        while page.get("nextLink"):
+            page = self.get_link(page["nextLink"], action)
+            names += [str(item.get("name") or "") for item in page.get("value") or []]
+        return names
 
     def _long_running(self, method: str, path: str, api_version: str, body: dict[str, Any] | None, action: str,
                       timeout: float, polling_interval: float) -> Any:

@@ -103,13 +103,15 @@ def azure_errors(action: str) -> Iterator[None]:
 
 def retry_on_codes(call: Callable[[], T], codes: set[str] | frozenset[str], timeout: float, *,
                    first_delay: float = 1.0, max_delay: float = 15.0,
-                   on_retry: Callable[[AzureError, float], None] | None = None) -> T:
+                   on_retry: Callable[[AzureError, float], None] | None = None,
+                   transient: Callable[[AzureError], bool] | None = None) -> T:
     """Call ``call`` again while it fails with one of ``codes``, for at most ``timeout`` seconds.
 
     Only for errors known to be transient for *this* operation (a concurrent-write 409, a principal
     not yet replicated); the transport-level retry policy has already had its turn at each attempt.
     Waits grow exponentially with "equal jitter" (half fixed, half random) so that forks that
-    collided do not collide again in step.
+    collided do not collide again in step. ``transient`` recognises what a code alone cannot tell (a
+    code that means a wait only with one wording).
     """
     deadline = time.monotonic() + timeout
     attempt = 0
@@ -118,7 +120,7 @@ def retry_on_codes(call: Callable[[], T], codes: set[str] | frozenset[str], time
             return call()
         except AzureError as err:
             remaining = deadline - time.monotonic()
-            if err.code not in codes or remaining <= 0:
+            if not (err.code in codes or (transient is not None and transient(err))) or remaining <= 0:
                 raise
             ceiling = min(max_delay, first_delay * (2 ** attempt))
             delay = min(remaining, ceiling / 2 + random.uniform(0, ceiling / 2))

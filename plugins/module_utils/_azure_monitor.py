@@ -17,7 +17,7 @@ from typing import Any
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags, ownership_tags
 
 API_VERSION = "2023-04-03"
 WORKSPACE_TYPE = "Microsoft.Monitor/accounts"
@@ -36,6 +36,7 @@ def validate(name: str, requested: dict[str, Any]) -> None:
                           "not starting or ending with a hyphen")
     check_tags("tags", requested.get("tags"))
     check_tags("creation_tags", requested.get("creation_tags"))
+    ownership_tags("require_tags", requested.get("require_tags"))
 
 
 def workspace_state(workspace: dict[str, Any] | None) -> dict[str, Any] | None:

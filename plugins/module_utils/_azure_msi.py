@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, azure_errors, retry_on_codes
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_owned import foreign
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
@@ -130,8 +131,7 @@ def foreign_credentials(conn: AzureConnection, before: dict[str, Any] | None, re
     not ours alone to delete (docs/ownership.md)."""
     if before is None:
         return []
-    mine = {n.lower() for n in owned}
-    return sorted(c["name"] for c in list_credentials(conn, resource_group, name) if (c["name"] or "").lower() not in mine)
+    return sorted(foreign([c["name"] or "" for c in list_credentials(conn, resource_group, name)], owned))
 
 
 def ensure_identity_absent(conn: AzureConnection, before: dict[str, Any] | None, resource_group: str, name: str,
@@ -297,6 +297,26 @@ def plan_credential(credentials: list[dict[str, Any]], identity_name: str, name:
             code="FederatedIdentityCredentialLimitReached", status=None)
     desired["id"] = current["id"] if current else None
     return current, desired
+
+
+def plan_all(credentials: list[dict[str, Any]], identity_name: str, items: list[dict[str, Any]]) -> None:
+    """Every item of a credential list decided against what exists plus what the items before it add
+    or remove, before the first write: Entra's 20-credential limit and the one-issuer+subject-per-identity
+    rule are found here, not after some of the items are written. Raises like ``plan_credential``."""
+    after = list(credentials)
+    for item in items:
+        current = find_credential(after, item["name"])
+        if item.get("state", "present") == "absent":
+            after = [c for c in after if c is not current]
+            continue
+        if not item.get("issuer"):  # check mode: an issuer only predicted
+            if current is None:
+                after.append({"name": item["name"], "issuer": None, "subject": item["subject"]})
+            continue
+        _current, desired = plan_credential(after, identity_name, item["name"], item["issuer"], item["subject"],
+                                            item["audiences"])
+        if desired is not None:
+            after = [c for c in after if c is not current] + [desired]
 
 
 def lock_dir() -> str:

@@ -4,9 +4,13 @@
 Azure Monitor workspaces): read-or-none, creation-only tags, the ownership test before a delete,
 all over ``ArmClient`` (its long-running DELETE).
 
-Ownership is a tag set at creation only (``creation_tags``, e.g. ``managed-by: kedaops.aks``): a
-resource the collection found never receives it, so a teardown that deletes only what carries it
-never deletes what it did not create.
+The one ownership rule (docs/ownership.md), for every resource the collection deletes: delete only
+what carries our non-empty marker and holds nothing that is not ours; otherwise keep it and warn,
+naming what was kept and why. The marker is a tag set at creation only (``creation_tags``, e.g.
+``managed-by: kedaops.aks``): a resource the collection found never receives it. An empty marker is
+refused (``_option_rules.ownership_tags``): it would match everything. What a resource holds (a
+namespace's queues, an identity's federated credentials) is compared with what the caller says it
+owns (``owned_queues``, ``owned_credentials``): anything else keeps the resource in place.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, retry_on_codes
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
 
 MANAGED_BY = {"managed-by": "kedaops.aks"}
@@ -36,24 +40,52 @@ def carries(tags: dict[str, Any] | None, required: dict[str, str] | None) -> boo
     return all(have.get(key) == value for key, value in (required or {}).items())
 
 
+def foreign(held: list[str], owned: list[str] | None) -> list[str]:
+    """What ``held`` names that ``owned`` does not (ARM names compare case-insensitively)."""
+    mine = {name.lower() for name in owned or []}
+    return [name for name in held if name.lower() not in mine]
+
+
+def kept_for(label: str, what: str, names: list[str]) -> str:
+    """The warning for a resource kept because it holds another team's children."""
+    return (f"{label} kept: it carries {what} this run does not own ({', '.join(names)}); deleting it would "
+            f"delete them too. Remove them first to delete it.")
+
+
 def absent(conn: AzureConnection, path: str, api_version: str, label: str, current: dict[str, Any] | None,
-           require_tags: dict[str, str] | None, check_mode: bool, timeout: float) -> tuple[bool, str | None]:
-    """Delete ``current`` if it carries ``require_tags``; returns (changed, why it was left alone)."""
+           require_tags: dict[str, str] | None, check_mode: bool, timeout: float,
+           holds: Callable[[], str | None] | None = None,
+           busy: Callable[[AzureError], bool] | None = None) -> tuple[bool, str | None]:
+    """Delete ``current`` if it carries ``require_tags`` and ``holds`` (what it holds that is not ours,
+    read only for a resource that is ours) says nothing; returns (changed, why it was left alone)."""
     if current is None:
         return False, None
     if not carries(current.get("tags"), require_tags):
         return False, (f"{label} was left alone: it does not carry the tags {require_tags} "
                        "(the collection did not create it)")
+    kept = holds() if holds else None
+    if kept:
+        return False, kept
     if not check_mode:
-        conn.arm().delete_and_wait(path, api_version, f"deleting {label}", timeout)
+        write(lambda: conn.arm().delete_and_wait(path, api_version, f"deleting {label}", timeout), timeout, busy)
     return True, None
+
+
+def write(call: Callable[[], Any], timeout: float, busy: Callable[[AzureError], bool] | None) -> Any:
+    """A write, with the service's "another operation is in progress" conflict (``busy``) waited out
+    within ``timeout`` as AKS's is (the shared ``retry_on_codes``)."""
+    if busy is None:
+        return call()
+    return retry_on_codes(call, frozenset(), timeout, max_delay=30.0, transient=busy)
 
 
 def ensure(conn: AzureConnection, path: str, api_version: str, label: str, key: str, requested: dict[str, Any],
            state: str, create: bool, check_mode: bool, timeout: float, *,
            view: Callable[[dict[str, Any] | None], dict[str, Any] | None],
            plan: Callable[[dict[str, Any] | None, dict[str, Any], bool, str], dict[str, Any] | None],
-           predict: Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+           predict: Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, Any]],
+           holds: Callable[[], str | None] | None = None,
+           busy: Callable[[AzureError], bool] | None = None) -> dict[str, Any]:
     """One owned resource: read it; absent deletes it only if it carries ``require_tags``; present PUTs
     ``plan``'s body when something differs (``predict`` says what check mode reports instead). The
     result holds ``key`` (the resource as ``view`` shows it), diff as (before, after), ``created`` or
@@ -62,14 +94,15 @@ def ensure(conn: AzureConnection, path: str, api_version: str, label: str, key: 
     before = view(current)
     if state == "absent":
         changed, why = absent(conn, path, api_version, label, current, requested.get("require_tags"),
-                              check_mode, timeout)
+                              check_mode, timeout, holds, busy)
         after = None if changed else before
         return {"changed": changed, key: after, "diff": (before, after), "left_alone": why}
     body = plan(current, requested, create, label)
     if body is None:
         return {"changed": False, key: before, "diff": (before, before), "created": False}
     after = view(predict(current, body) if check_mode
-                 else conn.arm().put_and_wait(path, api_version, body, f"writing {label}", timeout))
+                 else write(lambda: conn.arm().put_and_wait(path, api_version, body, f"writing {label}", timeout),
+                            timeout, busy))
     return {"changed": True, key: after, "diff": (before, after), "created": current is None}
 
 
@@ -78,5 +111,5 @@ def module_result(result: dict[str, Any]) -> dict[str, Any]:
     was left alone."""
     result["diff"] = diff(*result["diff"])
     if result.get("left_alone"):
-        result["warnings"] = [result["left_alone"]]
+        result["warnings"] = [*result.get("warnings", []), result["left_alone"]]
     return result

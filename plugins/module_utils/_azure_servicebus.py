@@ -20,8 +20,9 @@ from typing import Any
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags, ownership_tags
 
 API_VERSION = "2021-11-01"
 NAMESPACE_TYPE = "Microsoft.ServiceBus/namespaces"
@@ -46,6 +47,19 @@ QUEUE_WRITABLE = ("lockDuration", "maxSizeInMegabytes", "maxMessageSizeInKilobyt
 # module option -> SBQueueProperties field: what a KEDA user tunes; everything else is left as it is.
 QUEUE_OPTIONS = {"max_delivery_count": "maxDeliveryCount", "lock_duration": "lockDuration",
                  "max_size_in_megabytes": "maxSizeInMegabytes", "default_message_time_to_live": "defaultMessageTimeToLive"}
+
+
+# https://learn.microsoft.com/azure/service-bus-messaging/service-bus-resource-manager-exceptions: a write
+# while another runs on the namespace or entity is refused with 409 Conflict, SubCode 40901 ("Another
+# conflicting operation is in progress"); it is waited out like AKS's OperationNotAllowed. Other
+# Conflicts (a name taken) fail at once.
+IN_PROGRESS_SUBCODE = "40901"
+
+
+def operation_in_progress(err: AzureError) -> bool:
+    message = (err.message or "").lower()
+    return err.status == 409 and err.code == "Conflict" and (
+        IN_PROGRESS_SUBCODE in message or "conflicting operation is in progress" in message)
 
 
 def namespace_path(subscription_id: str, resource_group: str, name: str) -> str:
@@ -79,6 +93,7 @@ def validate_namespace(name: str, requested: dict[str, Any]) -> None:
         raise OptionError(f"sku: must be one of {', '.join(SKUS)}, got {requested['sku']!r}")
     check_tags("tags", requested.get("tags"))
     check_tags("creation_tags", requested.get("creation_tags"))
+    ownership_tags("require_tags", requested.get("require_tags"))
 
 
 def namespace_state(namespace: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -148,12 +163,41 @@ def predict_namespace(name: str, path: str, current: dict[str, Any] | None, body
 
 def ensure_namespace(conn: AzureConnection, resource_group: str, name: str, requested: dict[str, Any], state: str,
                      create: bool, check_mode: bool, timeout: float) -> dict[str, Any]:
-    """The module's result: changed, namespace (before/after as states), created, left_alone."""
+    """The module's result: changed, namespace (before/after as states), created, left_alone. A namespace
+    that holds a queue not in ``requested["owned_queues"]`` is not deleted (deleting it would delete the
+    queue): the ownership rule of ``_azure_owned``."""
     validate_namespace(name, requested)
     path = namespace_path(conn.subscription_id, resource_group, name)
-    return owned.ensure(conn, path, API_VERSION, f"Service Bus namespace {name} (resource group {resource_group})",
-                        "namespace", requested, state, create, check_mode, timeout, view=namespace_state,
-                        plan=plan_namespace, predict=lambda current, body: predict_namespace(name, path, current, body))
+    label = f"Service Bus namespace {name} (resource group {resource_group})"
+
+    warnings: list[str] = []
+
+    def plan(current: dict[str, Any] | None, wanted: dict[str, Any], create_it: bool,
+             label: str) -> dict[str, Any] | None:
+        # Local auth turned back on, on a namespace the collection created (it carries creation_tags), is
+        # reported and repaired unless disable_local_auth says otherwise: KEDA's identity needs nothing else,
+        # and SAS keys on it are a door nobody asked for.
+        properties = (current or {}).get("properties") or {}
+        if (current is not None and wanted.get("disable_local_auth") is None and wanted.get("creation_tags")
+                and owned.carries(current.get("tags"), wanted["creation_tags"])
+                and not properties.get("disableLocalAuth")):
+            warnings.append(f"{label} was created by this collection with local (SAS) authentication off, and it "
+                            "is on now; turning it off again (set disable_local_auth: false to keep it on)")
+            wanted = {**wanted, "disable_local_auth": True}
+        return plan_namespace(current, wanted, create_it, label)
+
+    def holds() -> str | None:
+        # Queues_ListByNamespace (Queue.json): queues carry no tags, so what is ours is what the caller names.
+        queues = conn.arm().list_names(f"{path}/queues", API_VERSION, f"listing the queues of {label}")
+        others = owned.foreign(queues, requested.get("owned_queues"))
+        return owned.kept_for(label, "queues", others) if others else None
+
+    result = owned.ensure(conn, path, API_VERSION, label, "namespace", requested, state, create, check_mode, timeout,
+                          view=namespace_state, plan=plan, holds=holds, busy=operation_in_progress,
+                          predict=lambda current, body: predict_namespace(name, path, current, body))
+    if warnings:
+        result["warnings"] = warnings
+    return result
 
 
 # -- queues ------------------------------------------------------------------------------------------
@@ -207,13 +251,32 @@ def predict_queue(name: str, path: str, current: dict[str, Any] | None, body: di
 
 
 def ensure_queue(conn: AzureConnection, resource_group: str, namespace: str, name: str, requested: dict[str, Any],
-                 state: str, create: bool, check_mode: bool) -> dict[str, Any]:
+                 state: str, create: bool, check_mode: bool, parent_read: bool = False) -> dict[str, Any]:
     """The module's result: changed, queue (before/after as states), created. Queues carry no tags:
-    absent deletes the queue named."""
+    absent deletes the queue named. A queue to create is written only in a namespace that exists: the
+    namespace is read first (unless the caller just did, ``parent_read``), so a missing one fails naming
+    the option rather than with the PUT's 404."""
     validate_queue(namespace, name, requested)
     path = queue_path(conn.subscription_id, resource_group, namespace, name)
+    warnings: list[str] = []
+
+    def plan(current: dict[str, Any] | None, wanted: dict[str, Any], create_it: bool, label: str) -> dict[str, Any] | None:
+        if current is None and not parent_read:
+            parent = namespace_path(conn.subscription_id, resource_group, namespace)
+            if owned.read(conn, parent, API_VERSION, f"reading Service Bus namespace {namespace}") is None:
+                missing = (f"namespace: Service Bus namespace {namespace} (resource group {resource_group}) does not "
+                           f"exist, so queue {name} cannot be created in it")
+                if not check_mode:
+                    raise OptionError(f"{missing} (create the namespace first, e.g. with "
+                                      "kedaops.aks.servicebus_namespace)")
+                warnings.append(f"{missing} yet (check mode: an earlier task may create it); predicting the queue")
+        return plan_queue(current, wanted, create_it, label)
+
     result = owned.ensure(conn, path, API_VERSION, f"queue {name} of Service Bus namespace {namespace}", "queue",
                           {**requested, "require_tags": None}, state, create, check_mode, 600, view=queue_state,
-                          plan=plan_queue, predict=lambda current, body: predict_queue(name, path, current, body))
+                          plan=plan, busy=operation_in_progress,
+                          predict=lambda current, body: predict_queue(name, path, current, body))
     result.pop("left_alone", None)
+    if warnings:
+        result["warnings"] = warnings
     return result

@@ -209,6 +209,8 @@ class Api:
         self.retry = retry
         self.on_retry = on_retry
         self.retries = 0
+        # Writes the server accepted (not dry runs, not a TokenRequest): a failure after one is a change.
+        self.writes = 0
 
     def call(self, method: str, path: str, query: list[tuple[str, str]] | None = None,
              body: Any = None, content_type: str | None = None) -> Any:
@@ -218,6 +220,8 @@ class Api:
             try:
                 status, headers, data = self.transport.request(method, path, query, body, content_type)
                 if 200 <= status < 300:
+                    if method != "GET" and not path.endswith("/token") and ("dryRun", "All") not in (query or []):
+                        self.writes += 1
                     return _json_or_none(data)
                 error = K8sError.from_response(status, data)
             except K8sError as e:  # the transport's connection failures (code 0)

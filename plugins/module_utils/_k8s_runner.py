@@ -47,11 +47,12 @@ class Definition:
     # mark by which a later ``state: absent`` knows the object is ours to delete.
     created_labels: dict[str, str] = field(default_factory=dict)
 
-    def manifest(self) -> dict[str, Any]:
-        """The full object to create: owned fields without the ``None`` (absent) markers."""
+    def manifest(self, created: bool = True) -> dict[str, Any]:
+        """The full object to create: owned fields without the ``None`` (absent) markers; with
+        ``created=False`` the object as someone else creates it and we then patch (no ``created_labels``)."""
         body = prune(copy.deepcopy(self.owned)) or {}
         metadata = dict(body.pop("metadata", None) or {}, name=self.name)
-        if self.created_labels:
+        if self.created_labels and created:
             metadata["labels"] = {**self.created_labels, **(metadata.get("labels") or {})}
         if self.resource.namespaced:
             metadata["namespace"] = self.namespace
@@ -115,15 +116,16 @@ def ensure_present(api: ObjectStore, definition: Definition, *, check_mode: bool
             existing = api.get(resource, name, namespace)
         except ResourceNotServed as e:
             if check_mode:
-                return Outcome(True, None, definition.manifest(),
+                return Outcome(True, None, definition.manifest(created=missing == "create"),
                                [f"{e.message}: check mode predicts the object a run would create once it is"])
             raise
         if existing is None:
             if missing == "ignore":
                 return Outcome(False, None, None)
             if missing == "fail" and check_mode and missing_in_check_mode:
-                # An earlier task of the same run (the add-on, the chart) would create it.
-                return Outcome(True, None, definition.manifest(), [missing_in_check_mode])
+                # An earlier task of the same run (the add-on, the chart) would create it, and this one
+                # only patches it: our creation-only label is not predicted (the run never sets it).
+                return Outcome(True, None, definition.manifest(created=False), [missing_in_check_mode])
             if missing == "fail":
                 raise K8sError(404, "NotFound", missing_message or f"{definition.ref} does not exist")
             if before_write and not checked:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Callable, cast
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda_conflicts as conflicts
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
@@ -493,3 +493,12 @@ SCALED_JOB_ARGSPEC: dict[str, Any] = dict(
     triggers=TRIGGERS_ARGSPEC,
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
+
+
+def checked(build: Callable[[dict[str, Any]], KedaPlan], spec: dict[str, Any]) -> Callable[[dict[str, Any]], KedaPlan]:
+    """``build`` as a module runs it: with ``state: absent``, an option other than the object's name is
+    refused (it would be ignored) before anything is sent."""
+    def run(params: dict[str, Any]) -> KedaPlan:
+        validate.absent_ignores(params, spec)
+        return build(params)
+    return run

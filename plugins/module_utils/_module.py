@@ -89,10 +89,16 @@ class KedaopsModule(AnsibleModule):  # type: ignore[misc]  # ansible-core ships 
             failed = failure(error)
             if failed is None:
                 raise
+            # Something written before the failure (an earlier item, a create that then timed out) is a change.
+            failed.setdefault("changed", self.wrote())
             self.fail_json(**failed)
         for warning in result.pop("warnings", []):
             self.warn(warning)
         self.exit_json(**result)
+
+    def wrote(self) -> bool:
+        """Whether Azure or Kubernetes accepted a write during this run (dry runs and token requests aside)."""
+        return bool((self._azure is not None and self._azure.writes) or (self._k8s is not None and self._k8s.writes))
 
     def run_plan(self, build: Callable[[dict[str, Any]], Plan],
                  apply: Callable[[Api, Plan, bool, bool], dict[str, Any]]) -> None:

@@ -160,3 +160,48 @@ def check_items(option: str, items: list[dict[str, Any]], check: Callable[[dict[
                               f"{unique_within}, case-insensitively)")
         seen.add(item["name"].lower())
     return items
+
+
+def _given(value: Any) -> bool:
+    return value is not None and value != [] and value != {}
+
+
+def state_only(state: str, given: dict[str, Any], how: dict[str, str] | None = None) -> None:
+    """Options that mean something with one ``state`` only, refused with the other before any call:
+    with ``state: absent`` a child option (``queues``, ``federated_credentials``) or a property would be
+    ignored while the parent is deleted, and an ownership option (``require_tags``, ``owned_*``) means
+    nothing with ``state: present``. ``given`` maps each option to its value when the option belongs to
+    the *other* state (``{"present": {...}, "absent": {...}}`` flattened by the caller); ``how`` says,
+    per option, what to do instead."""
+    other = "present" if state == "absent" else "absent"
+    for option, value in given.items():
+        if _given(value):
+            hint = f"; {how[option]}" if how and option in how else ""
+            raise OptionError(f"{option}: only means something with state: {other}, and this task has "
+                              f"state: {state}{hint}. Nothing was sent.")
+
+
+def absent_ignores(params: dict[str, Any], spec: dict[str, Any], names: tuple[str, ...] = ("name", "namespace", "kind",
+                                                                                     "state")) -> None:
+    """With ``state: absent`` an object is found by what names it (``names``); every other option of its
+    module's ``spec`` would be ignored, so one given (not at its default) is refused before any call."""
+    if params.get("state") != "absent":
+        return
+    given = {option: params.get(option) for option, rule in spec.items()
+             if option not in names and params.get(option) is not None and params.get(option) != rule.get("default")}
+    state_only("absent", given, {option: "an object with state: absent is found by its name" for option in given})
+
+
+def ownership_tags(option: str, tags: dict[str, Any] | None) -> dict[str, str] | None:
+    """The tags a delete requires (``require_tags``): None when not given; an empty set, or one with an
+    empty name or value, is refused: it would match every resource, also those the collection only found."""
+    if tags is None:
+        return None
+    if not tags:
+        raise OptionError(f"{option}: an empty tag set would match every resource, also one the collection did "
+                          "not create; give the tags set at creation (managed-by: kedaops.aks)")
+    for key, value in tags.items():
+        if not str(key).strip() or value is None or not str(value).strip():
+            raise OptionError(f"{option}: tag {str(key)!r} has an empty name or value, which cannot mark what the "
+                              "collection created; give the tags set at creation (managed-by: kedaops.aks)")
+    return check_tags(option, tags)

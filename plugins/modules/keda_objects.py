@@ -14,14 +14,16 @@ description:
     task per object; the P(kedaops.aks.keda_scaling#role) role converges its Kubernetes objects with it.
   - Each item takes the options of its per-item module (C(state) included) and is decided by the same code, with
     the same rules, owned fields, comparison and refusals. Every item of every list is checked before the first
-    call; a message names the item, for example C(scaled_objects[1].min_replicas).
+    call; a message names the item, for example C(scaled_objects[1].min_replicas). An object listed twice (the
+    same kind, namespace and name, also once with C(state=present) and once with C(state=absent)) is refused then.
   - Before the first write (in check mode too), every ScaledObject of the task is checked against the others
     and against the ScaledObjects and HorizontalPodAutoscalers of its namespace, with the rules of
     M(kedaops.aks.keda_scaled_object) (one ScaledObject per workload and per HPA name, none for a workload an
     HPA KEDA does not own scales); the message names the other object. One list of ScaledObjects per
     namespace, and of HPAs only where a ScaledObject would be written.
   - Objects are converged in the order of the options below, so a scaler finds the TriggerAuthentication that
-    an earlier item creates. The first failure stops the run; the objects before it stay converged.
+    an earlier item creates. The first failure stops the run; the objects before it stay converged, and the
+    failure says C(changed=true) when any of them was written.
 author:
   - kedaops.aks contributors (@kedaops)
 options:
@@ -145,6 +147,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
     build_trigger_auth,
 )
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import absent_ignores
 
 
 class Kind(NamedTuple):
@@ -169,6 +172,7 @@ def plans(params: dict[str, Any]) -> list[tuple[str, int, dict[str, Any], Any]]:
     from ansible.module_utils.errors import UnsupportedError
 
     planned = []
+    seen: dict[tuple[str, str, str], str] = {}
     for option, kind in KINDS.items():
         validator = ArgumentSpecValidator(kind.spec)
         for index, item in enumerate(params[option]):
@@ -178,8 +182,19 @@ def plans(params: dict[str, Any]) -> list[tuple[str, int, dict[str, Any], Any]]:
                 raise OptionError(f"{path}: " + "; ".join(
                     f"unsupported parameter {error.msg}" if isinstance(error, UnsupportedError) else error.msg
                     for error in checked.errors.errors))
+            item = checked.validated_parameters
+            # One object, one item: the same object twice would be written twice (last wins), or created
+            # and deleted in one run (present and absent). Kubernetes names are case-sensitive.
+            key = (item.get("kind") or kind.title, item.get("namespace") or "", item["name"])
+            if key in seen:
+                where = f"{key[1]}/{key[2]}" if key[1] else key[2]
+                raise OptionError(f"{path}: {key[0]} {where} is listed twice (also as {seen[key]}); give each object "
+                                  "once (one state: present or absent)")
+            seen[key] = path
             try:
-                planned.append((option, index, checked.validated_parameters, kind.build(checked.validated_parameters)))
+                if option != "service_accounts":  # workload_sa's labels mean something with state absent too
+                    absent_ignores(item, kind.spec)
+                planned.append((option, index, item, kind.build(item)))
             except OptionError as err:
                 raise err.at(path) from None
     return planned

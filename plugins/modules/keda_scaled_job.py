@@ -117,6 +117,8 @@ options:
   state:
     description:
       - Whether the ScaledJob should exist.
+      - With V(absent) the object is found by O(name) and O(namespace); any other option
+        would be ignored, so one given is refused before any call.
     type: str
     choices: [present, absent]
     default: present
@@ -219,14 +221,19 @@ error:
       type: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._keda import SCALED_JOB_ARGSPEC, apply, build_scaled_job
+from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
+    SCALED_JOB_ARGSPEC,
+    apply,
+    build_scaled_job,
+    checked,
+)
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 ARGUMENT_SPEC = SCALED_JOB_ARGSPEC
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(build_scaled_job, apply)
+    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(checked(build_scaled_job, SCALED_JOB_ARGSPEC), apply)
 
 
 if __name__ == "__main__":

@@ -120,6 +120,8 @@ options:
   state:
     description:
       - Whether the ScaledObject should exist.
+      - With V(absent) the object is found by O(name) and O(namespace); any other option
+        would be ignored, so one given is refused before any call.
     type: str
     choices: [present, absent]
     default: present
@@ -215,14 +217,19 @@ error:
       type: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._keda import SCALED_OBJECT_ARGSPEC, apply, build_scaled_object
+from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
+    SCALED_OBJECT_ARGSPEC,
+    apply,
+    build_scaled_object,
+    checked,
+)
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 ARGUMENT_SPEC = SCALED_OBJECT_ARGSPEC
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(build_scaled_object, apply)
+    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(checked(build_scaled_object, SCALED_OBJECT_ARGSPEC), apply)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,8 @@ options:
   state:
     description:
       - Whether the object should exist.
+      - With V(absent) the object is found by O(name) and O(namespace) (and O(kind)); any other option
+        would be ignored, so one given is refused before any call.
     type: str
     choices: [present, absent]
     default: present
@@ -132,14 +134,19 @@ error:
       type: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._keda import TRIGGER_AUTH_ARGSPEC, apply, build_trigger_auth
+from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
+    TRIGGER_AUTH_ARGSPEC,
+    apply,
+    build_trigger_auth,
+    checked,
+)
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
 
 ARGUMENT_SPEC = TRIGGER_AUTH_ARGSPEC
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(build_trigger_auth, apply)
+    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(checked(build_trigger_auth, TRIGGER_AUTH_ARGSPEC), apply)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ options:
   purge_tags:
     description:
       - Remove tags that are not in O(tags).
+      - Refused with O(state=absent), as O(location), O(tags) and O(federated_credentials) are: they only mean
+        something for an identity that stays.
     type: bool
     default: false
   state:
@@ -58,6 +60,7 @@ options:
       - With O(state=absent), names of the federated credentials the caller created and removes in the same run
         (the M(kedaops.aks.federated_credential) tasks before this one). Any other credential on the identity
         keeps it in place. Compared case-insensitively, as ARM resource names are.
+      - Refused with O(state=present).
     type: list
     elements: str
     default: []
@@ -66,9 +69,13 @@ options:
       - With O(state=present), federated identity credentials to ensure on the identity once it exists, each
         decided exactly as M(kedaops.aks.federated_credential) decides it (the same input rules, checked for every
         item before the first call; the same refusals, controller-wide lock and retries of Azure's 409).
-      - Credentials on the identity that are not listed are left alone. Removing one takes
-        M(kedaops.aks.federated_credential) with O(kedaops.aks.federated_credential#module:state=absent).
-      - Ignored with O(state=absent) (the identity's deletion deletes its credentials; see O(owned_credentials)).
+      - The whole list is decided before the first write (the identity's included) against the credentials that
+        exist plus those the items add or remove: Entra's limit of 20 credentials per identity, and each
+        issuer+subject pair once per identity (also between two items), fail the task with nothing written.
+      - Credentials on the identity that are not listed are left alone. Removing one is the item's own
+        O(federated_credentials[].state=absent).
+      - Refused with O(state=absent), where the identity's deletion would ignore it (a child never acts on its
+        parent; see O(owned_credentials)).
     type: list
     elements: dict
     default: []
@@ -83,14 +90,21 @@ options:
           - Null only in check mode, for an issuer an earlier task would assign (previewed as known after apply).
         type: str
       subject:
-        description: The token's subject, C(system:serviceaccount:<namespace>:<service account>).
+        description:
+          - The token's subject, C(system:serviceaccount:<namespace>:<service account>).
+          - Required with O(federated_credentials[].state=present); refused with V(absent), as O(federated_credentials[].issuer) is.
         type: str
-        required: true
       audiences:
         description: The accepted audience; Entra allows exactly one.
         type: list
         elements: str
         default: [api://AzureADTokenExchange]
+      state:
+        description: C(present) to ensure the credential, C(absent) to remove it (found by its name; other
+          credentials are never touched).
+        type: str
+        choices: [present, absent]
+        default: present
   credential_timeout:
     description:
       - Seconds to wait, per credential, for the controller-wide lock on the identity's credential writes and to
@@ -140,6 +154,14 @@ EXAMPLES = r"""
         issuer: "{{ cluster.cluster.oidc_issuer_url }}"
         subject: system:serviceaccount:orders:consumer
 
+- name: Remove one credential; the identity and the other credential stay
+  kedaops.aks.managed_identity:
+    resource_group: rg-keda-integration
+    name: keda-int-identity
+    federated_credentials:
+      - name: orders-consumer
+        state: absent
+
 - name: Remove it
   kedaops.aks.managed_identity:
     resource_group: rg-keda-integration
@@ -156,8 +178,8 @@ kept:
   sample: true
 credentials:
   description:
-    - The federated credentials of O(federated_credentials), in its order, after the run (the predicted ones in check
-      mode), with the keys of M(kedaops.aks.federated_credential)'s RV(kedaops.aks.federated_credential#module:credential).
+    - The federated credentials of O(federated_credentials) with O(federated_credentials[].state=present), in its
+      order, after the run (the predicted ones in check mode), with the keys of M(kedaops.aks.federated_credential)'s RV(kedaops.aks.federated_credential#module:credential).
   returned: with O(state=present)
   type: list
   elements: dict
@@ -221,54 +243,99 @@ error:
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_owned import kept_for
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY, diff
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_items, validate_identity
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import (
+    check_items,
+    state_only,
+    validate_identity,
+)
 
 
 def run(module: KedaopsModule) -> dict:
     p = module.params
+    _check_state_options(p)
     validate_identity(p["name"], p["tags"] if p["state"] == "present" else None)
     wanted = check_items("federated_credentials", p["federated_credentials"],
-                         lambda item: _check_credential(item, module.check_mode),
-                         "on an identity") if p["state"] == "present" else []
+                         lambda item: _check_credential(item, module.check_mode), "on an identity")
+    _check_pairs(wanted)
     before = msi.get_identity(module.azure, p["resource_group"], p["name"])
     if p["state"] == "absent":
         kept = msi.foreign_credentials(module.azure, before, p["resource_group"], p["name"], p["owned_credentials"])
         if kept:
-            module.warn(f"managed identity {p['name']} kept: it carries federated credentials this run does not "
-                        f"own ({', '.join(kept)}); deleting it would delete them too. Remove them first to delete it.")
+            module.warn(kept_for(f"managed identity {p['name']}", "federated credentials", kept))
             return {"changed": False, "kept": True, "identity": before, "diff": diff(before, before)}
         changed, after = msi.ensure_identity_absent(module.azure, before, p["resource_group"], p["name"], module.check_mode)
-    else:
-        changed, after = msi.ensure_identity_present(module.azure, before, p["resource_group"], p["name"], p["location"],
-                                                     p["tags"], p["purge_tags"], module.check_mode)
+        return {"changed": changed, "identity": after or {}, "diff": diff(before, after)}
+    # Every item against what exists plus what the items add, before the first write (the identity's too).
+    listed = msi.list_credentials(module.azure, p["resource_group"], p["name"]) if wanted and before else None
+    msi.plan_all(listed or [], p["name"], wanted)
+    changed, after = msi.ensure_identity_present(module.azure, before, p["resource_group"], p["name"], p["location"],
+                                                 p["tags"], p["purge_tags"], module.check_mode)
     computed = ("client_id", "principal_id", "tenant_id") if module.check_mode else ()  # known after apply
     result = {"changed": changed, "identity": after or {}, "diff": diff(before, after, computed)}
-    if p["state"] == "present":
-        befores, afters = [], []
-        # One list for every item (a missing identity, in check mode, is predicted by each item).
-        listed = msi.list_credentials(module.azure, p["resource_group"], p["name"]) if wanted and after and (
-            before or not module.check_mode) else None
-        for item in wanted:
+    befores, afters = [], []
+    # One list for every item (a missing identity, in check mode, is predicted by each item).
+    if listed is None and after and not module.check_mode:
+        listed = []
+    for item in wanted:
+        if item["state"] == "absent":
+            written, cred_before = msi.ensure_credential_absent(
+                module.azure, p["resource_group"], p["name"], item["name"], module.check_mode, p["credential_timeout"])
+            cred_after = None
+        else:
             written, cred_before, cred_after = msi.ensure_credential_present(
                 module.azure, p["resource_group"], p["name"], item["name"], item["issuer"], item["subject"],
                 item["audiences"], module.check_mode, p["credential_timeout"], module.warn, listed)
-            result["changed"] = result["changed"] or written
-            befores.append(cred_before)
-            afters.append(cred_after or {})
-        result["credentials"] = afters
-        if wanted:
-            shown = [dict(c, issuer=c.get("issuer") or KNOWN_AFTER_APPLY) for c in afters]
-            result["diff"]["before"] = dict(result["diff"]["before"], federated_credentials=[b for b in befores if b])
-            result["diff"]["after"] = dict(result["diff"]["after"], federated_credentials=shown)
+        result["changed"] = result["changed"] or written
+        befores.append(cred_before)
+        if cred_after is not None:
+            afters.append(cred_after)
+    result["credentials"] = afters
+    if wanted:
+        shown = [dict(c, issuer=c.get("issuer") or KNOWN_AFTER_APPLY) for c in afters]
+        result["diff"]["before"] = dict(result["diff"]["before"], federated_credentials=[b for b in befores if b])
+        result["diff"]["after"] = dict(result["diff"]["after"], federated_credentials=shown)
     return result
 
 
+def _check_state_options(p: dict[str, Any]) -> None:
+    """Children never act on their parent: with state absent the identity's deletion would ignore them."""
+    if p["state"] == "absent":
+        state_only("absent", {"federated_credentials": p["federated_credentials"], "location": p["location"],
+                              "tags": p["tags"], "purge_tags": p["purge_tags"] or None},
+                   {"federated_credentials": "remove a credential with its item's state: absent (and state: "
+                                             "present), or with kedaops.aks.federated_credential"})
+    else:
+        state_only("present", {"owned_credentials": p["owned_credentials"]})
+
+
 def _check_credential(item: dict[str, Any], check_mode: bool) -> None:
+    if item["state"] == "absent":
+        state_only("absent", {"issuer": item["issuer"], "subject": item["subject"]},
+                   {"issuer": "an item with state: absent is found by its name",
+                    "subject": "an item with state: absent is found by its name"})
+        msi.validate_credential(item["name"], None, None, None, state="absent")
+        return
     # null only in check mode: an issuer an earlier task would assign (known after apply)
     issuer = item["issuer"] or (msi.UNKNOWN_ISSUER if check_mode else item["issuer"])
     msi.validate_credential(item["name"], issuer, item["subject"], item["audiences"])
+
+
+def _check_pairs(items: list[dict[str, Any]]) -> None:
+    """Entra allows each issuer+subject pair once per identity: two items with one pair are refused."""
+    seen: dict[tuple[Any, Any], str] = {}
+    for index, item in enumerate(items):
+        if item["state"] != "present" or not item["issuer"]:
+            continue
+        pair = (item["issuer"], item["subject"])
+        if pair in seen:
+            raise OptionError(f"federated_credentials[{index}]: issuer {item['issuer']!r} and subject "
+                              f"{item['subject']!r} are those of {seen[pair]!r} too; Entra allows each issuer+subject "
+                              "pair once per identity")
+        seen[pair] = item["name"]
 
 
 ARGUMENT_SPEC = {
@@ -284,8 +351,9 @@ ARGUMENT_SPEC = {
         "options": {
             "name": {"type": "str", "required": True},
             "issuer": {"type": "str"},
-            "subject": {"type": "str", "required": True},
+            "subject": {"type": "str"},
             "audiences": {"type": "list", "elements": "str", "default": [msi.DEFAULT_AUDIENCE]},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         },
     },
     "credential_timeout": {"type": "int", "default": 300},

@@ -19,7 +19,9 @@ description:
     that start from an empty resource group. An C(_info) module would duplicate the options, the return
     shape and the name rules for a read this module already is.
   - On an existing workspace only tags are changed; its location never is.
-  - O(state=absent) deletes the workspace, only when it carries O(require_tags) when they are given.
+  - O(state=absent) deletes the workspace, only when it carries O(require_tags) when they are given (an empty
+    set, which would match a workspace the collection only found, is refused). O(location), O(tags) and
+    O(creation_tags) are refused with O(state=absent), and O(require_tags) with O(state=present).
 author:
   - kedaops.aks contributors (@kedaops)
 options:
@@ -147,6 +149,7 @@ error:
 """
 
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import state_only
 
 REQUESTED = ("location", "tags", "creation_tags", "require_tags")
 
@@ -157,6 +160,10 @@ def run(module: KedaopsModule) -> dict:
 
     p = module.params
     requested = {option: p[option] for option in REQUESTED}
+    if p["state"] == "absent":  # what only means something for a workspace that stays
+        state_only("absent", {option: p[option] for option in ("location", "tags", "creation_tags")})
+    else:
+        state_only("present", {"require_tags": p["require_tags"]})
     amw.validate(p["name"], requested)  # before anything is sent
     return owned.module_result(amw.ensure(module.azure, p["resource_group"], p["name"], requested, p["state"],
                                           p["create"], module.check_mode, p["timeout"]))

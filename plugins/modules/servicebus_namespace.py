@@ -20,8 +20,12 @@ description:
   - Returns the namespace id (the scope of a role assignment) and its host (C(<name>.servicebus.windows.net)),
     so neither is typed. One module serves reading and writing (no C(_info) form), as the roles' event sources
     say C(create) per source, and the read is the same single GET either way.
-  - O(state=absent) deletes the namespace (its queues with it), only when it carries O(require_tags) when they
-    are given; otherwise it is left alone and RV(left_alone) says why.
+  - O(state=absent) deletes the namespace (its queues with it) only when it carries O(require_tags) (when given)
+    and holds no queue but those of O(owned_queues): deleting it would delete another team's queue. Otherwise it
+    is kept, with a warning naming the foreign queues, and RV(left_alone) says why (docs/ownership.md).
+  - Options that only mean something for a namespace that stays (O(queues), O(location), O(sku),
+    O(disable_local_auth), O(tags), O(creation_tags)) are refused with O(state=absent), and O(require_tags) and
+    O(owned_queues) with O(state=present), before any call.
 author:
   - kedaops.aks contributors (@kedaops)
 options:
@@ -56,8 +60,18 @@ options:
         what they create with C(managed-by=kedaops.aks) this way.
     type: dict
   require_tags:
-    description: With O(state=absent), delete only a namespace carrying all of these tags.
+    description:
+      - With O(state=absent), delete only a namespace carrying all of these tags.
+      - An empty set, or a tag with an empty name or value, is refused (it would match a namespace the
+        collection only found).
     type: dict
+  owned_queues:
+    description:
+      - With O(state=absent), the queues of the namespace that the caller created (compared case-insensitively).
+        A namespace holding any other queue is kept, with a warning naming it. Queues carry no tags in ARM, so
+        this list is how a caller says which are its own.
+    type: list
+    elements: str
   create:
     description: Create the namespace when it does not exist; with C(false) a missing namespace is an error.
     type: bool
@@ -68,7 +82,10 @@ options:
     choices: [present, absent]
     default: present
   timeout:
-    description: Seconds to wait for the create or delete to finish.
+    description:
+      - Seconds to wait for the create or delete to finish (and, within it, for another operation in progress on
+        the namespace, Service Bus's 409 SubCode 40901).
+      - A create or delete that Azure accepted but that is still running then fails the task with C(changed=true).
     type: int
     default: 900
   queues:
@@ -76,8 +93,9 @@ options:
       - With O(state=present), queues to ensure in the namespace once it exists, in the same task (one process and
         one token for the namespace and its queues), each decided exactly as M(kedaops.aks.servicebus_queue)
         decides it; every item is checked before the first call.
-      - Queues not listed, and properties not given, are left alone. Ignored with O(state=absent) (deleting the
-        namespace deletes its queues).
+      - Queues not listed, and properties not given, are left alone. An item with
+        O(queues[].state=absent) removes that queue (the namespace stays).
+      - Refused with O(state=absent): the namespace's deletion would ignore it (a child never acts on its parent).
     type: list
     elements: dict
     default: []
@@ -102,6 +120,11 @@ options:
         description: Create the queue when it does not exist; with C(false) a missing queue is an error.
         type: bool
         default: true
+      state:
+        description: C(present) to ensure the queue, C(absent) to remove it (its properties are then refused).
+        type: str
+        choices: [present, absent]
+        default: present
 extends_documentation_fragment:
   - kedaops.aks.azure_auth
   - kedaops.aks.azure_auth.action_group
@@ -150,18 +173,27 @@ EXAMPLES = r"""
     name: sb-shared
     create: false
 
-- name: Delete it only if we created it
+- name: Remove one queue; the namespace and its other queues stay
+  kedaops.aks.servicebus_namespace:
+    resource_group: rg-keda-integration
+    name: keda-sb-orders
+    queues:
+      - name: orders
+        state: absent
+
+- name: Delete it only if we created it and it holds no queue but ours
   kedaops.aks.servicebus_namespace:
     resource_group: rg-keda-integration
     name: sb-keda-demo
     state: absent
     require_tags: {managed-by: kedaops.aks}
+    owned_queues: [orders]
 """
 
 RETURN = r"""
 queues:
   description:
-    - The queues of O(queues), in its order, after the run (predicted in check mode), with the keys of
+    - The queues of O(queues) with O(queues[].state=present), in its order, after the run (predicted in check mode), with the keys of
       M(kedaops.aks.servicebus_queue)'s RV(kedaops.aks.servicebus_queue#module:queue) and C(created).
   returned: with O(state=present)
   type: list
@@ -218,7 +250,8 @@ created:
   returned: when O(state=present)
   type: bool
 left_alone:
-  description: Why O(state=absent) did not delete an existing namespace (it lacks O(require_tags)).
+  description: Why O(state=absent) did not delete an existing namespace (it lacks O(require_tags), or it holds
+    queues not in O(owned_queues)).
   returned: when O(state=absent)
   type: str
 error:
@@ -238,11 +271,35 @@ error:
 """
 
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_items
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_items, state_only
 
-REQUESTED = ("location", "sku", "disable_local_auth", "tags", "creation_tags", "require_tags")
+REQUESTED = ("location", "sku", "disable_local_auth", "tags", "creation_tags", "require_tags", "owned_queues")
 # servicebus_queue's options, for the queues of `queues`
 QUEUE_REQUESTED = ("max_delivery_count", "lock_duration", "max_size_in_megabytes", "default_message_time_to_live")
+PRESENT_ONLY = ("location", "sku", "disable_local_auth", "tags", "creation_tags", "queues")
+ABSENT_ONLY = ("require_tags", "owned_queues")
+
+
+def check_options(p: dict) -> None:
+    """Children never act on the parent: what only means something while the namespace stays (its queues,
+    its properties) is refused with state absent, and the ownership options with state present."""
+    if p["state"] == "absent":
+        state_only("absent", {option: p[option] for option in PRESENT_ONLY},
+                   {"queues": "remove a queue with its item's state: absent (and state: present), or with "
+                              "kedaops.aks.servicebus_queue state: absent; name the queues this run created in "
+                              "owned_queues"})
+    else:
+        state_only("present", {option: p[option] for option in ABSENT_ONLY})
+
+
+def check_queue(namespace: str, queue: dict) -> None:
+    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_servicebus as sb
+
+    requested = {option: queue[option] for option in QUEUE_REQUESTED}
+    if queue["state"] == "absent":
+        state_only("absent", requested, {option: "a queue with state: absent is found by its name"
+                                         for option in QUEUE_REQUESTED})
+    sb.validate_queue(namespace, queue["name"], requested)
 
 
 def run(module: KedaopsModule) -> dict:
@@ -250,22 +307,22 @@ def run(module: KedaopsModule) -> dict:
     from ansible_collections.kedaops.aks.plugins.module_utils import _azure_servicebus as sb
 
     p = module.params
+    check_options(p)
     requested = {option: p[option] for option in REQUESTED}
     sb.validate_namespace(p["name"], requested)  # before anything is sent
-    queues = check_items("queues", p["queues"], lambda queue: sb.validate_queue(
-        p["name"], queue["name"], {option: queue[option] for option in QUEUE_REQUESTED}),
-        "in a namespace") if p["state"] == "present" else []
+    queues = check_items("queues", p["queues"], lambda queue: check_queue(p["name"], queue), "in a namespace")
     result = owned.module_result(sb.ensure_namespace(module.azure, p["resource_group"], p["name"], requested,
                                                      p["state"], p["create"], module.check_mode, p["timeout"]))
     if p["state"] == "present":
         befores, afters = [], []
         for queue in queues:
             done = sb.ensure_queue(module.azure, p["resource_group"], p["name"], queue["name"],
-                                   {option: queue[option] for option in QUEUE_REQUESTED}, "present", queue["create"],
-                                   module.check_mode)
+                                   {option: queue[option] for option in QUEUE_REQUESTED}, queue["state"],
+                                   queue["create"], module.check_mode, parent_read=True)
             result["changed"] = result["changed"] or done["changed"]
             befores.append(done["diff"][0])
-            afters.append(dict(done["queue"] or {}, created=done["created"]))
+            if queue["state"] == "present":
+                afters.append(dict(done["queue"] or {}, created=done["created"]))
         result["queues"] = afters
         if queues:
             result["diff"]["before"] = dict(result["diff"]["before"], queues=[b for b in befores if b])
@@ -282,6 +339,7 @@ ARGUMENT_SPEC = {
     "tags": {"type": "dict"},
     "creation_tags": {"type": "dict"},
     "require_tags": {"type": "dict"},
+    "owned_queues": {"type": "list", "elements": "str"},
     "create": {"type": "bool", "default": True},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "timeout": {"type": "int", "default": 900},
@@ -294,6 +352,7 @@ ARGUMENT_SPEC = {
             "max_size_in_megabytes": {"type": "int"},
             "default_message_time_to_live": {"type": "str"},
             "create": {"type": "bool", "default": True},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         },
     },
 }

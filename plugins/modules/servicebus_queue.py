@@ -16,7 +16,11 @@ description:
     creation and left as it is afterwards. Because a queue PUT replaces every property, an update sends
     the queue's writable properties as read with the requested ones changed.
   - With O(create=false) the module only reads, and fails when the queue does not exist.
-  - Queues carry no tags; a queue is removed with its namespace, or by O(state=absent).
+  - Queues carry no tags; a queue is removed with its namespace, or by O(state=absent) (the queue's properties
+    are then refused: a queue to delete is found by its name).
+  - A queue to create is created only in a namespace that exists: when the queue is missing the namespace is
+    read first, and a missing namespace fails naming O(namespace) with nothing written (in check mode, a
+    warning: an earlier task may create it).
 author:
   - kedaops.aks contributors (@kedaops)
 options:
@@ -131,6 +135,7 @@ error:
 """
 
 from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import state_only
 
 REQUESTED = ("max_delivery_count", "lock_duration", "max_size_in_megabytes", "default_message_time_to_live")
 
@@ -141,6 +146,8 @@ def run(module: KedaopsModule) -> dict:
 
     p = module.params
     requested = {option: p[option] for option in REQUESTED}
+    if p["state"] == "absent":  # a queue to delete is found by its name; its properties would be ignored
+        state_only("absent", requested, {option: "a queue with state: absent is found by its name" for option in REQUESTED})
     sb.validate_queue(p["namespace"], p["name"], requested)  # before anything is sent
     return owned.module_result(sb.ensure_queue(module.azure, p["resource_group"], p["namespace"], p["name"], requested,
                                                p["state"], p["create"], module.check_mode))

@@ -132,6 +132,11 @@ FOREIGN = """
         name: other-team
         issuer: https://other.example/issuer/
         subject: system:serviceaccount:other:app
+    - name: Another team's queue in the namespace the site created
+      kedaops.aks.servicebus_queue:
+        resource_group: rg-keda-integration
+        namespace: keda-sb-orders
+        name: other-team
 """
 
 
@@ -142,8 +147,9 @@ def play(lab, tmp_path, text: str) -> subprocess.CompletedProcess:
 
 
 def test_teardown_removes_only_what_the_collection_created(lab, tmp_path):
-    """An identity another team also federates, and a service account that existed before the
-    collection annotated it, survive teardown; only the collection's own parts are removed."""
+    """An identity another team also federates, a namespace another team added a queue to, and a
+    service account that existed before the collection annotated it, survive teardown; only the
+    collection's own parts (our queue included) are removed."""
     lab.reset()
     kubectl = [_kubectl(), "-n", "default"]
     for args in (["create", "serviceaccount", "keda-servicebus-identity"],
@@ -159,6 +165,8 @@ def test_teardown_removes_only_what_the_collection_created(lab, tmp_path):
     output = " ".join((proc.stdout + proc.stderr).split())  # warnings go to stderr, wrapped
     assert "kept: it carries federated credentials this run does not own (other-team)" in output
     assert "was not created by kedaops.aks" in output
+    assert ("Service Bus namespace keda-sb-orders (resource group rg-keda-integration) kept: it carries queues this "
+            "run does not own (other-team)") in output
 
     check = tmp_path / "check.yml"
     check.write_text("""
@@ -174,12 +182,23 @@ def test_teardown_removes_only_what_the_collection_created(lab, tmp_path):
     - ansible.builtin.command: kubectl get sa keda-servicebus-identity -n default -o json
       register: sa
       changed_when: false
+    - kedaops.aks.servicebus_queue:
+        resource_group: rg-keda-integration
+        namespace: keda-sb-orders
+        name: "{{ item }}"
+        create: false
+      loop: [other-team, orders]
+      register: queues
+      ignore_errors: true
     - ansible.builtin.assert:
         that:
           - identity.exists
           - identity.credentials | map(attribute='name') | list == ['other-team']
           - (sa.stdout | from_json).metadata.labels.team == 'payments'
           - "'azure.workload.identity/client-id' not in ((sa.stdout | from_json).metadata.annotations | default({}))"
+          - queues.results[0] is not failed
+          - queues.results[1] is failed
+          - queues.results[1].msg is search('does not exist')
 """)
     proc = site(lab, "addon", playbook=str(check))
     assert proc.returncode == 0, proc.stdout[-5000:]

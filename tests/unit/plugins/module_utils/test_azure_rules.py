@@ -481,3 +481,42 @@ def test_tags_over_azures_limits_are_refused(tags, rule):
 def test_white_space_around_a_scope_or_role_is_refused(option, scope, role):
     with pytest.raises(OptionError, match=f"^{option}: .*white space"):
         rbac.validate_assignment(scope, role, "5a3e2f0c-9d1b-4c7e-8a6f-2b4d6e8f0a1c", "ServicePrincipal")
+
+
+# --- a credential list decided whole, before the first write -----------------------------------------
+
+def _existing(count: int) -> list[dict]:
+    return [{"name": f"c{i}", "issuer": ISSUER, "subject": f"system:serviceaccount:ns:sa-{i}", "audiences": AUDIENCES,
+             "id": f"c{i}"} for i in range(count)]
+
+
+def _item(name: str, subject: str, state: str = "present") -> dict:
+    return {"name": name, "issuer": ISSUER, "subject": subject, "audiences": AUDIENCES, "state": state}
+
+
+def test_a_list_that_would_pass_the_limit_is_refused_at_its_first_item_over_it():
+    items = [_item(f"new-{i}", f"system:serviceaccount:new:sa-{i}") for i in range(3)]
+    with pytest.raises(AzureError, match="credential 'new-2' was not created") as refused:
+        msi.plan_all(_existing(18), "mi", items)
+    assert refused.value.code == "FederatedIdentityCredentialLimitReached"
+
+
+def test_a_removal_earlier_in_the_list_makes_room_under_the_limit():
+    msi.plan_all(_existing(20), "mi", [_item("c0", "", state="absent"), _item("new", "system:serviceaccount:new:sa")])
+
+
+def test_a_pair_an_earlier_item_takes_is_refused_for_a_later_one():
+    items = [_item("first", "system:serviceaccount:new:sa"), _item("second", "system:serviceaccount:new:sa")]
+    with pytest.raises(AzureError, match="Federated credential 'first' .* already has issuer") as refused:
+        msi.plan_all([], "mi", items)
+    assert refused.value.code == "IssuerSubjectAlreadyExists"
+
+
+def test_an_operation_in_progress_conflict_of_service_bus_is_transient_and_a_taken_name_is_not():
+    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_servicebus as sb
+
+    busy = AzureError("x", code="Conflict", status=409,
+                      message="SubCode=40901. Another conflicting operation is in progress.")
+    taken = AzureError("x", code="Conflict", status=409, message="SubCode=40900. Namespace name is already taken.")
+    assert sb.operation_in_progress(busy)
+    assert not sb.operation_in_progress(taken)

@@ -10,8 +10,10 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kedaops.aks.plugins.filter import keda_event_sources as f
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_monitor as amw
+from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_servicebus as sb
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import state_only
 
 NS = {"id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ServiceBus/namespaces/sb-orders", "name": "sb-orders",
       "location": "East US", "sku": {"name": "Standard"}, "tags": {},
@@ -110,3 +112,49 @@ def test_before_the_sources_are_read_the_entries_give_names_and_hosts():
 def test_a_trigger_that_contradicts_its_source_is_refused(trigger, message):
     with pytest.raises(AnsibleFilterError, match=message):
         f.event_source_triggers([{"name": "consumer", "triggers": [trigger]}], f.event_source_facts(ENTRIES, RESULTS))
+
+
+# --- one ownership rule, children never act on parents ----------------------------------------------
+
+@pytest.mark.parametrize("tags, message", [
+    ({}, "require_tags: an empty tag set would match every resource"),
+    ({"managed-by": ""}, "require_tags: tag 'managed-by' has an empty name or value"),
+    ({" ": "kedaops.aks"}, "require_tags: tag ' ' has an empty name or value"),
+])
+def test_an_empty_or_blank_ownership_tag_set_is_refused_before_any_call(tags, message):
+    with pytest.raises(OptionError, match=f"^{message}"):
+        sb.validate_namespace("sb-orders", {"require_tags": tags})
+    with pytest.raises(OptionError, match=f"^{message}"):
+        amw.validate("amw-keda", {"require_tags": tags})
+
+
+def test_the_marker_alone_is_a_valid_ownership_tag_set():
+    sb.validate_namespace("sb-orders", {"require_tags": {"managed-by": "kedaops.aks"}})
+
+
+def test_what_a_resource_holds_that_is_not_ours_is_named_case_insensitively():
+    assert owned.foreign(["orders", "Invoices", "other-team"], ["ORDERS", "invoices"]) == ["other-team"]
+    assert owned.foreign(["orders"], None) == ["orders"]
+    assert "kept: it carries queues this run does not own (other-team)" in owned.kept_for(
+        "Service Bus namespace sb-orders", "queues", ["other-team"])
+
+
+@pytest.mark.parametrize("state, given, message", [
+    ("absent", {"queues": [{"name": "orders"}]}, "^queues: only means something with state: present, and this task has "
+                                                 "state: absent"),
+    ("present", {"owned_queues": ["orders"]}, "^owned_queues: only means something with state: absent"),
+])
+def test_an_option_of_the_other_state_is_refused(state, given, message):
+    with pytest.raises(OptionError, match=message):
+        state_only(state, given)
+
+
+def test_options_not_given_pass_either_state():
+    state_only("absent", {"queues": [], "tags": None, "location": None, "purge_tags": None})
+
+
+def test_two_event_sources_with_one_name_are_refused():
+    entries = [{"name": "orders", "type": "servicebus", "namespace": "sb-a"},
+               {"name": "orders", "type": "servicebus", "namespace": "sb-b"}]
+    with pytest.raises(AnsibleFilterError, match="the name 'orders' is given to two sources"):
+        f.event_source_facts(entries, [])
