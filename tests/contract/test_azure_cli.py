@@ -92,6 +92,13 @@ def test_login_reaches_the_lab_with_tokens_whose_audience_arm_accepts(monitor, c
     assert f"/{ids.TENANT_ID}/oauth2/v2.0/token" in hosts
 
 
+def test_role_assignment_list_shows_the_automation_principals_own_role(monitor):
+    """The CLI resolves the client id through Graph and lists that principal's assignments (its rights)."""
+    listed = monitor.json("az role assignment list --assignee $AZURE_CLIENT_ID --all -o json")
+    assert [(a["principalId"], a["roleDefinitionName"], a["scope"]) for a in listed] == [
+        (ids.AUTOMATION_PRINCIPAL_ID, "Owner", f"/subscriptions/{ids.SUBSCRIPTION_ID}")]
+
+
 def test_scenario_a_commands(monitor, cli_lab):
     monitor.run("az aks update -n $AKS_CLUSTER_NAME -g $RESOURCE_GROUP --enable-workload-identity --enable-oidc-issuer -o none")
     issuer = monitor.out('az aks show -n $AKS_CLUSTER_NAME -g $RESOURCE_GROUP --query "oidcIssuerProfile.issuerUrl" -otsv')

@@ -18,7 +18,7 @@ import jwt
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import authorization, connectedclusters, containerservice, errors, monitor, msi, seed, servicebus, versions
+from . import authorization, connectedclusters, containerservice, errors, monitor, msi, rbac, seed, servicebus, versions
 from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
@@ -52,6 +52,7 @@ class ArmService(Service):
             "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials": msi.handle_credential,
             "microsoft.authorization/roleassignments": authorization.handle_role_assignment,
             "microsoft.authorization/roledefinitions": authorization.handle_role_definition,
+            "microsoft.authorization/permissions": rbac.handle_permissions,
             "microsoft.containerservice/managedclusters": containerservice.handle_cluster,
             "microsoft.containerservice/managedclusters/listclusterusercredential": containerservice.handle_credentials,
             "microsoft.containerservice/managedclusters/listclusteradmincredential": containerservice.handle_credentials,
@@ -76,6 +77,7 @@ class ArmService(Service):
             self.directory = {ids.AUTOMATION_PRINCIPAL_ID: ("ServicePrincipal", 0.0)}
             seed.seed(self)
             connectedclusters.seed(self)
+            rbac.seed(self)
 
     def env(self) -> dict[str, str]:
         return {
@@ -191,16 +193,8 @@ class ArmService(Service):
         return ArmError(401, code, message, {"WWW-Authenticate": challenge})
 
     def _authorize(self, ctx: ArmContext) -> None:
-        """Only the automation SP is granted access; RBAC evaluation for other callers is not modelled."""
-        oid = str(ctx.caller.get("oid", ""))
-        if oid.lower() == ids.AUTOMATION_PRINCIPAL_ID:
-            return
-        verb = {"GET": "read", "HEAD": "read", "DELETE": "delete"}.get(ctx.method, "write")
-        action = f"{ctx.path.kind or 'microsoft.resources/subscriptions'}/{verb}"
-        raise ArmError(403, "AuthorizationFailed",
-                       f"The client '{ctx.caller.get('appid', oid)}' with object id '{oid}' does not have authorization to perform "
-                       f"action '{action}' over scope '{ctx.path.scope}' or the scope is invalid. "
-                       "If access was recently granted, please refresh your credentials.")
+        """The caller's role assignments decide (lab.azure.rbac), the automation principal's included."""
+        rbac.authorize(ctx)
 
     # -- subscriptions and resource groups --------------------------------------------------------
 
