@@ -202,6 +202,18 @@ def test_scenario_b_servicebus_namespace_and_queue(servicebus):
                           "--query name -o tsv") == "myqueue"
 
 
+def test_namespace_root_rule_keys_and_name_availability(servicebus):
+    """After the namespace create above: the CLI lists the root rule's keys (local auth disabled hides none)
+    and asks CheckNameAvailability for a taken and a free name."""
+    keys = servicebus.json("az servicebus namespace authorization-rule keys list --resource-group $RG_NAME "
+                           "--namespace-name $SB_NAME --name RootManageSharedAccessKey -o json")
+    assert keys["keyName"] == "RootManageSharedAccessKey"
+    assert keys["primaryConnectionString"].startswith("Endpoint=sb://sb-keda-lab-7f3a.servicebus.windows.net/;")
+    taken = servicebus.json("az servicebus namespace exists --name $SB_NAME -o json")
+    assert (taken["nameAvailable"], taken["reason"]) == (False, "NameInUse")
+    assert servicebus.json("az servicebus namespace exists --name sb-keda-lab-free-name -o json")["nameAvailable"] is True
+
+
 def test_group_delete_is_long_running_and_takes_everything_in_the_group(servicebus, cli_lab):
     group_id = servicebus.out("az group show -n $RG_NAME --query id -o tsv")
     cli_lab.clear_requests()

@@ -18,7 +18,8 @@ import jwt
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import authorization, connectedclusters, containerservice, errors, monitor, msi, rbac, seed, servicebus, versions
+from . import (authorization, connectedclusters, containerservice, errors, monitor, msi, rbac, seed, servicebus,
+               servicebus_rules, versions)
 from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
@@ -62,6 +63,10 @@ class ArmService(Service):
             connectedclusters.OPERATION_KIND: connectedclusters.handle_operation,
             "microsoft.servicebus/namespaces": servicebus.handle_namespace,
             "microsoft.servicebus/namespaces/queues": servicebus.handle_queue,
+            servicebus_rules.RULE_KIND: servicebus_rules.handle_rule,
+            servicebus_rules.RULE_KIND + "/listkeys": servicebus_rules.handle_rule_action,
+            servicebus_rules.RULE_KIND + "/regeneratekeys": servicebus_rules.handle_rule_action,
+            "microsoft.servicebus/checknameavailability": servicebus_rules.handle_check_name,
             "microsoft.monitor/accounts": monitor.handle_account,
         }
         self.reset()
