@@ -94,7 +94,8 @@ def _read(arm: Any, scope: str) -> list[dict[str, Any]] | None:
 def evaluate(arm: Any, planned: list[dict[str, Any]]) -> dict[str, Any]:
     """Read (once per group) and judge every check; the result the module returns."""
     reads: dict[str, list[dict[str, Any]] | None] = {}
-    results, missing = [], []
+    results: list[dict[str, Any]] = []
+    missing: list[dict[str, Any]] = []
     for check in planned:
         group_key = check["group"].lower()
         if group_key not in reads:
