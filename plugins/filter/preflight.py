@@ -23,18 +23,18 @@ def preflight_checks(cluster_resource_group: str, cluster_kind: str = "aks", ide
                      role_assignments: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The cluster's group (its write), the identity's group (identity and credential writes), each event
     source's group (role assignments; the source's creation where ``create: true``) and each extra role
-    assignment's scope."""
+    assignment's scope. An empty cluster resource group leaves the cluster and the identity out."""
     if cluster_kind not in CLUSTER_WRITE:
         raise AnsibleFilterError(f"preflight_checks: cluster_kind must be aks or arc, got {cluster_kind!r}")
-    checks: list[dict[str, Any]] = [
-        {"resource_group": cluster_resource_group, "actions": [CLUSTER_WRITE[cluster_kind]]},
-        {"resource_group": identity_resource_group or cluster_resource_group, "actions": list(IDENTITY_WRITES)},
-    ]
+    checks: list[dict[str, Any]] = []
+    if cluster_resource_group:  # empty: a run that writes neither the cluster nor the identity (keda_scaling)
+        checks.append({"resource_group": cluster_resource_group, "actions": [CLUSTER_WRITE[cluster_kind]]})
+        checks.append({"resource_group": identity_resource_group or cluster_resource_group, "actions": list(IDENTITY_WRITES)})
     for source in event_sources or []:
         actions = [ROLE_ASSIGNMENTS_WRITE]
         if source.get("create"):
             actions += SOURCE_WRITES.get(source.get("type", ""), [])
-        checks.append({"resource_group": source.get("resource_group") or cluster_resource_group, "actions": actions})
+        checks.append({"resource_group": source.get("resource_group"), "actions": actions})
     for assignment in role_assignments or []:
         checks.append({"scope": assignment.get("scope"), "actions": [ROLE_ASSIGNMENTS_WRITE]})
     return checks
