@@ -11,7 +11,7 @@ from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
 from azure.mgmt.msi.models import Identity
 
 from lab import ids
-from lab.azure import clients
+from lab.azure import clients, rbac
 
 RG = ids.RESOURCE_GROUP
 SUBSCRIPTION = f"/subscriptions/{ids.SUBSCRIPTION_ID}"
@@ -27,6 +27,8 @@ BUILTIN_ROLES = [
     ("Reader", READER),
     ("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c"),
     ("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"),
+    ("User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"),
+    ("Role Based Access Control Administrator", "f58310d9-a9f6-439a-9e8d-f62e7b41a168"),
 ]
 
 
@@ -204,9 +206,11 @@ def test_listing_follows_the_documented_scope_semantics(auth, env, principal):
     def names(scope, filter_=None):
         return {a.name for a in auth.role_assignments.list_for_scope(scope, filter=filter_)}
 
-    assert names(workspace, "atScope()") == {on_group, on_workspace, automation}
-    assert names(group) == {on_group, on_workspace, on_namespace, automation}
-    assert names(group, "atScope()") == {on_group}
+    # The automation principal's own Owner assignment on the subscription is above every scope.
+    seeded = rbac.AUTOMATION_ASSIGNMENT
+    assert names(workspace, "atScope()") == {on_group, on_workspace, automation, seeded}
+    assert names(group) == {on_group, on_workspace, on_namespace, automation, seeded}
+    assert names(group, "atScope()") == {on_group, seeded}
     assert names(workspace, f"principalId eq '{principal}'") == {on_group, on_workspace}
     assert names(group, f"principalId eq '{principal}'") == {on_group, on_workspace, on_namespace}
     assert {a.name for a in auth.role_assignments.list_for_subscription(filter=f"principalId eq '{principal}'")} == {

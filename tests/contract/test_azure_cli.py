@@ -92,6 +92,13 @@ def test_login_reaches_the_lab_with_tokens_whose_audience_arm_accepts(monitor, c
     assert f"/{ids.TENANT_ID}/oauth2/v2.0/token" in hosts
 
 
+def test_role_assignment_list_shows_the_automation_principals_own_role(monitor):
+    """The CLI resolves the client id through Graph and lists that principal's assignments (its rights)."""
+    listed = monitor.json("az role assignment list --assignee $AZURE_CLIENT_ID --all -o json")
+    assert [(a["principalId"], a["roleDefinitionName"], a["scope"]) for a in listed] == [
+        (ids.AUTOMATION_PRINCIPAL_ID, "Owner", f"/subscriptions/{ids.SUBSCRIPTION_ID}")]
+
+
 def test_scenario_a_commands(monitor, cli_lab):
     monitor.run("az aks update -n $AKS_CLUSTER_NAME -g $RESOURCE_GROUP --enable-workload-identity --enable-oidc-issuer -o none")
     issuer = monitor.out('az aks show -n $AKS_CLUSTER_NAME -g $RESOURCE_GROUP --query "oidcIssuerProfile.issuerUrl" -otsv')
@@ -193,6 +200,18 @@ def test_scenario_b_servicebus_namespace_and_queue(servicebus):
     servicebus.run("az servicebus queue create --name $SB_QUEUE_NAME --namespace $SB_NAME --resource-group $RG_NAME -o none")
     assert servicebus.out("az servicebus queue show --name $SB_QUEUE_NAME --namespace $SB_NAME --resource-group $RG_NAME "
                           "--query name -o tsv") == "myqueue"
+
+
+def test_namespace_root_rule_keys_and_name_availability(servicebus):
+    """After the namespace create above: the CLI lists the root rule's keys (local auth disabled hides none)
+    and asks CheckNameAvailability for a taken and a free name."""
+    keys = servicebus.json("az servicebus namespace authorization-rule keys list --resource-group $RG_NAME "
+                           "--namespace-name $SB_NAME --name RootManageSharedAccessKey -o json")
+    assert keys["keyName"] == "RootManageSharedAccessKey"
+    assert keys["primaryConnectionString"].startswith("Endpoint=sb://sb-keda-lab-7f3a.servicebus.windows.net/;")
+    taken = servicebus.json("az servicebus namespace exists --name $SB_NAME -o json")
+    assert (taken["nameAvailable"], taken["reason"]) == (False, "NameInUse")
+    assert servicebus.json("az servicebus namespace exists --name sb-keda-lab-free-name -o json")["nameAvailable"] is True
 
 
 def test_group_delete_is_long_running_and_takes_everything_in_the_group(servicebus, cli_lab):

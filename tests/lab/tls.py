@@ -17,6 +17,21 @@ SYSTEM_BUNDLES = (
 )
 
 
+# The public service host names the lab answers for, so real SDKs reach it unchanged once these names
+# resolve to the lab (docs/lab.md, "Real host names"): Service Bus namespaces
+# (<namespace>.servicebus.windows.net), Azure Monitor workspaces' Prometheus query endpoints
+# (<workspace>-<suffix>.<region>.prometheus.monitor.azure.com, one wildcard per region, as a wildcard
+# covers one label). ARM and Entra are not among them: clients reach those through their configurable
+# endpoints, and a lab CA trusted in a shell should not vouch for the real ones.
+SERVICE_HOSTS = (
+    "*.servicebus.windows.net",
+    "*.prometheus.monitor.azure.com",
+    *(f"*.{region}.prometheus.monitor.azure.com" for region in (
+        "eastus", "eastus2", "westus", "westus2", "westus3", "centralus", "northeurope", "westeurope",
+        "uksouth", "swedencentral", "australiaeast", "southeastasia", "japaneast", "canadacentral")),
+)
+
+
 def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
@@ -33,7 +48,7 @@ def create_pki(directory: str) -> dict[str, str]:
     """Write ca.pem, server.pem, server-key.pem and ca-bundle.pem (system CAs + lab CA).
 
     Returns the paths by role. The server certificate covers 127.0.0.1, ::1 and localhost,
-    which is every address the lab listens on.
+    which is every address the lab listens on, and the public service names in SERVICE_HOSTS.
     """
     os.makedirs(directory, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -71,6 +86,7 @@ def create_pki(directory: str) -> dict[str, str]:
                 x509.DNSName("localhost"),
                 x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                 x509.IPAddress(ipaddress.ip_address("::1")),
+                *(x509.DNSName(host) for host in SERVICE_HOSTS),
             ]),
             critical=False,
         )

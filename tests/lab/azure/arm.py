@@ -18,8 +18,8 @@ import jwt
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import (authorization, connectedclusters, containerservice, errors, fleet, monitor, monitor_delete, msi, seed,
-               servicebus, servicebus_lro, versions)
+from . import (authorization, connectedclusters, containerservice, errors, fleet, monitor, monitor_delete, msi, rbac,
+               seed, servicebus, servicebus_lro, servicebus_rules, versions)
 from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
@@ -53,6 +53,7 @@ class ArmService(Service):
             "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials": msi.handle_credential,
             "microsoft.authorization/roleassignments": authorization.handle_role_assignment,
             "microsoft.authorization/roledefinitions": authorization.handle_role_definition,
+            "microsoft.authorization/permissions": rbac.handle_permissions,
             "microsoft.containerservice/managedclusters": containerservice.handle_cluster,
             "microsoft.containerservice/managedclusters/listclusterusercredential": containerservice.handle_credentials,
             "microsoft.containerservice/managedclusters/listclusteradmincredential": containerservice.handle_credentials,
@@ -64,6 +65,10 @@ class ArmService(Service):
             "microsoft.servicebus/namespaces/queues": servicebus.handle_queue,
             servicebus_lro.RESULT_KIND: servicebus_lro.handle_result,
             servicebus_lro.STATUS_KIND: servicebus_lro.handle_status,
+            servicebus_rules.RULE_KIND: servicebus_rules.handle_rule,
+            servicebus_rules.RULE_KIND + "/listkeys": servicebus_rules.handle_rule_action,
+            servicebus_rules.RULE_KIND + "/regeneratekeys": servicebus_rules.handle_rule_action,
+            "microsoft.servicebus/checknameavailability": servicebus_rules.handle_check_name,
             "microsoft.monitor/accounts": monitor.handle_account,
             monitor_delete.OPERATION_KIND: monitor_delete.handle_operation,
             monitor_delete.LOCATION_KIND: monitor_delete.handle_operation,
@@ -81,6 +86,7 @@ class ArmService(Service):
             self.directory = {ids.AUTOMATION_PRINCIPAL_ID: ("ServicePrincipal", 0.0)}
             seed.seed(self)
             connectedclusters.seed(self)
+            rbac.seed(self)
 
     def env(self) -> dict[str, str]:
         return {
@@ -201,16 +207,8 @@ class ArmService(Service):
         return ArmError(401, code, message, {"WWW-Authenticate": challenge})
 
     def _authorize(self, ctx: ArmContext) -> None:
-        """Only the automation SP is granted access; RBAC evaluation for other callers is not modelled."""
-        oid = str(ctx.caller.get("oid", ""))
-        if oid.lower() == ids.AUTOMATION_PRINCIPAL_ID:
-            return
-        verb = {"GET": "read", "HEAD": "read", "DELETE": "delete"}.get(ctx.method, "write")
-        action = f"{ctx.path.kind or 'microsoft.resources/subscriptions'}/{verb}"
-        raise ArmError(403, "AuthorizationFailed",
-                       f"The client '{ctx.caller.get('appid', oid)}' with object id '{oid}' does not have authorization to perform "
-                       f"action '{action}' over scope '{ctx.path.scope}' or the scope is invalid. "
-                       "If access was recently granted, please refresh your credentials.")
+        """The caller's role assignments decide (lab.azure.rbac), the automation principal's included."""
+        rbac.authorize(ctx)
 
     # -- subscriptions and resource groups --------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import ids
 from ..core import Response
-from . import errors, keda_addon, versions
+from . import aks_versions, errors, keda_addon, versions, wi_webhook
 from .authorization import iso
 from .context import ArmContext, check_tags, normalize_location, paginate
 from .errors import ArmError
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 CLUSTER_KIND = "microsoft.containerservice/managedclusters"
 CLUSTER_TYPE = "Microsoft.ContainerService/ManagedClusters"  # the type string AKS answers with
-DEFAULT_KUBERNETES_VERSION = "1.32.5"
+DEFAULT_KUBERNETES_VERSION = aks_versions.DEFAULT_KUBERNETES_VERSION
 
 # Read-only in the ManagedClusterProperties model: ignored when a PUT body restates them.
 READ_ONLY_PROPERTIES = ("provisioningState", "powerState", "maxAgentPools", "currentKubernetesVersion", "fqdn",
@@ -289,6 +289,7 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
             if record.body["location"] != location:
                 raise errors.invalid_resource_location(record.body["name"], record.body["location"], rg_name, location)
         before = _enabled(record.body["properties"]) if record is not None else {"oidc": False, "workload_identity": False, "keda": False}
+        before_minor = aks_versions.minor_of(record.body["properties"].get("currentKubernetesVersion")) if record is not None else None
         after = {k: (before[k] if sent[k] is None else sent[k]) for k in before}
         if before["oidc"] and not after["oidc"]:
             raise ArmError(400, "OIDCIssuerFeatureCannotBeDisabled", OIDC_CANNOT_BE_DISABLED)
@@ -312,6 +313,8 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
                     new_properties[key] = copy.deepcopy(current[key])
             new_properties["resourceUID"] = current.get("resourceUID")
             new_properties["currentKubernetesVersion"] = current.get("currentKubernetesVersion")
+            # An update that names no version keeps the cluster's (an upgrade names the new one).
+            new_properties.setdefault("kubernetesVersion", current.get("kubernetesVersion"))
         issuer_guid = (record.meta.get("issuer_guid") if record is not None else None) or str(uuid.uuid4())
         _apply_switches(new_properties, after, _issuer(service, rid, issuer_guid))
         _computed(name, location, rg_name, new_properties, "Updating" if record is not None else "Creating")
@@ -338,10 +341,19 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
         service.operations.add(operation)
         answer = record.view()
     # The add-on manager acts while the operation runs; the Kubernetes lab is called outside the store lock.
-    if after["keda"] and not before["keda"]:
-        keda_addon.install(service.lab.services.get("k8s"))
+    # An add-on is (re)installed when it is enabled or the cluster moves to another minor (its version
+    # follows the minor, aks_versions); the workload identity webhook likewise.
+    k8s = service.lab.services.get("k8s")
+    target = new_properties.get("kubernetesVersion")
+    new_minor = before_minor != aks_versions.minor_of(target)
+    if after["keda"] and (not before["keda"] or new_minor):
+        keda_addon.install(k8s, target)
     elif before["keda"] and not after["keda"]:
-        keda_addon.uninstall(service.lab.services.get("k8s"))
+        keda_addon.uninstall(k8s)
+    if after["workload_identity"] and (not before["workload_identity"] or new_minor):
+        wi_webhook.install(k8s, target)
+    elif before["workload_identity"] and not after["workload_identity"]:
+        wi_webhook.uninstall(k8s)
     if operation.polls <= 0:
         _finish(service, operation)
         answer = ctx.store.get(rid).view()

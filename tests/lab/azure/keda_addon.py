@@ -19,8 +19,11 @@ import yaml
 
 from ..keda import metrics_api, webhooks
 from ..testing import REPO_ROOT
+from . import aks_versions
 
-KEDA_VERSION = "2.17.2"
+# The add-on on the lab's default cluster (1.32: KEDA 2.14.1); the add-on follows the cluster's minor
+# (aks_versions). The CRDs installed are KEDA 2.20.2's whatever the version (the lab has no other).
+KEDA_VERSION = aks_versions.keda_version(aks_versions.DEFAULT_KUBERNETES_VERSION)
 NAMESPACE = "kube-system"
 OPERATOR = "keda-operator"
 GROUP = "keda.sh"
@@ -47,40 +50,42 @@ def _shipped_crd(plural: str) -> dict[str, Any]:
         return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def _labels(name: str) -> dict[str, str]:
+def _labels(name: str, version: str = KEDA_VERSION) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": name,
         "app.kubernetes.io/part-of": OPERATOR,
-        "app.kubernetes.io/version": KEDA_VERSION,
+        "app.kubernetes.io/version": version,
         # AKS-managed add-on objects carry these two labels.
         "addonmanager.kubernetes.io/mode": "Reconcile",
         "kubernetes.azure.com/managedby": "aks",
     }
 
 
-def crd(kind: str, plural: str, singular: str, short_names: list[str], scope: str) -> dict[str, Any]:
+def crd(kind: str, plural: str, singular: str, short_names: list[str], scope: str,
+        version: str = KEDA_VERSION) -> dict[str, Any]:
     """The shipped CRD of one kind, labelled as the add-on's objects are."""
     shipped = copy.deepcopy(_shipped_crd(plural))
     names = shipped["spec"]["names"]
     assert (names["kind"], names["singular"], names.get("shortNames"), shipped["spec"]["scope"]) == \
         (kind, singular, short_names, scope), f"{plural}: the shipped CRD disagrees with KINDS"
-    shipped["metadata"].setdefault("labels", {}).update(_labels(OPERATOR))
+    shipped["metadata"].setdefault("labels", {}).update(_labels(OPERATOR, version))
     return shipped
 
 
-def service_account() -> dict[str, Any]:
+def service_account(version: str = KEDA_VERSION) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": {"name": OPERATOR, "namespace": NAMESPACE, "labels": _labels(OPERATOR)},
+        "metadata": {"name": OPERATOR, "namespace": NAMESPACE, "labels": _labels(OPERATOR, version)},
     }
 
 
-def _deployment(name: str, image: str, args: list[str], pod_labels: dict[str, str], port: int) -> dict[str, Any]:
+def _deployment(name: str, image: str, args: list[str], pod_labels: dict[str, str], port: int,
+                version: str) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NAMESPACE, "labels": dict(_labels(name), app=name)},
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": dict(_labels(name, version), app=name)},
         "spec": {
             "replicas": 1,
             "revisionHistoryLimit": 10,
@@ -94,7 +99,7 @@ def _deployment(name: str, image: str, args: list[str], pod_labels: dict[str, st
                     "securityContext": {"runAsNonRoot": True},
                     "containers": [{
                         "name": name,
-                        "image": f"{IMAGE_REPOSITORY}/{image}:{KEDA_VERSION}",
+                        "image": f"{IMAGE_REPOSITORY}/{image}:{version}",
                         "imagePullPolicy": "IfNotPresent",
                         "args": list(args),
                         "env": [
@@ -115,24 +120,24 @@ def _deployment(name: str, image: str, args: list[str], pod_labels: dict[str, st
     }
 
 
-def deployments() -> list[dict[str, Any]]:
+def deployments(version: str = KEDA_VERSION) -> list[dict[str, Any]]:
     operator_pods = {
         "app": OPERATOR, "name": OPERATOR, "app.kubernetes.io/name": OPERATOR,
         "app.kubernetes.io/component": "operator", "app.kubernetes.io/part-of": OPERATOR,
-        "app.kubernetes.io/version": KEDA_VERSION,
+        "app.kubernetes.io/version": version,
         # The add-on labels the operator's pods so the workload identity webhook mutates them (facts 5, 6).
         "azure.workload.identity/use": "true",
     }
     metrics = "keda-operator-metrics-apiserver"
     webhooks = "keda-admission-webhooks"
     return [
-        _deployment(OPERATOR, "keda", ["--leader-elect", "--zap-log-level=info", "--zap-encoder=console"], operator_pods, 8080),
+        _deployment(OPERATOR, "keda", ["--leader-elect", "--zap-log-level=info", "--zap-encoder=console"], operator_pods, 8080, version),
         _deployment(metrics, "keda-metrics-apiserver", ["--port=8080", "--secure-port=6443", "--v=0"],
                     {"app": metrics, "app.kubernetes.io/name": metrics, "app.kubernetes.io/part-of": OPERATOR,
-                     "app.kubernetes.io/version": KEDA_VERSION}, 6443),
+                     "app.kubernetes.io/version": version}, 6443, version),
         _deployment(webhooks, "keda-admission-webhooks", ["--zap-log-level=info", "--cert-dir=/certs"],
                     {"app": webhooks, "name": webhooks, "app.kubernetes.io/name": webhooks, "app.kubernetes.io/part-of": OPERATOR,
-                     "app.kubernetes.io/version": KEDA_VERSION}, 9443),
+                     "app.kubernetes.io/version": version}, 9443, version),
     ]
 
 
@@ -145,15 +150,17 @@ def admission() -> list[dict[str, Any]]:
             metrics_api.service(NAMESPACE, _labels(metrics)), metrics_api.apiservice(NAMESPACE, _labels(metrics))]
 
 
-def manifests() -> list[dict[str, Any]]:
-    return [crd(*kind) for kind in KINDS] + [service_account()] + deployments() + admission()
+def manifests(version: str = KEDA_VERSION) -> list[dict[str, Any]]:
+    return ([crd(*kind, version=version) for kind in KINDS] + [service_account(version)] + deployments(version)
+            + admission())
 
 
-def install(k8s: Any) -> None:
-    """Apply every add-on object (CRDs first, so the kinds exist before anything names them)."""
+def install(k8s: Any, kubernetes_version: str | None = None) -> None:
+    """Apply every add-on object (CRDs first, so the kinds exist before anything names them), at the
+    KEDA version the cluster's Kubernetes minor gets (aks_versions)."""
     if k8s is None:
         return
-    for obj in manifests():
+    for obj in manifests(aks_versions.keda_version(kubernetes_version)):
         k8s.apply_object(obj)
 
 

@@ -8,9 +8,9 @@ stable/2023-04-03/monitoringAccounts_API.json`` (``AzureMonitorWorkspaces_Create
 ``provisioningState``, ``defaultIngestionSettings``, ``publicNetworkAccess``.
 
 Query API at ``prometheusQueryEndpoint`` (the lab serves every workspace on one port and picks it
-by the ``Host`` header; ``LAB_PROMETHEUS_URL``): ``GET|POST /api/v1/query`` as KEDA's prometheus
-scaler calls it (kedacore/keda ``pkg/scalers/prometheus_scaler.go`` ``ExecutePromQuery``; response
-shape from https://prometheus.io/docs/prometheus/latest/querying/api/#instant-queries). It needs an
+by the ``Host`` header; ``LAB_PROMETHEUS_URL``): ``query`` (as KEDA's prometheus scaler calls it,
+kedacore/keda ``pkg/scalers/prometheus_scaler.go`` ``ExecutePromQuery``), ``query_range``, ``labels``,
+``label/<name>/values`` and ``series``, answered by prometheus_api.py with PromQL parsed by promql.py. It needs an
 Entra token for ``https://prometheus.monitor.azure.com`` (https://learn.microsoft.com/azure/azure-monitor/
 metrics/prometheus-api-promql) and the data action ``microsoft.monitor/accounts/data/metrics/read``
 through a role assignment at the workspace or an ancestor scope (Monitoring Data Reader); without
@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.parse
 import uuid
 from typing import Any
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import dataplane, errors, versions
+from . import dataplane, errors, prometheus_api, versions
 from .context import ArmContext, check_tags, normalize_location, paginate
 from .store import Record
 
@@ -134,6 +133,11 @@ class PrometheusService(Service):
         with self._lock:
             self._values[query or "*"] = None if value is None else float(value)
 
+    def queries(self) -> list[str]:
+        """The query texts values were set for (the series the labels and series APIs know)."""
+        with self._lock:
+            return [q for q in self._values if q != "*"]
+
     def value(self, query: str) -> float | None:
         with self._lock:
             if query in self._values:
@@ -178,7 +182,7 @@ class PrometheusService(Service):
         record = self.workspace(request.headers.get("Host") or "")
         if record is None:
             return Response(404, b"404 page not found\n", {"Content-Type": "text/plain"})
-        if request.path.rstrip("/") != "/api/v1/query" or request.method not in ("GET", "POST"):
+        if not request.path.startswith("/api/v1/"):
             return Response(404, b"404 page not found\n", {"Content-Type": "text/plain"})
         claims, problem = dataplane.bearer_claims(self.lab, request.headers.get("Authorization"), AUDIENCES)
         if claims is None:
@@ -192,20 +196,5 @@ class PrometheusService(Service):
             return Response.json(403, {"status": "error", "errorType": "Forbidden",
                                        "error": f"User '{oid}' does not have access to perform any of the following actions "
                                                 f"'{METRICS_READ}' on resource '{resource}'."})
-        params = dict(request.query)
-        if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
-            params.update(urllib.parse.parse_qs(request.body.decode("utf-8"), keep_blank_values=True))
-        query = (params.get("query") or [""])[-1]
-        if not query:
-            return Response.json(400, {"status": "error", "errorType": "bad_data",
-                                       "error": "invalid parameter \"query\": 1:1: parse error: no expression found in input"})
-        value = self.value(query)
-        result: list[dict[str, Any]] = []
-        if value is not None:
-            result.append({"metric": {}, "value": [round(time.time(), 3), _prom_float(value)]})
-        return Response.json(200, {"status": "success", "data": {"resultType": "vector", "result": result}})
-
-
-def _prom_float(value: float) -> str:
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
+        answer = prometheus_api.handle(self, request)
+        return answer or Response(404, b"404 page not found\n", {"Content-Type": "text/plain"})

@@ -9,7 +9,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from .. import ids
-from . import containerservice, msi
+from . import containerservice, msi, servicebus_rules
 from .store import Record
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def seed(service: "ArmService") -> None:
         },
     })
     namespace = ids.SERVICEBUS_NAMESPACE_NAME
-    _generic(service, {
+    namespace_record = _generic(service, {
         "id": servicebus_namespace_id(),
         "name": namespace,
         # Service Bus answers with its display names: "Namespaces" and "East US".
@@ -129,6 +129,7 @@ def seed(service: "ArmService") -> None:
             "updatedAt": "2026-01-05T10:01:00.000Z",
         },
     })
+    servicebus_rules.create_root_rule(service.store, namespace_record)
     _generic(service, {
         "id": f"{servicebus_namespace_id()}/queues/{SERVICEBUS_QUEUE}",
         "name": SERVICEBUS_QUEUE,

@@ -43,7 +43,7 @@ from xml.sax.saxutils import escape
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import dataplane, errors, versions
+from . import dataplane, errors, servicebus_atom, servicebus_rules, versions
 from .context import ArmContext, check_tags, normalize_location, paginate
 from .errors import ArmError
 from .store import Record
@@ -57,6 +57,8 @@ RECEIVE = "Microsoft.ServiceBus/namespaces/messages/receive/action"
 # Reading entity runtime properties through the management (Atom) endpoint needs the Manage claim;
 # among the built-in data roles only Data Owner (dataActions Microsoft.ServiceBus/*) carries it.
 MANAGE = "Microsoft.ServiceBus/namespaces/manage/action"
+# What _authenticate returns for a valid SharedAccessSignature: this prefix and the rule's rights.
+_SAS = "sas:"
 
 _QUEUE_DEFAULTS = {
     "maxMessageSizeInKilobytes": 256, "maxSizeInMegabytes": 1024, "lockDuration": "PT1M",
@@ -146,6 +148,7 @@ def handle_namespace(ctx: ArmContext) -> Response:
                                  check_tags(body.get("tags")), "Created" if polls > 0 else "Succeeded", now)
             record = Record(rid, NAMESPACE_KIND, out, meta={"polls_left": polls})
             ctx.store.put(record)
+            servicebus_rules.create_root_rule(ctx.store, record)
             from . import servicebus_lro  # pylint: disable=import-outside-toplevel
             return servicebus_lro.created(ctx, record, version)
         if normalize_location(str(body.get("location") or record.body["location"])) != normalize_location(record.body["location"]):
@@ -313,6 +316,14 @@ class ServiceBusDataService(Service):
         entity = segments[0] if segments else ""
         try:
             oid = self._authenticate(request, namespace, entity)
+            lowered = [s.lower() for s in segments]
+            if request.method == "GET" and lowered == ["$resources", "queues"]:
+                self._require(namespace, "", oid, MANAGE, "Manage,EntityRead claims required for this operation.")
+                arm = self.lab.services["arm"]
+                return servicebus_atom.queue_feed(self, namespace, arm.store.find(QUEUE_KIND, namespace.id), request)
+            if request.method == "GET" and lowered == ["$namespaceinfo"]:
+                self._require(namespace, "", oid, MANAGE, "Manage,EntityRead claims required for this operation.")
+                return servicebus_atom.namespace_info(namespace)
             if request.method == "GET" and len(segments) == 1:
                 return self._runtime_properties(namespace, entity, oid)
             if request.method == "POST" and len(segments) == 2 and segments[1].lower() == "messages":
@@ -329,7 +340,10 @@ class ServiceBusDataService(Service):
             if namespace.body["properties"].get("disableLocalAuth"):
                 raise _SbError(401, "LocalAuthDisabled: Authorization failed because SAS authentication has been disabled "
                                     "for the namespace.")
-            raise _SbError(401, "InvalidSignature: The token has an invalid signature.")
+            rights = servicebus_rules.sas_rights(self.lab.services["arm"].store, namespace, header)
+            if rights is None:
+                raise _SbError(401, "InvalidSignature: The token has an invalid signature.")
+            return _SAS + ",".join(rights)
         claims, problem = dataplane.bearer_claims(self.lab, header, AUDIENCES)
         if claims is None:
             if problem == "missing":
@@ -340,6 +354,12 @@ class ServiceBusDataService(Service):
         return str(claims.get("oid", ""))
 
     def _require(self, namespace: Record, entity: str, oid: str, action: str, claims_text: str) -> None:
+        if oid.startswith(_SAS):
+            # A SAS rule's rights: Manage covers everything, Send sends, Listen receives.
+            rights = set(oid[len(_SAS):].split(","))
+            if "Manage" in rights or (action == SEND and "Send" in rights) or (action == RECEIVE and "Listen" in rights):
+                return
+            raise _SbError(401, claims_text)
         scope = f"{namespace.id}/queues/{entity}" if entity else namespace.id
         if not dataplane.allowed(self.lab, oid, scope, action):
             raise _SbError(401, claims_text)
@@ -347,16 +367,22 @@ class ServiceBusDataService(Service):
     def _runtime_properties(self, namespace: Record, entity: str, oid: str) -> Response:
         self._require(namespace, entity, oid, MANAGE, "Manage,EntityRead claims required for this operation.")
         record = self._queue_record(namespace, entity)
-        base = f"https://{namespace.body['name']}{HOST_SUFFIX}/{escape(entity)}?api-version=2021-05"
-        now = _iso(time.time())
         if record is None:
+            now = _iso(time.time())
             feed = (f'<feed xmlns="http://www.w3.org/2005/Atom"><title type="text">Publicly Listed Services</title>'
                     f'<id>uuid:{uuid.uuid4()};id=1</id><updated>{now}</updated></feed>')
             return Response(200, feed.encode(), {"Content-Type": "application/atom+xml;type=feed;charset=utf-8"})
+        entry = self.queue_entry(namespace, record)
+        return Response(200, entry.encode(), {"Content-Type": "application/atom+xml;type=entry;charset=utf-8"})
+
+    def queue_entry(self, namespace: Record, record: Record, atom_namespace: bool = True) -> str:
+        """A queue's Atom entry: its description and live counts (also the items of the queue listing)."""
+        base = f"https://{namespace.body['name']}{HOST_SUFFIX}/{escape(record.body['name'])}?api-version=2021-05"
         props = {**_QUEUE_DEFAULTS, **record.body["properties"]}
-        active = self.count(namespace.body["name"], entity)
-        entry = (
-            f'<entry xmlns="http://www.w3.org/2005/Atom"><id>{base}</id>'
+        active = self.count(namespace.body["name"], record.body["name"])
+        xmlns = ' xmlns="http://www.w3.org/2005/Atom"' if atom_namespace else ""
+        return (
+            f'<entry{xmlns}><id>{base}</id>'
             f'<title type="text">{escape(record.body["name"])}</title><published>{props["createdAt"]}</published>'
             f'<updated>{props["updatedAt"]}</updated><author><name>{escape(namespace.body["name"])}</name></author>'
             f'<link rel="self" href="{base}"/><content type="application/xml">'
@@ -375,7 +401,6 @@ class ServiceBusDataService(Service):
             '<d2p1:ScheduledMessageCount>0</d2p1:ScheduledMessageCount><d2p1:TransferMessageCount>0</d2p1:TransferMessageCount>'
             '<d2p1:TransferDeadLetterMessageCount>0</d2p1:TransferDeadLetterMessageCount></CountDetails>'
             '</QueueDescription></content></entry>')
-        return Response(200, entry.encode(), {"Content-Type": "application/atom+xml;type=entry;charset=utf-8"})
 
     def _entity_missing(self, namespace: Record, entity: str) -> _SbError:
         return _SbError(404, f"The messaging entity '{namespace.body['name']}{HOST_SUFFIX}/{entity}' could not be found.")
@@ -385,12 +410,17 @@ class ServiceBusDataService(Service):
                       f"operation. Resource: 'sb://{namespace.body['name']}{HOST_SUFFIX}/{entity}'.")
         if self._queue_record(namespace, entity) is None:
             raise self._entity_missing(namespace, entity)
+        messages = servicebus_atom.messages_of(request)
+        if messages is None:
+            raise _SbError(400, "The batch of messages is not a valid JSON array of messages with a Body.")
         with self._lock:
-            self._sequence += 1
-            message = {"body": request.body, "MessageId": uuid.uuid4().hex, "SequenceNumber": self._sequence,
-                       "EnqueuedTimeUtc": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()),
-                       "ContentType": request.headers.get("Content-Type") or "text/plain"}
-            self._messages.setdefault((namespace.body["name"].lower(), entity.lower()), collections.deque()).append(message)
+            for sent in messages:
+                self._sequence += 1
+                message = {"body": sent["body"], "MessageId": str(sent["broker"].get("MessageId") or uuid.uuid4().hex),
+                           "SequenceNumber": self._sequence,
+                           "EnqueuedTimeUtc": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()),
+                           "ContentType": sent["content_type"]}
+                self._messages.setdefault((namespace.body["name"].lower(), entity.lower()), collections.deque()).append(message)
         return Response(201)
 
     def _receive(self, namespace: Record, entity: str, oid: str, request: Request) -> Response:

@@ -15,9 +15,11 @@ from .openapi import KUBERNETES_VERSION
 from .resources import SUBRESOURCE_KINDS, Registry, ResourceType
 
 
-def version() -> dict[str, Any]:
+def version(git_version: str = KUBERNETES_VERSION) -> dict[str, Any]:
+    """/version of the API server; ``git_version`` is the backing cluster's (KubernetesService.kubernetes_version)."""
+    minor = git_version.lstrip("v").split(".")[1] if git_version.count(".") >= 1 else "32"
     return {
-        "major": "1", "minor": "32", "gitVersion": KUBERNETES_VERSION,
+        "major": "1", "minor": minor, "gitVersion": git_version,
         "gitCommit": "ada3f2a8bd8a9a3a2a9e5a04c2c46bd2e4c1f3a0", "gitTreeState": "clean",
         "buildDate": "2025-06-17T18:36:18Z", "goVersion": "go1.23.10", "compiler": "gc", "platform": "linux/amd64",
     }

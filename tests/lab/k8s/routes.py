@@ -102,7 +102,7 @@ class Router:
     def _public(self, request: Request, path: str) -> Response | None:
         issuer_path = self.service.issuer_path.rstrip("/")
         if path == "/version":
-            return self._json(200, discovery.version())
+            return self._json(200, discovery.version(self.service.kubernetes_version()))
         if path in PUBLIC_PATHS:
             return Response(200, b"ok", {"Content-Type": "text/plain; charset=utf-8"})
         if request.method not in ("GET", "HEAD"):

@@ -70,6 +70,20 @@ class KubernetesService(Service):
         configured = [str(i) for i in (self.lab.setting("service_account_issuers") or []) if i]
         return configured or [self.issuer_url]
 
+    def kubernetes_version(self) -> str:
+        """The API server's gitVersion: the backing cluster's Kubernetes version as ARM reports it (the AKS
+        cluster's currentKubernetesVersion, or the connected cluster's distributionVersion), so both agree."""
+        from ..azure import aks_versions, connectedclusters, seed
+        arm = self.lab.services.get("arm")
+        version = None
+        if arm is not None and self.lab.setting("k8s_cluster") == "arc":
+            cluster = connectedclusters.backing_cluster(arm) or {}
+            version = cluster.get("properties", {}).get("distributionVersion") or cluster.get("properties", {}).get("kubernetesVersion")
+        elif arm is not None:
+            record = arm.store.get(seed.aks_id())
+            version = record.body["properties"].get("currentKubernetesVersion") if record is not None else None
+        return "v" + str(version or aks_versions.DEFAULT_KUBERNETES_VERSION).lstrip("v")
+
     def _workload_identity_webhook(self) -> bool:
         from ..azure.connectedclusters import workload_identity_webhook
         return workload_identity_webhook(self.lab.services.get("arm"))
@@ -156,7 +170,8 @@ class KubernetesService(Service):
                                 "message": "kubelet is posting ready status",
                                 "lastHeartbeatTime": node["metadata"]["creationTimestamp"],
                                 "lastTransitionTime": node["metadata"]["creationTimestamp"]}],
-                "nodeInfo": {"kubeletVersion": "v1.32.6", "kubeProxyVersion": "v1.32.6", "operatingSystem": "linux",
+                "nodeInfo": {"kubeletVersion": self.kubernetes_version(), "kubeProxyVersion": self.kubernetes_version(),
+                             "operatingSystem": "linux",
                              "architecture": "amd64", "containerRuntimeVersion": "containerd://1.7.27",
                              "osImage": "Ubuntu 22.04.5 LTS", "kernelVersion": "5.15.0-1089-azure"},
             }

@@ -1,0 +1,62 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pre-flight's judgement of permission entries as Azure RBAC evaluates them, and its input rules
+(the reads themselves are proved against the lab by the caller_permissions_info integration target)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.kedaops.aks.plugins.module_utils import _azure_permissions as permissions
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+
+WRITE = "Microsoft.Authorization/roleAssignments/write"
+# The built-in roles' permissions (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+OWNER = {"actions": ["*"], "notActions": []}
+CONTRIBUTOR = {"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write"]}
+UAA = {"actions": ["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"], "notActions": []}
+READER = {"actions": ["*/read"], "notActions": []}
+
+
+@pytest.mark.parametrize("entries,action,expected", [
+    ([OWNER], WRITE, True),
+    ([CONTRIBUTOR], WRITE, False),  # notActions, matched case-insensitively (Write vs write)
+    ([CONTRIBUTOR], "Microsoft.ManagedIdentity/userAssignedIdentities/write", True),
+    ([CONTRIBUTOR, UAA], WRITE, True),  # another role grants what one role's notActions withheld
+    ([READER], WRITE, False),
+    ([READER], "Microsoft.ServiceBus/namespaces/read", True),  # '*' spans several segments
+    ([UAA], "microsoft.authorization/roleassignments/write", True),
+    ([], WRITE, False),
+])
+def test_granted_follows_azure_rbac(entries, action, expected):
+    assert permissions.granted(entries, action) is expected
+
+
+def test_checks_resolve_resource_groups_and_keep_resource_scopes():
+    planned = permissions.build([
+        {"resource_group": "rg-a", "actions": [WRITE, WRITE]},
+        {"scope": "/subscriptions/s/resourceGroups/rg-b/providers/Microsoft.ServiceBus/namespaces/ns/", "actions": [WRITE]},
+    ], "s")
+    assert planned == [
+        {"scope": "/subscriptions/s/resourceGroups/rg-a", "group": "/subscriptions/s/resourceGroups/rg-a", "actions": [WRITE]},
+        {"scope": "/subscriptions/s/resourceGroups/rg-b/providers/Microsoft.ServiceBus/namespaces/ns",
+         "group": "/subscriptions/s/resourceGroups/rg-b", "actions": [WRITE]},
+    ]
+
+
+@pytest.mark.parametrize("check,message", [
+    ({"scope": "/subscriptions/s", "actions": [WRITE]}, "checks[0].scope: '/subscriptions/s' must be a resource group"),
+    ({"actions": [WRITE]}, "checks[0]: give exactly one of scope and resource_group"),
+    ({"resource_group": "rg", "actions": []}, "checks[0].actions: name at least one action"),
+    ({"resource_group": "rg", "actions": ["write"]}, "checks[0].actions: 'write' is not an Azure action"),
+])
+def test_bad_checks_are_refused_naming_the_option(check, message):
+    with pytest.raises(OptionError) as refused:
+        permissions.build([check], "s")
+    assert str(refused.value).startswith(message)
+
+
+def test_the_fix_names_a_role_that_grants_the_action():
+    assert permissions.fix_for(WRITE) == "Role Based Access Control Administrator or User Access Administrator"
+    assert permissions.fix_for("Microsoft.ManagedIdentity/userAssignedIdentities/write") == "Managed Identity Contributor"
+    assert permissions.fix_for("Microsoft.ServiceBus/namespaces/write") == "Contributor"
