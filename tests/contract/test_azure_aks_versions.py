@@ -49,10 +49,10 @@ def image_tag(apps, name: str) -> str:
 def test_the_cluster_and_its_api_server_report_one_version(aks, kube):
     cluster = aks.managed_clusters.get(RG, ids.AKS_NAME)
     served = kubernetes.client.VersionApi(kube).get_code()
-    assert (cluster.kubernetes_version, cluster.current_kubernetes_version) == ("1.32.6", "1.32.6")
-    assert (served.git_version, served.minor) == ("v1.32.6", "32")
+    assert (cluster.kubernetes_version, cluster.current_kubernetes_version) == ("1.35.2", "1.35.2")
+    assert (served.git_version, served.minor) == ("v1.35.2", "35")
     nodes = json.loads(kubernetes.client.CoreV1Api(kube).list_node(_preload_content=False).data)
-    assert {n["status"]["nodeInfo"]["kubeletVersion"] for n in nodes["items"]} == {"v1.32.6"}
+    assert {n["status"]["nodeInfo"]["kubeletVersion"] for n in nodes["items"]} == {"v1.35.2"}
 
 
 def test_workload_identity_brings_the_managed_webhook_and_takes_it_away(aks, kube):
@@ -64,7 +64,7 @@ def test_workload_identity_brings_the_managed_webhook_and_takes_it_away(aks, kub
     update(aks, enable(aks.managed_clusters.get(RG, ids.AKS_NAME), oidc=True, workload_identity=True))
     deployment = apps.read_namespaced_deployment(WEBHOOK, "kube-system")
     assert deployment.metadata.labels["kubernetes.azure.com/managedby"] == "aks"
-    assert image_tag(apps, WEBHOOK) == "v1.3.0"  # 1.32's webhook (facts 5)
+    assert image_tag(apps, WEBHOOK) == "v1.5.1"  # 1.35's webhook (facts 5)
     [hook] = admission.read_mutating_webhook_configuration(WEBHOOK_CONFIGURATION).webhooks
     assert (hook.name, hook.object_selector.match_labels, hook.failure_policy, hook.reinvocation_policy) == (
         "mutation.azure-workload-identity.io", {"azure.workload.identity/use": "true"}, "Fail", "IfNeeded")
@@ -79,15 +79,15 @@ def test_workload_identity_brings_the_managed_webhook_and_takes_it_away(aks, kub
 def test_an_upgrade_moves_the_api_server_and_the_addons_to_the_new_minor(aks, kube):
     apps = kubernetes.client.AppsV1Api(kube)
     cluster = update(aks, enable(aks.managed_clusters.get(RG, ids.AKS_NAME), oidc=True, workload_identity=True, keda=True))
-    assert (image_tag(apps, "keda-operator"), image_tag(apps, WEBHOOK)) == ("2.14.1", "v1.3.0")
-    cluster.kubernetes_version = "1.35.2"
-    upgraded = update(aks, cluster)
-    assert (upgraded.kubernetes_version, upgraded.current_kubernetes_version) == ("1.35.2", "1.35.2")
-    assert kubernetes.client.VersionApi(kube).get_code().git_version == "v1.35.2"
     assert (image_tag(apps, "keda-operator"), image_tag(apps, WEBHOOK)) == ("2.17.2", "v1.5.1")
+    cluster.kubernetes_version = "1.36.1"
+    upgraded = update(aks, cluster)
+    assert (upgraded.kubernetes_version, upgraded.current_kubernetes_version) == ("1.36.1", "1.36.1")
+    assert kubernetes.client.VersionApi(kube).get_code().git_version == "v1.36.1"
+    assert (image_tag(apps, "keda-operator"), image_tag(apps, WEBHOOK)) == ("2.19.0", "v1.5.1")
     crd = kubernetes.client.ApiextensionsV1Api(kube).read_custom_resource_definition("scaledobjects.keda.sh")
-    assert crd.metadata.labels["app.kubernetes.io/version"] == "2.17.2"
+    assert crd.metadata.labels["app.kubernetes.io/version"] == "2.19.0"
     # An update that names no version keeps the cluster where it is.
     again = aks.managed_clusters.get(RG, ids.AKS_NAME)
     again.kubernetes_version = None
-    assert update(aks, again).current_kubernetes_version == "1.35.2"
+    assert update(aks, again).current_kubernetes_version == "1.36.1"

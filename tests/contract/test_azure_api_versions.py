@@ -20,6 +20,12 @@ PUBLISHED: dict[str, tuple[str, list[str]]] = {
     "Microsoft.Resources/resourceGroups": (
         "specification/resources/resource-manager/Microsoft.Resources/{stable,preview}/*/resources.json",
         ["2019-10-01", "2020-06-01", "2021-01-01", "2021-04-01", "2022-09-01", "2024-03-01", "2024-11-01", "2025-04-01"]),
+    "Microsoft.Resources/subscriptions": (
+        "specification/resources/resource-manager/Microsoft.Resources/stable/*/subscriptions.json",
+        ["2016-06-01", "2019-06-01", "2019-11-01", "2020-01-01", "2021-01-01", "2022-12-01"]),
+    "Microsoft.Authorization/permissions": (
+        "specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleDefinitionsCalls.json "
+        "(Permissions_ListForResourceGroup, Permissions_ListForResource)", ["2015-07-01", "2022-04-01"]),
     "metadata/endpoints": (
         "ARM's cloud metadata document (https://management.azure.com/metadata/endpoints?api-version=...), as azure-cli "
         "and azure-identity read it", ["2019-05-01", "2020-06-01", "2022-09-01"]),
@@ -57,7 +63,9 @@ USED: dict[str, list[str]] = {
     "2022-09-01": ["metadata/endpoints"],  # _azure_auth.METADATA_API_VERSION
     "2024-11-30": ["Microsoft.ManagedIdentity/userAssignedIdentities",  # azure.mgmt.msi.v2024_11_30
                    "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"],
-    "2022-04-01": ["Microsoft.Authorization/roleAssignments", "Microsoft.Authorization/roleDefinitions"],  # azure.mgmt.authorization.v2022_04_01
+    "2022-04-01": ["Microsoft.Authorization/roleAssignments", "Microsoft.Authorization/roleDefinitions",  # azure.mgmt.authorization.v2022_04_01
+                   "Microsoft.Authorization/permissions"],  # _azure_permissions.API_VERSION
+    "2022-12-01": ["Microsoft.Resources/subscriptions"],  # _azure_inventory.SUBSCRIPTIONS_API_VERSION
     "2024-10-01": ["Microsoft.ContainerService/managedClusters"],  # _azure_aks.API_VERSION
     "2026-05-01": ["Microsoft.Kubernetes/connectedClusters"],  # _arc.API_VERSION
     "2021-11-01": ["Microsoft.ServiceBus/namespaces", "Microsoft.ServiceBus/namespaces/queues"],  # _azure_servicebus.API_VERSION
@@ -70,6 +78,8 @@ SUBSCRIPTION = f"/subscriptions/{ids.SUBSCRIPTION_ID}"
 PATHS = {
     "Microsoft.Resources/resourceGroups": GROUP,
     "metadata/endpoints": "/metadata/endpoints",
+    "Microsoft.Resources/subscriptions": "/subscriptions",
+    "Microsoft.Authorization/permissions": f"{GROUP}/providers/Microsoft.Authorization/permissions",
     "Microsoft.ManagedIdentity/userAssignedIdentities": f"{GROUP}/providers/Microsoft.ManagedIdentity/userAssignedIdentities",
     "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials":
         clients.identity_path("id-versions") + "/federatedIdentityCredentials",

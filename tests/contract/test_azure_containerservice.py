@@ -62,7 +62,7 @@ def test_seeded_cluster_has_oidc_workload_identity_and_keda_off(aks):
     cluster = aks.managed_clusters.get(RG, ids.AKS_NAME)
     assert cluster.id == (f"/subscriptions/{ids.SUBSCRIPTION_ID}/resourcegroups/{RG}"
                           f"/providers/Microsoft.ContainerService/managedClusters/{ids.AKS_NAME}")
-    assert (cluster.location, cluster.kubernetes_version, cluster.provisioning_state) == ("eastus", "1.32.6", "Succeeded")
+    assert (cluster.location, cluster.kubernetes_version, cluster.provisioning_state) == ("eastus", "1.35.2", "Succeeded")
     assert cluster.oidc_issuer_profile.enabled is False and cluster.oidc_issuer_profile.issuer_url is None
     assert not (cluster.security_profile.workload_identity and cluster.security_profile.workload_identity.enabled)
     assert not (cluster.workload_auto_scaler_profile.keda and cluster.workload_auto_scaler_profile.keda.enabled)
@@ -127,7 +127,7 @@ def test_enabling_oidc_workload_identity_and_keda_returns_the_lab_issuer_and_ins
     for name, (scope, short_names) in KEDA_CRDS.items():
         crd = crds[name]
         assert (crd.spec.scope, crd.spec.names.short_names, crd.spec.versions[0].name) == (scope, short_names, "v1alpha1")
-        assert crd.metadata.labels["app.kubernetes.io/version"] == "2.14.1"  # the add-on on 1.32 (facts 5)
+        assert crd.metadata.labels["app.kubernetes.io/version"] == "2.17.2"  # the add-on on 1.35 (facts 5)
 
 
 def test_disabling_keda_removes_the_addon_and_its_custom_resources(aks, kube):
@@ -166,7 +166,7 @@ def test_disabling_an_enabled_oidc_issuer_is_refused(aks):
 def test_profiles_left_out_of_a_put_keep_their_state(aks, env):
     update(aks, enable(aks.managed_clusters.get(RG, ids.AKS_NAME), oidc=True, workload_identity=True, keda=True))
     path = f"{clients.group_path()}/providers/Microsoft.ContainerService/managedClusters/{ids.AKS_NAME}"
-    body = {"location": "eastus", "properties": {"kubernetesVersion": "1.32.5", "dnsPrefix": f"{ids.AKS_NAME}-dns"}}
+    body = {"location": "eastus", "properties": {"kubernetesVersion": "1.35.2", "dnsPrefix": f"{ids.AKS_NAME}-dns"}}
     assert clients.arm(env, "PUT", path, body, api_version=API).status == 200
     cluster = aks.managed_clusters.get(RG, ids.AKS_NAME)
     assert cluster.oidc_issuer_profile.enabled and cluster.security_profile.workload_identity.enabled

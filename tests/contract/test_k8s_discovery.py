@@ -43,12 +43,12 @@ def _widget_crd(group: str) -> dict:
     }
 
 
-def test_version_is_a_1_32_server_and_needs_no_token(raw):
+def test_version_is_the_default_aks_clusters_and_needs_no_token(raw):
     response = raw.request("GET", "/version", token=None)
     assert response.status_code == 200
     body = response.json()
-    assert body["major"] == "1" and body["minor"] == "32"
-    assert body["gitVersion"].startswith("v1.32.")
+    assert body["major"] == "1" and body["minor"] == "35"
+    assert body["gitVersion"].startswith("v1.35.")
 
 
 def test_api_root_lists_core_v1_and_core_resources_with_subresources(raw):

@@ -11,14 +11,14 @@ A test chooses the version through ARM, as on AKS: create or upgrade the cluster
 
 from __future__ import annotations
 
-DEFAULT_KUBERNETES_VERSION = "1.32.6"
+DEFAULT_KUBERNETES_VERSION = "1.35.2"
 _ADDONS = {29: ("2.11.2", "v1.2.0"), 30: ("2.11.2", "v1.2.0"), 31: ("2.14.1", "v1.3.0"), 32: ("2.14.1", "v1.3.0"),
            33: ("2.16.1", "v1.5.0"), 34: ("2.16.1", "v1.5.0"), 35: ("2.17.2", "v1.5.1"), 36: ("2.19.0", "v1.5.1")}
 
 
 def minor_of(version: str | None) -> int:
     parts = (version or DEFAULT_KUBERNETES_VERSION).lstrip("v").split(".")
-    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 32
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 35
 
 
 def _addons(version: str | None) -> tuple[str, str]:

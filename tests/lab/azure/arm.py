@@ -217,7 +217,7 @@ class ArmService(Service):
         lowered = [s.lower() for s in segments]
         if lowered[0] != "subscriptions":
             raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-        versions.check(ctx.api_version, None)
+        versions.check(ctx.api_version, versions.SUBSCRIPTIONS if len(segments) <= 2 else None)
         if len(segments) == 1:
             return Response.json(200, {"value": [self._subscription()], "count": {"type": "Total", "value": 1}})
         if lowered[1] != ids.SUBSCRIPTION_ID:

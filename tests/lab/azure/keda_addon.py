@@ -21,7 +21,7 @@ from ..keda import metrics_api, webhooks
 from ..testing import REPO_ROOT
 from . import aks_versions
 
-# The add-on on the lab's default cluster (1.32: KEDA 2.14.1); the add-on follows the cluster's minor
+# The add-on on the lab's default cluster (1.35: KEDA 2.17.2, the version the lab KEDA emulates for it); the add-on follows the cluster's minor
 # (aks_versions). The CRDs installed are KEDA 2.20.2's whatever the version (the lab has no other).
 KEDA_VERSION = aks_versions.keda_version(aks_versions.DEFAULT_KUBERNETES_VERSION)
 NAMESPACE = "kube-system"

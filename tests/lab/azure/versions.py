@@ -59,6 +59,13 @@ ROLE_DEFINITIONS = [
     "2015-06-01", "2015-07-01", "2018-01-01-preview", "2022-04-01", "2022-05-01-preview",
 ]
 
+# specification/resources/resource-manager/Microsoft.Resources/{stable,preview}/*/subscriptions.json
+# (Subscriptions_List, Subscriptions_Get).
+SUBSCRIPTIONS = [
+    "2014-04-01-preview", "2015-11-01", "2016-06-01", "2018-06-01", "2019-06-01", "2019-11-01", "2020-01-01",
+    "2021-01-01", "2022-12-01",
+]
+
 # Metadata endpoints (the Azure Stack / custom cloud discovery document).
 METADATA_ENDPOINTS = ["2015-01-01", "2019-05-01", "2020-06-01", "2022-09-01"]
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from .resources import Registry, ResourceType
 
-KUBERNETES_VERSION = "v1.32.6"
+KUBERNETES_VERSION = "v1.35.2"  # the default AKS cluster (azure/aks_versions.py)
 META = "io.k8s.apimachinery.pkg.apis.meta.v1"
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 # apimachinery's meta/v1 types, wherever a kind refers to them.
