@@ -22,6 +22,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules a
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags
+from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
 
 API_VERSION = "2021-11-01"
 NAMESPACE_TYPE = "Microsoft.ServiceBus/namespaces"
@@ -49,11 +50,12 @@ QUEUE_OPTIONS = {"max_delivery_count": "maxDeliveryCount", "lock_duration": "loc
 
 
 def namespace_path(subscription_id: str, resource_group: str, name: str) -> str:
-    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{NAMESPACE_TYPE}/{name}"
+    return arm_resource(subscription_id, resource_group, NAMESPACE_TYPE, Segment("name", name))
 
 
 def queue_path(subscription_id: str, resource_group: str, namespace: str, name: str) -> str:
-    return f"{namespace_path(subscription_id, resource_group, namespace)}/queues/{name}"
+    return arm_resource(subscription_id, resource_group, NAMESPACE_TYPE, Segment("namespace", namespace),
+                        "queues", Segment("name", name))
 
 
 def namespace_name_error(value: str) -> str | None:
@@ -62,7 +64,7 @@ def namespace_name_error(value: str) -> str | None:
     host = validate.servicebus_namespace_host_error(value)
     if host:
         return host
-    if not NAMESPACE_NAME.match(value):
+    if not NAMESPACE_NAME.fullmatch(value):
         return (f"{value!r} is not a Service Bus namespace name: 6-50 letters, numbers and hyphens, starting with a "
                 "letter and ending with a letter or number")
     if value.lower().endswith(("-sb", "-mgmt")):
@@ -163,12 +165,12 @@ def validate_queue(namespace: str, name: str, requested: dict[str, Any]) -> None
     problem = namespace_name_error(namespace)
     if problem:
         raise OptionError(f"namespace: {problem}")
-    if not QUEUE_NAME.match(name):
+    if not QUEUE_NAME.fullmatch(name):
         raise OptionError(f"name: {name!r} is not a queue name: 1-260 letters, numbers, periods, hyphens, underscores "
                           "and slashes, starting and ending with a letter or number")
     for option in ("lock_duration", "default_message_time_to_live"):
         value = requested.get(option)
-        if value is not None and not DURATION.match(value):
+        if value is not None and not DURATION.fullmatch(value):
             raise OptionError(f"{option}: {value!r} is not an ISO 8601 duration (e.g. PT1M, P14D)")
     count = requested.get("max_delivery_count")
     if count is not None and count < 1:

@@ -139,7 +139,9 @@ class HttpTransport:
                 body: Any = None, content_type: str | None = None) -> tuple[int, dict[str, str], bytes]:
         import urllib3
 
-        url = self.host + urllib.parse.quote(path)
+        # ``path`` comes percent-encoded from ``_paths.build`` (``Resource.path``): sent as it is, not
+        # encoded twice; it holds no dot segment for urllib3 to remove.
+        url = self.host + path
         if query:
             url += "?" + urllib.parse.urlencode(query)
         payload = None if body is None else json.dumps(body).encode("utf-8")
