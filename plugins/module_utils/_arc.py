@@ -102,6 +102,10 @@ def validate(requested: dict[str, Any]) -> None:
         url = requested["self_hosted_issuer_url"]
         if not url.startswith("https://"):
             raise OptionError(f"self_hosted_issuer_url: must be an https URL, got {url!r}")
+        if url.split() != [url]:
+            # Entra compares the issuer exactly; the API server would sign with the white space too.
+            raise OptionError(f"self_hosted_issuer_url: {url!r} holds white space (a trailing space or newline?); "
+                              "an issuer URL has none")
 
 
 def plan(current: dict[str, Any], requested: dict[str, Any]) -> dict[str, Any]:

@@ -222,10 +222,10 @@ def build_credential(auth: AzureAuth, cloud: Cloud, transport: Any = None) -> An
     """The azure-identity credential for ``auth`` (only that class is imported); ``transport`` is the
     connection's (one session and TLS context for Entra and ARM)."""
     source = auth.effective_source()
-    check_identifiers(auth)
     gaps = auth.missing()
     if gaps:
-        raise OptionError(f"auth_source {source} needs {', '.join(gaps)} (options or AZURE_* environment variables)")
+        raise OptionError(f"auth_source: {source} needs {', '.join(gaps)} (options or AZURE_* environment variables)")
+    check_identifiers(auth)
     common: dict[str, Any] = dict(RETRY_SETTINGS)
     if transport is not None:
         common["transport"] = transport

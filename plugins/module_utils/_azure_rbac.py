@@ -136,6 +136,16 @@ def find_assignment(conn: AzureConnection, scope: str, guid: str, principal_id: 
     return None
 
 
+def client_id_owner(conn: AzureConnection, principal_id: str) -> dict[str, Any] | None:
+    """The managed identity of the subscription whose client id is ``principal_id``, if any; None also when
+    the identities cannot be listed (no subscription given, no permission) -- then only the hint is given."""
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import find_identity_by_client_id
+    try:
+        return find_identity_by_client_id(conn, principal_id)[2]
+    except (AzureError, OptionError):
+        return None
+
+
 def ensure_assignment_present(conn: AzureConnection, scope: str, role: str, principal_id: str, principal_type: str,
                               check_mode: bool, timeout: float,
                               on_retry: Callable[[AzureError, float], None] | None = None,
@@ -182,10 +192,17 @@ def ensure_assignment_present(conn: AzureConnection, scope: str, role: str, prin
     hinted: list[bool] = []
 
     def retrying(err: AzureError, delay: float) -> None:
-        if not hinted and warn:
-            # A client id passed as principal_id is never found: say so at the first miss, not after the timeout.
+        if not hinted:
+            # A client id passed as principal_id is never found: fail at the first miss when an identity has
+            # that client id, else say so (a new principal may still be replicating).
             hinted.append(True)
-            warn(PRINCIPAL_HINT.format(principal_id=principal_id, timeout=timeout))
+            owner = client_id_owner(conn, principal_id)
+            if owner is not None:
+                raise OptionError(
+                    f"principal_id: {principal_id} is the client id of managed identity {owner['name']}, not a "
+                    f"principal id: pass its principal_id {owner['principal_id']} (the identity's object id)")
+            if warn:
+                warn(PRINCIPAL_HINT.format(principal_id=principal_id, timeout=timeout))
         if on_retry:
             on_retry(err, delay)
 

@@ -39,6 +39,24 @@ QUEUE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,258}[A-Za-z0-9])?$")
 # ISO 8601 durations as Queue.json's ``format: duration`` (PT1M, P14D, PT30S ...).
 DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 
+# Queue.json (2021-11-01), SBQueueProperties.lockDuration: "The maximum value for LockDuration is 5 minutes;
+# the default value is 1 minute."
+LOCK_DURATION_MAX = 300.0
+# Seconds per ISO 8601 designator; a year and a month only ever compare against minutes here.
+DURATION_UNITS = {"Y": 365 * 86400, "M": 30 * 86400, "W": 7 * 86400, "D": 86400}
+TIME_UNITS = {"H": 3600, "M": 60, "S": 1}
+
+
+def duration_seconds(value: str) -> float:
+    """The length of an ISO 8601 duration that matched ``DURATION``, in seconds."""
+    date, _t, time = value[1:].partition("T")
+    total = 0.0
+    for part, units in ((date, DURATION_UNITS), (time, TIME_UNITS)):
+        for amount, unit in re.findall(r"(\d+(?:\.\d+)?)([A-Z])", part):
+            total += float(amount) * units[unit]
+    return total
+
+
 # SBQueueProperties (Queue.json) that a PUT may carry; the rest (counts, timestamps) are read-only.
 QUEUE_WRITABLE = ("lockDuration", "maxSizeInMegabytes", "maxMessageSizeInKilobytes", "requiresDuplicateDetection",
                   "requiresSession", "defaultMessageTimeToLive", "deadLetteringOnMessageExpiration",
@@ -172,6 +190,9 @@ def validate_queue(namespace: str, name: str, requested: dict[str, Any]) -> None
         value = requested.get(option)
         if value is not None and not DURATION.fullmatch(value):
             raise OptionError(f"{option}: {value!r} is not an ISO 8601 duration (e.g. PT1M, P14D)")
+    lock = requested.get("lock_duration")
+    if lock is not None and duration_seconds(lock) > LOCK_DURATION_MAX:
+        raise OptionError(f"lock_duration: {lock!r} is longer than Service Bus's maximum of 5 minutes (PT5M)")
     count = requested.get("max_delivery_count")
     if count is not None and count < 1:
         raise OptionError(f"max_delivery_count: must be at least 1, got {count}")

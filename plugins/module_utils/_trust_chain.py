@@ -495,7 +495,7 @@ def _credentials_if_any(conn: AzureConnection, identity_ref: tuple[str, str]) ->
 def inspect(conn: AzureConnection, connect_k8s: Callable[[], Api], options: dict[str, Any]) -> dict[str, Any]:
     """The ``workload_identity_info`` result: gather, evaluate, and with ``probe_token_exchange`` probe."""
     if options["wait_timeout"] < 0:
-        raise OptionError("wait_timeout must be 0 or more seconds")
+        raise OptionError("wait_timeout: must be 0 or more seconds")
     facts, api = gather(conn, connect_k8s, options)
     checks = evaluate(facts)
     result: dict[str, Any] = {"changed": False}
