@@ -68,7 +68,7 @@ options:
     choices: [present, absent]
     default: present
   timeout:
-    description: Seconds to wait for the create or delete to finish.
+    description: Seconds to wait for the create or delete to finish; at least C(1).
     type: int
     default: 900
   queues:
@@ -90,7 +90,7 @@ options:
         description: C(maxDeliveryCount).
         type: int
       lock_duration:
-        description: C(lockDuration), an ISO 8601 duration.
+        description: C(lockDuration), an ISO 8601 duration of at most C(PT5M) (Service Bus's maximum).
         type: str
       max_size_in_megabytes:
         description: C(maxSizeInMegabytes).
