@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, azure_errors, retry_on_codes
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import identity_name as identity_name_rule
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import resource_group as resource_group_rule
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource, build
 
@@ -34,8 +35,7 @@ IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 def identity_id(subscription_id: str, resource_group: str, name: str, option: str = "name") -> str:
     """The identity's resource id, its parts checked first (the subscription, the resource group and Azure's
     rule for an identity's name, ``_option_rules.IDENTITY_NAME_RE``): every read and write starts here."""
-    from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import identity_name
-    return arm_resource(subscription_id, resource_group, IDENTITY_TYPE, Segment(option, identity_name(option, name)))
+    return arm_resource(subscription_id, resource_group, IDENTITY_TYPE, Segment(option, identity_name_rule(option, name)))
 
 
 def identity_state(identity: Any) -> dict[str, Any]:
@@ -82,8 +82,7 @@ def find_identity_by_client_id(conn: AzureConnection, client_id: str
 def resource_group_location(conn: AzureConnection, resource_group: str) -> str:
     path = build("subscriptions", Segment("subscription_id", conn.subscription_id), "resourcegroups",
                  Segment("resource_group", resource_group_rule("resource_group", resource_group)))
-    group = conn.arm().get(path,
-                           "2021-04-01", f"reading resource group {resource_group}")
+    group = conn.arm().get(path, "2021-04-01", f"reading resource group {resource_group}")
     return group["location"]
 
 
