@@ -116,3 +116,35 @@ def test_a_kubernetes_object_path_refuses_dot_names_and_an_empty_namespace():
     assert k8s.SERVICE_ACCOUNT.path(None) == "/api/v1/serviceaccounts"
     assert k8s.SERVICE_ACCOUNT.path("keda", "keda-operator", "token") == \
         "/api/v1/namespaces/keda/serviceaccounts/keda-operator/token"
+
+
+@pytest.mark.parametrize("auth, option", [
+    ({"host": "https://api.example:6443/../x"}, "host"),
+    ({"host": ".."}, "host"),
+    ({"host": "https://api.example\n"}, "host"),
+    ({"api_key": "token\nX-Injected: 1"}, "api_key"),
+    ({"ca_cert": "/no/such/ca.pem"}, "ca_cert"),
+    ({"client_key": "nul\x00"}, "client_key"),
+])
+def test_kubernetes_auth_options_that_shape_a_url_or_header_are_checked_before_any_request(auth, option):
+    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_connection import check_auth
+    with pytest.raises(OptionError, match=f"^{option}: "):
+        check_auth(auth)
+
+
+@pytest.mark.parametrize("tenant, client_id, option", [
+    ("..", None, "tenant"),
+    ("contoso.onmicrosoft.com/../x", None, "tenant"),
+    (SUB + "\n", None, "tenant"),
+    (None, "not-a-guid", "client_id"),
+])
+def test_the_tenant_and_client_id_in_entra_urls_are_checked_before_any_request(tenant, client_id, option):
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import AzureAuth, check_identifiers
+    with pytest.raises(OptionError, match=f"^{option}: "):
+        check_identifiers(AzureAuth(tenant=tenant, client_id=client_id))
+
+
+@pytest.mark.parametrize("tenant", [SUB, "contoso.onmicrosoft.com", "login.contoso.com"])
+def test_a_tenant_id_or_domain_passes(tenant):
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import AzureAuth, check_identifiers
+    check_identifiers(AzureAuth(tenant=tenant, client_id=SUB))
