@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import cluster_name
+from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
 
 if TYPE_CHECKING:
     from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check, Facts
@@ -41,7 +43,7 @@ WORKLOAD_IDENTITY_NEEDS_OIDC = ("Workload identity needs the OIDC issuer: set oi
 
 
 def cluster_path(subscription_id: str, resource_group: str, name: str) -> str:
-    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{CLUSTER_TYPE}/{name}"
+    return arm_resource(subscription_id, resource_group, CLUSTER_TYPE, Segment("name", cluster_name("name", name, "connected cluster")))
 
 
 def _profile(cluster: dict[str, Any], key: str) -> dict[str, Any]:
@@ -100,6 +102,10 @@ def validate(requested: dict[str, Any]) -> None:
         url = requested["self_hosted_issuer_url"]
         if not url.startswith("https://"):
             raise OptionError(f"self_hosted_issuer_url: must be an https URL, got {url!r}")
+        if url.split() != [url]:
+            # Entra compares the issuer exactly; the API server would sign with the white space too.
+            raise OptionError(f"self_hosted_issuer_url: {url!r} holds white space (a trailing space or newline?); "
+                              "an issuer URL has none")
 
 
 def plan(current: dict[str, Any], requested: dict[str, Any]) -> dict[str, Any]:

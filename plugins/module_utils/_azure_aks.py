@@ -26,6 +26,8 @@ from typing import Any
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import cluster_name
+from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
 
 # A stable api-version with every field used here (oidcIssuerProfile, securityProfile.workloadIdentity,
 # workloadAutoScalerProfile.keda are all GA in it).
@@ -48,7 +50,7 @@ OIDC_CANNOT_BE_DISABLED = ("The OIDC issuer of cluster {name} is enabled; AKS do
 
 
 def cluster_path(subscription_id: str, resource_group: str, name: str) -> str:
-    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{CLUSTER_TYPE}/{name}"
+    return arm_resource(subscription_id, resource_group, CLUSTER_TYPE, Segment("name", cluster_name("name", name, "AKS cluster")))
 
 
 def _flag(cluster: dict[str, Any], *path: str) -> bool:

@@ -7,6 +7,7 @@ the azure-identity credential for the chosen auth source (only that class is imp
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -174,8 +175,25 @@ def resolve_cloud(auth: AzureAuth, transport: Any = None) -> Cloud:
         raise OptionError(
             f"cloud_environment: {value!r} is not AzureCloud, AzureChinaCloud, AzureUSGovernment or an ARM URL")
     if auth.authority_host:
-        cloud = Cloud(cloud.name, cloud.resource_manager, cloud.scope, _strip_slash(auth.authority_host))
+        from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import https_url
+        cloud = Cloud(cloud.name, cloud.resource_manager, cloud.scope,
+                      _strip_slash(https_url("authority_host", auth.authority_host)))
     return cloud
+
+
+# A tenant is named by its id or one of its verified domains (contoso.onmicrosoft.com); the token URL is
+# ``{authority}/{tenant}/oauth2/v2.0/token`` (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow).
+TENANT_DOMAIN = re.compile(r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+
+
+def check_identifiers(auth: AzureAuth) -> None:
+    """The tenant and client id that go into Entra's URLs and requests, checked before any call."""
+    from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import guid, is_guid
+    if auth.tenant is not None and not (is_guid(auth.tenant) or TENANT_DOMAIN.fullmatch(auth.tenant)):
+        raise OptionError(f"tenant: {auth.tenant[:100]!r} is not a tenant id (a GUID) or a tenant domain name "
+                          "(contoso.onmicrosoft.com)")
+    if auth.client_id is not None:
+        guid("client_id", auth.client_id)
 
 
 def _discover_cloud(arm_url: str, transport: Any = None) -> Cloud:
@@ -206,7 +224,8 @@ def build_credential(auth: AzureAuth, cloud: Cloud, transport: Any = None) -> An
     source = auth.effective_source()
     gaps = auth.missing()
     if gaps:
-        raise OptionError(f"auth_source {source} needs {', '.join(gaps)} (options or AZURE_* environment variables)")
+        raise OptionError(f"auth_source: {source} needs {', '.join(gaps)} (options or AZURE_* environment variables)")
+    check_identifiers(auth)
     common: dict[str, Any] = dict(RETRY_SETTINGS)
     if transport is not None:
         common["transport"] = transport

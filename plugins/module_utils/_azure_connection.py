@@ -14,6 +14,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import (
     AzureAuth,
     Cloud,
     build_credential,
+    check_identifiers,
     resolve_cloud,
 )
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import (
@@ -44,7 +45,7 @@ class AzureConnection:
     @property
     def subscription_id(self) -> str:
         if not self.auth.subscription_id:
-            raise OptionError("subscription_id is required (option or AZURE_SUBSCRIPTION_ID)")
+            raise OptionError("subscription_id: required (the option or AZURE_SUBSCRIPTION_ID)")
         return self.auth.subscription_id
 
     @property
@@ -75,6 +76,7 @@ class AzureConnection:
     @property
     def cloud(self) -> Cloud:
         if self._cloud is None:
+            check_identifiers(self.auth)  # before the first request, cloud discovery included
             # With the opt-in run cache (_azure_token_cache), an ARM URL's endpoints are read once per run.
             from ansible_collections.kedaops.aks.plugins.module_utils import _azure_token_cache as cache
             directory, arm_url = cache.cache_dir(), self.auth.cloud_environment or ""

@@ -18,6 +18,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags, ownership_tags
+from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
 
 API_VERSION = "2023-04-03"
 WORKSPACE_TYPE = "Microsoft.Monitor/accounts"
@@ -27,11 +28,11 @@ WORKSPACE_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{3,43}[^-]$")
 
 
 def workspace_path(subscription_id: str, resource_group: str, name: str) -> str:
-    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{WORKSPACE_TYPE}/{name}"
+    return arm_resource(subscription_id, resource_group, WORKSPACE_TYPE, Segment("name", name))
 
 
 def validate(name: str, requested: dict[str, Any]) -> None:
-    if not WORKSPACE_NAME.match(name):
+    if not WORKSPACE_NAME.fullmatch(name):
         raise OptionError(f"name: {name!r} is not an Azure Monitor workspace name: 4-44 letters, numbers and hyphens, "
                           "not starting or ending with a hyphen")
     check_tags("tags", requested.get("tags"))

@@ -24,15 +24,19 @@ from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection impo
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, azure_errors, retry_on_codes
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_owned import foreign
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import identity_name as identity_name_rule
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import resource_group as resource_group_rule
+from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource, build
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 
 # --- managed identity ------------------------------------------------------------------------
 
 
-def identity_id(subscription_id: str, resource_group: str, name: str) -> str:
-    return (f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
-            f"/providers/{IDENTITY_TYPE}/{name}")
+def identity_id(subscription_id: str, resource_group: str, name: str, option: str = "name") -> str:
+    """The identity's resource id, its parts checked first (the subscription, the resource group and Azure's
+    rule for an identity's name, ``_option_rules.IDENTITY_NAME_RE``): every read and write starts here."""
+    return arm_resource(subscription_id, resource_group, IDENTITY_TYPE, Segment(option, identity_name_rule(option, name)))
 
 
 def identity_state(identity: Any) -> dict[str, Any]:
@@ -55,6 +59,7 @@ def normalize_location(location: str | None) -> str:
 
 def get_identity(conn: AzureConnection, resource_group: str, name: str) -> dict[str, Any] | None:
     """The identity, or None when it (or its resource group) does not exist."""
+    identity_id(conn.subscription_id, resource_group, name)
     try:
         with azure_errors(f"reading managed identity {name}"):
             return identity_state(conn.msi().user_assigned_identities.get(resource_group, name))
@@ -76,8 +81,9 @@ def find_identity_by_client_id(conn: AzureConnection, client_id: str
 
 
 def resource_group_location(conn: AzureConnection, resource_group: str) -> str:
-    group = conn.arm().get(f"/subscriptions/{conn.subscription_id}/resourcegroups/{resource_group}",
-                           "2021-04-01", f"reading resource group {resource_group}")
+    path = build("subscriptions", Segment("subscription_id", conn.subscription_id), "resourcegroups",
+                 Segment("resource_group", resource_group_rule("resource_group", resource_group)))
+    group = conn.arm().get(path, "2021-04-01", f"reading resource group {resource_group}")
     return group["location"]
 
 
@@ -198,7 +204,7 @@ def issuer_warnings(issuer: str | None) -> list[str]:
 def validate_credential(name: str, issuer: str | None, subject: str | None, audiences: list[str] | None,
                         state: str = "present") -> None:
     """Fail before any call on input Entra would refuse or could never match (message names the option)."""
-    if not FIC_NAME_RE.match(name or ""):
+    if not FIC_NAME_RE.fullmatch(name or ""):
         raise OptionError(
             f"name: {name!r} is not a valid federated credential name: 3-120 characters, letters, digits, "
             f"'-' and '_', starting with a letter or digit ({FIC_NAME_RULE})")
@@ -240,6 +246,7 @@ def credential_state(credential: Any) -> dict[str, Any]:
 
 def list_credentials(conn: AzureConnection, resource_group: str, identity_name: str) -> list[dict[str, Any]]:
     """Every credential on the identity (all pages). A missing identity or group raises Azure's 404."""
+    identity_id(conn.subscription_id, resource_group, identity_name, "identity_name")
     with azure_errors(f"listing the federated credentials of managed identity {identity_name}"):
         return [credential_state(c) for c in conn.msi().federated_identity_credentials.list(resource_group, identity_name)]
 

@@ -18,6 +18,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection impo
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, azure_errors, retry_on_codes
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import NIL_GUID, is_guid
+from ansible_collections.kedaops.aks.plugins.module_utils._paths import resource_id, resource_id_segments
 
 ROLE_DEFINITION_ID_RE = re.compile(
     r"^(?:/subscriptions/[^/]+|/providers/Microsoft\.Management/managementGroups/[^/]+)?"
@@ -44,12 +45,16 @@ def validate_assignment(scope: str, role: str | None, principal_id: str, princip
         if value and value != value.strip():
             raise OptionError(f"{option}: {value!r} has leading or trailing white space; Azure would refuse it "
                               f"or, for a scope, assign the role somewhere else than meant")
-    if not scope or not scope.startswith("/"):
-        raise OptionError(
-            f"scope: {scope!r} must be an Azure resource id starting with '/' "
-            f"(for example /subscriptions/<id>/resourceGroups/<name>)")
+    resource_id_segments("scope", scope)
     if not role:
         raise OptionError("role: required (a built-in or custom role name, a role GUID, or a role definition id)")
+    if role.startswith("/"):
+        resource_id_segments("role", role)
+        if not ROLE_DEFINITION_ID_RE.match(role):
+            raise OptionError(f"role: {role!r} is not a role definition id "
+                              "(/subscriptions/<id>/providers/Microsoft.Authorization/roleDefinitions/<guid>)")
+    elif not role.isprintable() or len(role) > 512:
+        raise OptionError(f"role: {role[:80]!r} is not a role name (printable characters, at most 512)")
     if not principal_id or not is_guid(principal_id):
         raise OptionError(
             f"principal_id: {principal_id!r} must be the object id GUID of the principal (for a managed "
@@ -98,11 +103,11 @@ def resolve_role(conn: AzureConnection, scope: str, role: str) -> str:
     guid = role_guid(role)
     with azure_errors(f"resolving role {role!r} at {scope}"):
         if guid and not is_guid(role):
-            return client.role_definitions.get_by_id(role).id
+            return client.role_definitions.get_by_id(resource_id("role", role)).id
         if guid:
-            return client.role_definitions.get(scope, guid).id
+            return client.role_definitions.get(resource_id("scope", scope), guid).id
         escaped = role.replace("'", "''")
-        found = [d for d in client.role_definitions.list(scope, filter=f"roleName eq '{escaped}'")
+        found = [d for d in client.role_definitions.list(resource_id("scope", scope), filter=f"roleName eq '{escaped}'")
                  if (d.role_name or "").lower() == role.lower()]
     if not found:
         raise AzureError(f"Role {role!r} is not defined at scope {scope} (role names are matched exactly, as in the "
@@ -121,13 +126,24 @@ def find_assignment(conn: AzureConnection, scope: str, guid: str, principal_id: 
     client = conn.authorization(subscription_of(scope))
     wanted_scope = normalize_scope(scope).lower()
     with azure_errors(f"listing role assignments of {principal_id} at {scope}"):
-        for assignment in client.role_assignments.list_for_scope(scope, filter=f"principalId eq '{principal_id}'"):
+        for assignment in client.role_assignments.list_for_scope(resource_id("scope", scope),
+                                                                 filter=f"principalId eq '{principal_id}'"):
             at = normalize_scope(assignment.scope or "").lower()
             applies = at == wanted_scope or (inherited and (at == "/" or wanted_scope.startswith(at.rstrip("/") + "/")))
             if (applies and definition_guid(assignment.role_definition_id) == guid
                     and (assignment.principal_id or "").lower() == principal_id.lower()):
                 return assignment_state(assignment)
     return None
+
+
+def client_id_owner(conn: AzureConnection, principal_id: str) -> dict[str, Any] | None:
+    """The managed identity of the subscription whose client id is ``principal_id``, if any; None also when
+    the identities cannot be listed (no subscription given, no permission) -- then only the hint is given."""
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import find_identity_by_client_id
+    try:
+        return find_identity_by_client_id(conn, principal_id)[2]
+    except (AzureError, OptionError):
+        return None
 
 
 def ensure_assignment_present(conn: AzureConnection, scope: str, role: str, principal_id: str, principal_type: str,
@@ -171,15 +187,22 @@ def ensure_assignment_present(conn: AzureConnection, scope: str, role: str, prin
 
     def create() -> Any:
         with azure_errors(f"assigning role {role!r} to {principal_id} at {scope}"):
-            return client.role_assignments.create(scope, name, parameters)
+            return client.role_assignments.create(resource_id("scope", scope), name, parameters)
 
     hinted: list[bool] = []
 
     def retrying(err: AzureError, delay: float) -> None:
-        if not hinted and warn:
-            # A client id passed as principal_id is never found: say so at the first miss, not after the timeout.
+        if not hinted:
+            # A client id passed as principal_id is never found: fail at the first miss when an identity has
+            # that client id, else say so (a new principal may still be replicating).
             hinted.append(True)
-            warn(PRINCIPAL_HINT.format(principal_id=principal_id, timeout=timeout))
+            owner = client_id_owner(conn, principal_id)
+            if owner is not None:
+                raise OptionError(
+                    f"principal_id: {principal_id} is the client id of managed identity {owner['name']}, not a "
+                    f"principal id: pass its principal_id {owner['principal_id']} (the identity's object id)")
+            if warn:
+                warn(PRINCIPAL_HINT.format(principal_id=principal_id, timeout=timeout))
         if on_retry:
             on_retry(err, delay)
 

@@ -23,6 +23,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection impo
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags, ownership_tags
+from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
 
 API_VERSION = "2021-11-01"
 NAMESPACE_TYPE = "Microsoft.ServiceBus/namespaces"
@@ -38,6 +39,24 @@ NAMESPACE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{4,48}[A-Za-z0-9]$")
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,258}[A-Za-z0-9])?$")
 # ISO 8601 durations as Queue.json's ``format: duration`` (PT1M, P14D, PT30S ...).
 DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+
+# Queue.json (2021-11-01), SBQueueProperties.lockDuration: "The maximum value for LockDuration is 5 minutes;
+# the default value is 1 minute."
+LOCK_DURATION_MAX = 300.0
+# Seconds per ISO 8601 designator; a year and a month only ever compare against minutes here.
+DURATION_UNITS = {"Y": 365 * 86400, "M": 30 * 86400, "W": 7 * 86400, "D": 86400}
+TIME_UNITS = {"H": 3600, "M": 60, "S": 1}
+
+
+def duration_seconds(value: str) -> float:
+    """The length of an ISO 8601 duration that matched ``DURATION``, in seconds."""
+    date, _t, time = value[1:].partition("T")
+    total = 0.0
+    for part, units in ((date, DURATION_UNITS), (time, TIME_UNITS)):
+        for amount, unit in re.findall(r"(\d+(?:\.\d+)?)([A-Z])", part):
+            total += float(amount) * units[unit]
+    return total
+
 
 # SBQueueProperties (Queue.json) that a PUT may carry; the rest (counts, timestamps) are read-only.
 QUEUE_WRITABLE = ("lockDuration", "maxSizeInMegabytes", "maxMessageSizeInKilobytes", "requiresDuplicateDetection",
@@ -63,11 +82,12 @@ def operation_in_progress(err: AzureError) -> bool:
 
 
 def namespace_path(subscription_id: str, resource_group: str, name: str) -> str:
-    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/{NAMESPACE_TYPE}/{name}"
+    return arm_resource(subscription_id, resource_group, NAMESPACE_TYPE, Segment("name", name))
 
 
 def queue_path(subscription_id: str, resource_group: str, namespace: str, name: str) -> str:
-    return f"{namespace_path(subscription_id, resource_group, namespace)}/queues/{name}"
+    return arm_resource(subscription_id, resource_group, NAMESPACE_TYPE, Segment("namespace", namespace),
+                        "queues", Segment("name", name))
 
 
 def namespace_name_error(value: str) -> str | None:
@@ -76,7 +96,7 @@ def namespace_name_error(value: str) -> str | None:
     host = validate.servicebus_namespace_host_error(value)
     if host:
         return host
-    if not NAMESPACE_NAME.match(value):
+    if not NAMESPACE_NAME.fullmatch(value):
         return (f"{value!r} is not a Service Bus namespace name: 6-50 letters, numbers and hyphens, starting with a "
                 "letter and ending with a letter or number")
     if value.lower().endswith(("-sb", "-mgmt")):
@@ -207,13 +227,16 @@ def validate_queue(namespace: str, name: str, requested: dict[str, Any]) -> None
     problem = namespace_name_error(namespace)
     if problem:
         raise OptionError(f"namespace: {problem}")
-    if not QUEUE_NAME.match(name):
+    if not QUEUE_NAME.fullmatch(name):
         raise OptionError(f"name: {name!r} is not a queue name: 1-260 letters, numbers, periods, hyphens, underscores "
                           "and slashes, starting and ending with a letter or number")
     for option in ("lock_duration", "default_message_time_to_live"):
         value = requested.get(option)
-        if value is not None and not DURATION.match(value):
+        if value is not None and not DURATION.fullmatch(value):
             raise OptionError(f"{option}: {value!r} is not an ISO 8601 duration (e.g. PT1M, P14D)")
+    lock = requested.get("lock_duration")
+    if lock is not None and duration_seconds(lock) > LOCK_DURATION_MAX:
+        raise OptionError(f"lock_duration: {lock!r} is longer than Service Bus's maximum of 5 minutes (PT5M)")
     count = requested.get("max_delivery_count")
     if count is not None and count < 1:
         raise OptionError(f"max_delivery_count: must be at least 1, got {count}")

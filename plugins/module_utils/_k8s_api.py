@@ -16,6 +16,8 @@ import random
 import time
 from typing import Any, Callable, NamedTuple, Protocol
 
+from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, build
+
 MERGE_PATCH = "application/merge-patch+json"
 JSON = "application/json"
 
@@ -60,15 +62,18 @@ class Resource(NamedTuple):
     def crd_name(self) -> str:
         return f"{self.plural}.{self.group}"
 
-    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+    def path(self, namespace: str | None = None, name: str | None = None, *subresource: str) -> str:
+        """The object's (or the collection's) percent-encoded path; a namespace or name that is empty once
+        given, '.' or '..' is refused (``_paths``), so no path reaches another object."""
         root = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
-        parts = [root]
-        if self.namespaced and namespace:
-            parts.append(f"namespaces/{namespace}")
+        parts: list[str | Segment] = [root]
+        # No namespace lists across all of them; an object named in an empty namespace is refused.
+        if self.namespaced and (namespace or (namespace is not None and name is not None)):
+            parts += ["namespaces", Segment("namespace", namespace)]
         parts.append(self.plural)
-        if name:
-            parts.append(name)
-        return "/".join(parts)
+        if name is not None:
+            parts.append(Segment("name", name))
+        return build(*parts, *subresource)
 
     def ref(self, name: str, namespace: str | None = None) -> str:
         """How messages name an object: ``Kind ns/name`` or ``Kind name``."""

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.parse
 from typing import Any, Mapping
 
-from ansible_collections.kedaops.aks.plugins.module_utils._errors import ConfigError
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import ConfigError, OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import K8sError
 
 # kubernetes.core's names and aliases, so `module_defaults` written for k8s work here too.
@@ -64,6 +65,28 @@ def auth_settings(params: dict[str, Any], environ: Mapping[str, str] | None = No
     return settings
 
 
+# The API server's URL: a scheme, a host (and port) and at most a path prefix without white space or dot
+# segments -- what kubectl's --server takes (https://kubernetes.io/docs/reference/kubectl/kubectl/).
+SERVER_URL = re.compile(r"https?://[^\s/?#@]+(/[^\s?#]*)?")
+
+
+def check_auth(auth: dict[str, Any]) -> None:
+    """The auth options that shape a URL or a header, checked before anything is sent."""
+    host = auth.get("host")
+    if host is not None:
+        path = host.split("://", 1)[-1].partition("/")[2]
+        if not SERVER_URL.fullmatch(host) or any(part in (".", "..") for part in path.split("/")):
+            raise OptionError(f"host: {str(host)[:100]!r} is not the API server's URL (https://<host>[:<port>], "
+                              "no white space or dot segments)")
+    api_key = auth.get("api_key")
+    if api_key is not None and (not api_key or not api_key.isprintable() or any(c.isspace() for c in api_key)):
+        raise OptionError("api_key: must be a bearer token: printable characters without white space")
+    for option in ("ca_cert", "client_cert", "client_key"):
+        value = auth.get(option)
+        if value is not None and not os.path.isfile(value):
+            raise OptionError(f"{option}: {str(value)[:200]!r} is not a readable file (a PEM file's path)")
+
+
 def _configuration(auth: dict[str, Any], environ: Mapping[str, str]) -> Any:
     from kubernetes.client.configuration import Configuration
     from kubernetes.config import ConfigException
@@ -94,9 +117,10 @@ def _configuration(auth: dict[str, Any], environ: Mapping[str, str]) -> Any:
                     "no Kubernetes configuration found: set kubeconfig (or K8S_AUTH_KUBECONFIG / KUBECONFIG), "
                     "or host with api_key or client_cert and client_key, or run inside a cluster")
         except ConfigException as e:
-            raise ConfigError(f"cannot load the Kubernetes configuration: {e}") from e
+            raise ConfigError(f"kubeconfig: cannot load the Kubernetes configuration (context {auth.get('context')!r}): "
+                              f"{e}") from e
         except OSError as e:
-            raise ConfigError(f"cannot read the Kubernetes configuration: {e}") from e
+            raise ConfigError(f"kubeconfig: cannot read the Kubernetes configuration: {e}") from e
     if auth.get("host"):
         config.host = auth["host"].rstrip("/")
     if auth.get("api_key"):
@@ -139,7 +163,9 @@ class HttpTransport:
                 body: Any = None, content_type: str | None = None) -> tuple[int, dict[str, str], bytes]:
         import urllib3
 
-        url = self.host + urllib.parse.quote(path)
+        # ``path`` comes percent-encoded from ``_paths.build`` (``Resource.path``): sent as it is, not
+        # encoded twice; it holds no dot segment for urllib3 to remove.
+        url = self.host + path
         if query:
             url += "?" + urllib.parse.urlencode(query)
         payload = None if body is None else json.dumps(body).encode("utf-8")
@@ -160,4 +186,5 @@ def connect(params: dict[str, Any], environ: Mapping[str, str] | None = None) ->
     """A transport for the cluster the options (or environment) point at. Sends nothing."""
     environ = dict(os.environ) if environ is None else environ
     auth = auth_settings(params, environ)
+    check_auth(auth)
     return HttpTransport(_configuration(auth, environ))

@@ -260,7 +260,7 @@ def build_scaled_object(params: dict[str, Any]) -> KedaPlan:
         raise OptionError("scale_target: required when state is present, with at least a name")
     # A Kubernetes kind is a CamelCase identifier; KEDA looks it up as given, so "Deployment " would never
     # resolve (https://kubernetes.io/docs/reference/using-api/api-concepts/#standard-api-terminology).
-    if target.get("kind") and not re.match(r"^[A-Z][A-Za-z0-9]*$", target["kind"]):
+    if target.get("kind") and not re.fullmatch(r"[A-Z][A-Za-z0-9]*", target["kind"]):
         raise OptionError(f"scale_target.kind: {target['kind']!r} is not a Kubernetes kind (CamelCase letters and "
                           "digits, no white space), for example Deployment or StatefulSet")
     warnings: list[str] = []

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 Plan = TypeVar("Plan")
 
+# The least each module's waiting option may be, in seconds: a wait of 0 or less could only fail (or, for
+# the ARM poller, wait for ever); ``wait_timeout`` 0 means "do not wait" (workload_identity_info).
+TIMEOUT_MINIMUM = {"timeout": 1, "credential_timeout": 1, "wait_timeout": 0}
+
 
 def azure_auth_argspec() -> dict[str, Any]:
     def env(option: str) -> tuple[Any, list[str]]:
@@ -57,6 +61,10 @@ class KedaopsModule(AnsibleModule):  # type: ignore[misc]  # ansible-core ships 
         super().__init__(argument_spec=spec, **kwargs)
         self._azure: AzureConnection | None = None
         self._k8s: Api | None = None
+        for option, least in TIMEOUT_MINIMUM.items():
+            value = self.params.get(option)
+            if isinstance(value, int) and value < least:
+                self.fail_json(msg=f"{option}: {value} must be at least {least} (seconds)")
 
     @property
     def azure(self) -> AzureConnection:

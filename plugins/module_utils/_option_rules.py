@@ -22,17 +22,19 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 # The nil GUID stands in for an id not known yet (validation before reads, check mode).
 NIL_GUID = "00000000-0000-0000-0000-000000000000"
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Every name rule is matched whole (``fullmatch``): ``$`` alone also matches before a final newline, so
+# ``re.match(r"^[a-z]+$", "name\n")`` accepts a name no service does.
 
 
 def dns_label(option: str, value: str) -> str:
-    if not value or len(value) > 63 or not DNS1123_LABEL.match(value):
+    if not value or len(value) > 63 or not DNS1123_LABEL.fullmatch(value):
         raise OptionError(f"{option}: '{value}' is not a valid DNS-1123 label (at most 63 lower-case "
                           "alphanumerics or '-', starting and ending with an alphanumeric)")
     return value
 
 
 def dns_subdomain(option: str, value: str, max_length: int = 253) -> str:
-    if not value or len(value) > max_length or not DNS1123_SUBDOMAIN.match(value):
+    if not value or len(value) > max_length or not DNS1123_SUBDOMAIN.fullmatch(value):
         raise OptionError(f"{option}: '{value}' is not a valid Kubernetes object name (DNS-1123 subdomain: "
                           f"at most {max_length} lower-case alphanumerics, '-' or '.', starting and ending "
                           "with an alphanumeric)")
@@ -40,7 +42,7 @@ def dns_subdomain(option: str, value: str, max_length: int = 253) -> str:
 
 
 def is_guid(value: str | None) -> bool:
-    return bool(GUID.match(value or ""))
+    return bool(GUID.fullmatch(value or ""))
 
 
 def guid(option: str, value: str) -> str:
@@ -50,7 +52,7 @@ def guid(option: str, value: str) -> str:
 
 
 def https_url(option: str, value: str) -> str:
-    if not re.match(r"^https://[^\s/]+(/\S*)?$", value or ""):
+    if not re.fullmatch(r"https://[^\s/]+(/\S*)?", value or ""):
         raise OptionError(f"{option}: '{value}' is not an https:// URL")
     return value
 
@@ -66,9 +68,9 @@ def int_range(option: str, value: int, low: int | None = None, high: int | None 
 def qualified_key(option: str, key: str) -> str:
     """A label or annotation key: optional DNS subdomain prefix, '/', name of at most 63."""
     prefix, _slash, name = key.rpartition("/")
-    if prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix)):
+    if prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.fullmatch(prefix)):
         raise OptionError(f"{option}: key '{key}' has an invalid prefix (must be a DNS-1123 subdomain)")
-    if not name or len(name) > 63 or not QUALIFIED_NAME.match(name):
+    if not name or len(name) > 63 or not QUALIFIED_NAME.fullmatch(name):
         raise OptionError(f"{option}: key '{key}' is not a valid qualified name (at most 63 alphanumerics, "
                           "'-', '_' or '.', starting and ending with an alphanumeric, optional 'prefix/')")
     return key
@@ -88,7 +90,7 @@ def labels(option: str, value: dict[str, Any] | None) -> dict[str, str]:
         if raw is None or isinstance(raw, (dict, list)):
             raise OptionError(f"{option}: value of '{key}' must be a string")
         text = string_value(raw)
-        if len(text) > 63 or not LABEL_VALUE.match(text):
+        if len(text) > 63 or not LABEL_VALUE.fullmatch(text):
             raise OptionError(f"{option}: value '{text}' of '{key}' is not a valid label value (at most 63 "
                               "alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric)")
         result[str(key)] = text
@@ -136,13 +138,42 @@ def check_tags(option: str, tags: dict[str, Any] | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in tags.items()}
 
 
+def identity_name(option: str, name: str) -> str:
+    if not isinstance(name, str) or not IDENTITY_NAME_RE.fullmatch(name):
+        raise OptionError(
+            f"{option}: {str(name)[:100]!r} is not a valid managed identity name: 3-128 characters, ASCII letters, "
+            f"digits, '-' and '_', starting with a letter or digit")
+    return name
+
+
 def validate_identity(name: str, tags: dict[str, Any] | None) -> None:
     """Fail before any call on a name or tags Azure would refuse (the message names the option and the rule)."""
-    if not IDENTITY_NAME_RE.match(name or ""):
-        raise OptionError(
-            f"name: {name!r} is not a valid managed identity name: 3-128 characters, ASCII letters, digits, '-' "
-            f"and '_', starting with a letter or digit")
+    identity_name("name", name)
     check_tags("tags", tags)
+
+
+# https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftresources
+# (resourcegroups): 1-90 characters, underscores, hyphens, periods, parentheses and letters or digits (Unicode
+# ones included), not ending with a period.
+RESOURCE_GROUP_NAME = re.compile(r"[-\w.()]{0,89}[-\w()]")
+# ...#microsoftcontainerservice (managedClusters) and #microsoftkubernetes (connectedClusters): 1-63
+# characters, alphanumerics, underscores and hyphens, starting and ending with an alphanumeric.
+CLUSTER_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?")
+
+
+def resource_group(option: str, value: str) -> str:
+    if not isinstance(value, str) or not RESOURCE_GROUP_NAME.fullmatch(value) or not value.isprintable():
+        raise OptionError(f"{option}: {str(value)[:100]!r} is not a resource group name: 1-90 letters, digits, "
+                          "'_', '-', '.', '(' or ')', not ending with '.'")
+    return value
+
+
+def cluster_name(option: str, value: str, kind: str) -> str:
+    """An AKS managed cluster's or an Arc connected cluster's name (``kind`` says which, for the message)."""
+    if not isinstance(value, str) or not CLUSTER_NAME.fullmatch(value):
+        raise OptionError(f"{option}: {str(value)[:100]!r} is not a valid {kind} name: 1-63 ASCII letters, digits, "
+                          "'_' or '-', starting and ending with a letter or digit")
+    return value
 
 
 def check_items(option: str, items: list[dict[str, Any]], check: Callable[[dict[str, Any]], None],

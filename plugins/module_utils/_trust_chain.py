@@ -529,10 +529,37 @@ def _credentials_if_any(conn: AzureConnection, identity_ref: tuple[str, str]) ->
         raise
 
 
+def check_names(options: dict[str, Any]) -> None:
+    """The names the chain is read under, checked before the first read (a name no object can have is a typo,
+    not a finding): Kubernetes names (apimachinery's rules), Azure names and role assignment scopes."""
+    from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as rules
+    from ansible_collections.kedaops.aks.plugins.module_utils._paths import resource_id_segments
+
+    if options.get("operator_namespace") is not None:
+        rules.dns_label("operator_namespace", options["operator_namespace"])
+    if options.get("operator_service_account") is not None:
+        rules.dns_subdomain("operator_service_account", options["operator_service_account"])
+    for option in ("cluster_resource_group", "identity_resource_group"):
+        if options.get(option) is not None:
+            rules.resource_group(option, options[option])
+    if options.get("cluster_name") is not None:
+        rules.cluster_name("cluster_name", options["cluster_name"], "cluster")
+    if options.get("identity_name") is not None:
+        rules.identity_name("identity_name", options["identity_name"])
+    for option in ("scalers", "trigger_auths"):
+        for index, item in enumerate(options.get(option) or []):
+            rules.dns_subdomain(f"{option}[{index}].name", item["name"])
+            if item.get("namespace") is not None:
+                rules.dns_label(f"{option}[{index}].namespace", item["namespace"])
+    for index, item in enumerate(options.get("role_assignments") or []):
+        resource_id_segments(f"role_assignments[{index}].scope", item["scope"])
+
+
 def inspect(conn: AzureConnection, connect_k8s: Callable[[], Api], options: dict[str, Any]) -> dict[str, Any]:
     """The ``workload_identity_info`` result: gather, evaluate, and with ``probe_token_exchange`` probe."""
     if options["wait_timeout"] < 0:
-        raise OptionError("wait_timeout must be 0 or more seconds")
+        raise OptionError("wait_timeout: must be 0 or more seconds")
+    check_names(options)
     facts, api = gather(conn, connect_k8s, options)
     checks = evaluate(facts)
     result: dict[str, Any] = {"changed": False}

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils._arc import k3s_fix
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import DEFAULT_AUDIENCE as TOKEN_EXCHANGE_AUDIENCE
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api, K8sError
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import SERVICE_ACCOUNT, Api, K8sError
 from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check, Facts
 
 # Codes the token endpoint answers while a correct credential has not reached every Entra replica.
@@ -38,7 +38,7 @@ def request_token(api: Api, namespace: str, service_account: str, seconds: int =
     """A short-lived token for the service account, as the kubelet would project it (TokenRequest)."""
     body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
             "spec": {"audiences": [TOKEN_EXCHANGE_AUDIENCE], "expirationSeconds": seconds}}
-    result = api.call("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{service_account}/token",
+    result = api.call("POST", SERVICE_ACCOUNT.path(namespace, service_account, "token"),
                       body=body, content_type="application/json")
     return result["status"]["token"]
 

@@ -49,7 +49,7 @@ options:
       - Omit to leave it as it is.
     type: bool
   timeout:
-    description: Seconds to wait for the cluster update to finish.
+    description: Seconds to wait for the cluster update to finish; at least C(1).
     type: int
     default: 1800
 extends_documentation_fragment:

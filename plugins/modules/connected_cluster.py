@@ -50,11 +50,11 @@ options:
     description:
       - The issuer of a cluster that already publishes its own OIDC documents (AKS, EKS, GKE)
         (C(oidcIssuerProfile.selfHostedIssuerUrl)); federated credentials must then carry this URL. Needs
-        O(oidc_issuer=true).
+        O(oidc_issuer=true). An https URL without white space (a trailing space or newline is refused).
       - Omit to leave it as it is.
     type: str
   timeout:
-    description: Seconds to wait for the cluster update to finish.
+    description: Seconds to wait for the cluster update to finish; at least C(1).
     type: int
     default: 1800
 extends_documentation_fragment:

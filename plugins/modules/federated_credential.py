@@ -62,7 +62,8 @@ options:
     default: [api://AzureADTokenExchange]
   timeout:
     description:
-      - Seconds to wait for the identity's write lock and to keep retrying Azure's concurrent-write conflict.
+      - Seconds to wait for the identity's write lock and to keep retrying Azure's concurrent-write conflict;
+        at least C(1).
     type: int
     default: 300
   state:

@@ -109,7 +109,7 @@ options:
     description:
       - Seconds to wait, per credential, for the controller-wide lock on the identity's credential writes and to
         retry Azure's C(ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity), as
-        M(kedaops.aks.federated_credential)'s O(kedaops.aks.federated_credential#module:timeout).
+        M(kedaops.aks.federated_credential)'s O(kedaops.aks.federated_credential#module:timeout); at least C(1).
     type: int
     default: 300
 extends_documentation_fragment:

@@ -55,7 +55,7 @@ options:
     choices: [present, absent]
     default: present
   timeout:
-    description: Seconds to wait for a long-running operation.
+    description: Seconds to wait for a long-running operation; at least C(1).
     type: int
     default: 600
 extends_documentation_fragment:

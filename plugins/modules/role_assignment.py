@@ -39,7 +39,9 @@ options:
   principal_id:
     description:
       - The object id of the principal. For a managed identity this is its principal id
-        (RV(kedaops.aks.managed_identity#module:identity.principal_id)), not its client id.
+        (RV(kedaops.aks.managed_identity#module:identity.principal_id)), not its client id. Given the client id of
+        a managed identity of the subscription, the module fails at the first C(PrincipalNotFound) and names the
+        principal id to use.
     type: str
     required: true
   principal_type:
@@ -51,7 +53,7 @@ options:
     choices: [ServicePrincipal, User, Group, ForeignGroup, Device]
     default: ServicePrincipal
   timeout:
-    description: Seconds to keep retrying C(PrincipalNotFound) while a new principal replicates.
+    description: Seconds to keep retrying C(PrincipalNotFound) while a new principal replicates; at least C(1).
     type: int
     default: 300
   state:

@@ -95,7 +95,7 @@ options:
     default: false
   timeout:
     description:
-      - Seconds to wait with O(wait=true) before failing.
+      - Seconds to wait with O(wait=true) before failing; at least C(1).
     type: int
     default: 300
 seealso:

@@ -84,7 +84,7 @@ options:
   timeout:
     description:
       - Seconds to wait for the create or delete to finish (and, within it, for another operation in progress on
-        the namespace, Service Bus's 409 SubCode 40901).
+        the namespace, Service Bus's 409 SubCode 40901); at least C(1).
       - A create or delete that Azure accepted but that is still running then fails the task with C(changed=true).
     type: int
     default: 900
@@ -108,7 +108,7 @@ options:
         description: C(maxDeliveryCount).
         type: int
       lock_duration:
-        description: C(lockDuration), an ISO 8601 duration.
+        description: C(lockDuration), an ISO 8601 duration of at most C(PT5M) (Service Bus's maximum).
         type: str
       max_size_in_megabytes:
         description: C(maxSizeInMegabytes).

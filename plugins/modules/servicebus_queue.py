@@ -40,7 +40,7 @@ options:
     description: Deliveries before a message is dead-lettered (C(maxDeliveryCount)).
     type: int
   lock_duration:
-    description: The peek-lock duration, ISO 8601 (C(lockDuration), e.g. C(PT1M)).
+    description: The peek-lock duration, ISO 8601 (C(lockDuration), e.g. C(PT1M)); at most C(PT5M), Service Bus's maximum.
     type: str
   max_size_in_megabytes:
     description: The queue's maximum size (C(maxSizeInMegabytes)).

@@ -245,7 +245,7 @@ options:
   timeout:
     description:
       - Seconds to wait for an identity's write lock, to retry the concurrent-write conflict, and to retry
-        C(PrincipalNotFound) while a new identity replicates.
+        C(PrincipalNotFound) while a new identity replicates; at least C(1).
     type: int
     default: 300
 extends_documentation_fragment:

@@ -131,7 +131,8 @@ options:
     type: bool
     default: false
   wait_timeout:
-    description: Seconds to keep retrying the exchange while the credential propagates; C(0) tries once.
+    description: Seconds to keep retrying the exchange while the credential propagates; C(0) tries once; a
+      negative value is refused.
     type: int
     default: 0
   fail_on_problems:

@@ -253,7 +253,7 @@ class EntraService(Service):
             self.verifier.verify(assertion, identity or {"credentials": []})
             method = "2"
         elif secret:
-            if identity is not None or not hmac.compare_digest(secret, ids.AUTOMATION_CLIENT_SECRET):
+            if identity is not None or not hmac.compare_digest(secret.encode("utf-8"), ids.AUTOMATION_CLIENT_SECRET.encode("utf-8")):
                 raise EntraError(401, "invalid_client", 7000215,
                                  "Invalid client secret provided. Ensure the secret being sent in the request is the client "
                                  f"secret value, not the client secret ID, for a secret added to app '{client_id}'.")

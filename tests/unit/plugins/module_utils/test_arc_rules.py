@@ -53,6 +53,10 @@ def test_plan_changes_only_what_differs(current, requested, changes):
     (ON, {**READ, "self_hosted_issuer_url": SELF_HOSTED}, "self_hosted_issuer_url", arc.SELF_HOSTED_NEEDS_OIDC),
     (OFF, {**READ, "oidc_issuer": True, "self_hosted_issuer_url": "http://x/"}, "self_hosted_issuer_url", "https URL"),
     (OFF, {**READ, "workload_identity": True}, "workload_identity", "needs the OIDC issuer"),
+    (OFF, {**READ, "oidc_issuer": True, "self_hosted_issuer_url": SELF_HOSTED + "\n"}, "self_hosted_issuer_url",
+     "holds white space"),
+    (OFF, {**READ, "oidc_issuer": True, "self_hosted_issuer_url": SELF_HOSTED + " "}, "self_hosted_issuer_url",
+     "holds white space"),
 ])
 def test_plan_refuses_what_the_cli_refuses(current, requested, option, text):
     with pytest.raises(OptionError) as err:

@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as rbac
+from ansible_collections.kedaops.aks.plugins.module_utils import _azure_servicebus as servicebus
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import (
     KNOWN_CLOUDS,
     AzureAuth,
@@ -520,3 +521,24 @@ def test_an_operation_in_progress_conflict_of_service_bus_is_transient_and_a_tak
     taken = AzureError("x", code="Conflict", status=409, message="SubCode=40900. Namespace name is already taken.")
     assert sb.operation_in_progress(busy)
     assert not sb.operation_in_progress(taken)
+
+
+# --- Service Bus queue input ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lock_duration", ["PT5M1S", "PT6M", "PT1H", "P1D", "PT301S"])
+def test_a_queue_lock_duration_over_five_minutes_is_refused(lock_duration):
+    with pytest.raises(OptionError, match=r"^lock_duration: .*maximum of 5 minutes"):
+        servicebus.validate_queue("sb-keda-demo", "orders", {"lock_duration": lock_duration})
+
+
+@pytest.mark.parametrize("lock_duration", ["PT5M", "PT300S", "PT1M", "PT30S", "PT4M59.5S"])
+def test_a_queue_lock_duration_up_to_five_minutes_is_accepted(lock_duration):
+    servicebus.validate_queue("sb-keda-demo", "orders", {"lock_duration": lock_duration})
+
+
+@pytest.mark.parametrize("name", ["orders\n", "orders ", "a/../../sb-keda-demo", "./orders"])
+def test_a_queue_name_with_a_newline_or_dot_segments_is_refused(name):
+    with pytest.raises(OptionError, match=r"^name: "):
+        servicebus.queue_path("0b1f6471-1bf0-4dda-aec3-cb9272f09590", "rg", "sb-keda-demo", name) \
+            if "/" in name else servicebus.validate_queue("sb-keda-demo", name, {})

@@ -71,7 +71,7 @@ def test_retries_are_bounded_and_the_error_keeps_its_code(conn, azure_env):
 
 def test_azure_errors_keep_code_message_and_status(conn):
     with pytest.raises(AzureError) as err:
-        msi.list_credentials(conn, "no-such-group", "x")
+        msi.list_credentials(conn, "no-such-group", "no-such-identity")
     assert err.value.code == "ResourceGroupNotFound" and err.value.status == 404
     assert "no-such-group" in err.value.message
 
@@ -79,7 +79,7 @@ def test_azure_errors_keep_code_message_and_status(conn):
 def test_wrong_secret_fails_with_the_entra_error(new_conn):
     conn = new_conn(secret="wrong")
     with pytest.raises(AzureError) as err:
-        msi.get_identity(conn, RG, "x")
+        msi.get_identity(conn, RG, "no-such-identity")
     assert "AADSTS" in err.value.msg or err.value.code == "AuthenticationFailed"
 
 

@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as rbac
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 RG = "rg-keda-integration"
 READER = "b0d8363b-8ddd-447d-831f-62ca05bff136"  # Monitoring Data Reader
@@ -113,6 +114,16 @@ def test_a_client_id_passed_as_principal_id_is_named_at_the_first_miss(conn, sco
         rbac.ensure_assignment_present(conn, scope, READER, client_id, "ServicePrincipal", False, 2,
                                        warn=warnings.append)
     assert len(warnings) == 1 and f"If {client_id} is a client id" in warnings[0]
+
+
+def test_a_client_id_of_an_identity_passed_as_principal_id_fails_at_the_first_miss(conn, azure_env, scope):
+    _changed, identity = msi.ensure_identity_present(conn, None, RG, "keda-client-id-mixup", "eastus", None, False, False)
+    azure_env.clear_requests()
+    with pytest.raises(OptionError, match=r"^principal_id: .* is the client id of managed identity keda-client-id-mixup"
+                                          rf".*pass its principal_id {identity['principal_id']}"):
+        present(conn, scope, READER, identity["client_id"], timeout=300)
+    creates = [r for r in azure_env.requests("arm") if r["method"] == "PUT" and "roleAssignments" in r["path"]]
+    assert len(creates) == 1  # one attempt, not five minutes of them
 
 
 def test_an_unknown_role_name_fails_with_its_name(conn, principal, scope):
