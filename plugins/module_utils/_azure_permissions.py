@@ -19,6 +19,8 @@ import re
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as rules
+from ansible_collections.kedaops.aks.plugins.module_utils import _paths as paths
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import ModuleFailure, OptionError
 
 API_VERSION = "2022-04-01"
@@ -41,7 +43,8 @@ def fix_for(action: str) -> str:
 
 
 def build(checks: list[dict[str, Any]], subscription_id: str) -> list[dict[str, Any]]:
-    """Each check as ``{scope, group, actions}`` (group: the resource group id), or an OptionError."""
+    """Each check as ``{scope, group, actions}`` (group: the resource group id) with the percent-encoded paths
+    it is read at (``scope_path``, ``group_path``; _paths), or an OptionError."""
     planned = []
     for index, check in enumerate(checks):
         where = f"checks[{index}]"
@@ -49,8 +52,11 @@ def build(checks: list[dict[str, Any]], subscription_id: str) -> list[dict[str, 
         if bool(scope) == bool(group_name):
             raise OptionError(f"{where}: give exactly one of scope and resource_group")
         if group_name:
+            rules.guid("subscription_id", subscription_id)
+            rules.resource_group(f"{where}.resource_group", group_name)
             scope = f"/subscriptions/{subscription_id}/resourceGroups/{group_name}"
         scope = str(scope).rstrip("/")
+        segments = paths.resource_id_segments(f"{where}.scope", scope)
         match = _SCOPE.match(scope)
         if not match:
             raise OptionError(
@@ -64,7 +70,9 @@ def build(checks: list[dict[str, Any]], subscription_id: str) -> list[dict[str, 
                 raise OptionError(f"{where}.actions: {action!r} is not an Azure action "
                                   "(<Namespace>/<resourceType>[/...]/<read|write|delete|action>)")
         group = f"/subscriptions/{match.group(1)}/resourceGroups/{match.group(2)}"
-        planned.append({"scope": scope, "group": group, "actions": list(dict.fromkeys(actions))})
+        planned.append({"scope": scope, "group": group, "actions": list(dict.fromkeys(actions)),
+                        "scope_path": paths.resource_id(f"{where}.scope", scope),
+                        "group_path": paths.resource_id(f"{where}.scope", "/" + "/".join(segments[:4]))})
     return planned
 
 
@@ -99,7 +107,7 @@ def evaluate(arm: Any, planned: list[dict[str, Any]]) -> dict[str, Any]:
     for check in planned:
         group_key = check["group"].lower()
         if group_key not in reads:
-            reads[group_key] = _read(arm, check["group"])
+            reads[group_key] = _read(arm, check["group_path"])
         entries = reads[group_key]
         if entries is None:
             problem = f"resource group {check['group']} does not exist (or the caller cannot see it)"
@@ -113,7 +121,7 @@ def evaluate(arm: Any, planned: list[dict[str, Any]]) -> dict[str, Any]:
         if lacking and check["scope"].lower() != group_key:
             key = check["scope"].lower()
             if key not in reads:
-                reads[key] = _read(arm, check["scope"])
+                reads[key] = _read(arm, check["scope_path"])
             at_resource = reads[key]
             if at_resource is not None:
                 read_at = check["scope"]

@@ -70,17 +70,21 @@ BASE: dict[str, dict[str, Any]] = {
     "keda_scaled_object": SCALED_OBJECT,
     "keda_trigger_auth": TRIGGER_AUTH,
     "managed_identity": {"resource_group": RG, "name": "id-corpus", "location": ids.LOCATION, "tags": {"team": "a"},
-                         "owned_credentials": ["fic-a"],
-                         "federated_credentials": [{"name": "fic-a", "issuer": ISSUER, "subject": SUBJECT}]},
+                         "federated_credentials": [{"name": "fic-a", "issuer": ISSUER, "subject": SUBJECT},
+                                                   {"name": "fic-b", "state": "absent"}]},
     "managed_identity_info": {"resource_group": RG, "name": "id-corpus"},
+    "caller_permissions_info": {"checks": [{"scope": SCOPE, "actions": ["Microsoft.Authorization/roleAssignments/write"]},
+                                           {"resource_group": RG,
+                                            "actions": ["Microsoft.ManagedIdentity/userAssignedIdentities/write"]}]},
     "monitor_workspace": {"resource_group": RG, "name": ids.MONITOR_WORKSPACE_NAME, "location": ids.LOCATION,
-                          "tags": {"team": "a"}, "creation_tags": {"team": "a"}, "require_tags": {"team": "a"}},
+                          "tags": {"team": "a"}, "creation_tags": {"team": "a"}},
     "role_assignment": {"scope": SCOPE, "role": "Reader", "principal_id": ids.AUTOMATION_PRINCIPAL_ID},
-    "rollout_restart": {"namespace": "keda", "name": "keda-operator", "unless_env_present": ["AZURE_CLIENT_ID"]},
+    "rollout_restart": {"namespace": "keda", "name": "keda-operator", "unless_env_present": ["AZURE_CLIENT_ID"],
+                        "unless_env_matches_service_account": {"AZURE_CLIENT_ID": "azure.workload.identity/client-id"}},
     "servicebus_namespace": {"resource_group": RG, "name": ids.SERVICEBUS_NAMESPACE_NAME, "location": ids.LOCATION,
-                             "tags": {"team": "a"}, "creation_tags": {"team": "a"}, "require_tags": {"team": "a"},
+                             "tags": {"team": "a"}, "creation_tags": {"team": "a"},
                              "queues": [{"name": "orders", "lock_duration": "PT1M",
-                                         "default_message_time_to_live": "P1D"}]},
+                                         "default_message_time_to_live": "P1D"}, {"name": "drained", "state": "absent"}]},
     "servicebus_queue": {"resource_group": RG, "namespace": ids.SERVICEBUS_NAMESPACE_NAME, "name": "orders",
                          "lock_duration": "PT1M", "default_message_time_to_live": "P1D"},
     "workload_bindings": {"resource_group": RG, "issuer": ISSUER, "audiences": ["api://AzureADTokenExchange"],
@@ -102,6 +106,15 @@ BASE: dict[str, dict[str, Any]] = {
 }
 
 VARIANTS: dict[str, dict[str, Any]] = {
+    # A queue that does not exist yet: its namespace is read first (what a hostile name that misses the queue does).
+    "servicebus_queue": {"drop": ("name",), "add": {"name": "orders-not-yet"}},
+    "monitor_workspace": {"drop": ("location", "tags", "creation_tags"),
+                          "add": {"state": "absent", "require_tags": {"team": "a"}}},
+    # The options that only mean something with state: absent (a present baseline would be refused at once).
+    "managed_identity": {"drop": ("location", "tags", "federated_credentials"),
+                         "add": {"state": "absent", "owned_credentials": ["fic-a"]}},
+    "servicebus_namespace": {"drop": ("location", "tags", "creation_tags", "queues"),
+                             "add": {"state": "absent", "require_tags": {"team": "a"}, "owned_queues": ["orders"]}},
     "workload_identity_info": {"drop": ("cluster_resource_group", "cluster_name", "identity_resource_group",
                                         "identity_name"),
                                "add": {"issuer_url": ISSUER, "identity_client_id": GUID}},
@@ -154,17 +167,21 @@ CLASSIFIED: dict[str, dict[str, str]] = {
     "managed_identity": {"resource_group": SEGMENT, "name": SEGMENT, "location": VALUE, "tags{}": VALUE,
                          "state": VALUE, "owned_credentials[]": SEGMENT, "federated_credentials[].name": SEGMENT,
                          "federated_credentials[].issuer": VALUE, "federated_credentials[].subject": VALUE,
-                         "federated_credentials[].audiences[]": VALUE},
+                         "federated_credentials[].audiences[]": VALUE, "federated_credentials[].state": VALUE},
+    "caller_permissions_info": {"checks[].scope": SEGMENT, "checks[].resource_group": SEGMENT,
+                                "checks[].actions[]": VALUE},
     "managed_identity_info": {"resource_group": SEGMENT, "name": SEGMENT},
     "monitor_workspace": {"resource_group": SEGMENT, "name": SEGMENT, "location": VALUE, "tags{}": VALUE,
                           "creation_tags{}": VALUE, "require_tags{}": VALUE, "state": VALUE},
     "role_assignment": {"scope": SEGMENT, "role": VALUE, "principal_id": VALUE, "principal_type": VALUE,
                         "state": VALUE},
-    "rollout_restart": {"namespace": SEGMENT, "name": SEGMENT, "kind": VALUE, "unless_env_present[]": VALUE},
+    "rollout_restart": {"namespace": SEGMENT, "name": SEGMENT, "kind": VALUE, "unless_env_present[]": VALUE,
+                        "unless_env_matches_service_account{}": VALUE},
     "servicebus_namespace": {"resource_group": SEGMENT, "name": SEGMENT, "location": VALUE, "sku": VALUE,
                              "tags{}": VALUE, "creation_tags{}": VALUE, "require_tags{}": VALUE, "state": VALUE,
                              "queues[].name": SEGMENT, "queues[].lock_duration": VALUE,
-                             "queues[].default_message_time_to_live": VALUE},
+                             "queues[].default_message_time_to_live": VALUE, "queues[].state": VALUE,
+                             "owned_queues[]": SEGMENT},
     "servicebus_queue": {"resource_group": SEGMENT, "namespace": SEGMENT, "name": SEGMENT, "lock_duration": VALUE,
                          "default_message_time_to_live": VALUE, "state": VALUE},
     "workload_bindings": {
@@ -406,8 +423,8 @@ def test_a_queue_name_with_dot_segments_never_deletes_its_namespace(lab_env, nam
     """Issue 23's first finding, applied for real: ``state=absent`` with such a name is refused, nothing is sent."""
     log = RequestLog(lab_env)
     log.clear()
-    args = {**auth_base("servicebus_queue", {"subscription_id": {}}, lab_env.env), **BASE["servicebus_queue"],
-            "name": name, "state": "absent"}
+    args = {**auth_base("servicebus_queue", {"subscription_id": {}}, lab_env.env), "resource_group": RG,
+            "namespace": ids.SERVICEBUS_NAMESPACE_NAME, "name": name, "state": "absent"}
     result = run_module("servicebus_queue", args, check_mode=False)
     assert result.get("failed") and result["msg"].startswith("name: ")
     assert request_paths(log) == []
