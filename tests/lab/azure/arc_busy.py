@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 BUSY_STATES = ("Provisioning", "Updating", "Deleting", "Accepted")
 
 
-def control(service: "ArmService", request: Request, rest: list[str]) -> Response:
+def control(service: ArmService, request: Request, rest: list[str]) -> Response:
     if rest != ["operation"] or request.method != "POST":
         return Response.json(404, {"error": f"no control route {request.method} {request.path}"})
     spec = request.json() or {}
@@ -58,7 +58,7 @@ def control(service: "ArmService", request: Request, rest: list[str]) -> Respons
     return Response.json(201, {"id": rid, "state": state, "reads": reads, "after_reads": after})
 
 
-def _begin(record: "Record") -> None:
+def _begin(record: Record) -> None:
     busy = record.meta["busy"]
     record.body["properties"]["provisioningState"] = busy["state"]
     # What connectedclusters._put checks to refuse a second write while one runs.
@@ -66,7 +66,7 @@ def _begin(record: "Record") -> None:
     record.meta["operation"] = busy["operation"]
 
 
-def after_read(service: "ArmService", record: "Record") -> None:
+def after_read(service: ArmService, record: Record) -> None:
     """Count a GET of the cluster (under the store lock): start or end the other operation."""
     busy: dict[str, Any] | None = record.meta.get("busy")
     if busy is None:
