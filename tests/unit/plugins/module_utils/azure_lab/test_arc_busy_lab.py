@@ -100,5 +100,5 @@ def test_check_mode_on_a_busy_cluster_warns_and_writes_nothing(conn, azure_env, 
 def test_a_cluster_still_busy_at_the_timeout_fails_naming_the_state(conn, azure_env, name):
     other_operation(azure_env, name, "Provisioning", reads=1000)
     with pytest.raises(AzureError, match="another operation is in progress .provisioningState Provisioning."):
-        arc.ensure(conn, RG, name, ENABLE, False, 2)
+        arc.ensure(conn, RG, name, ENABLE, False, 1)
     assert azure_env.writes("arm") == []
