@@ -16,9 +16,11 @@ cannot carry these profiles, and the PUT requires ``identity`` and
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+import time
+from typing import TYPE_CHECKING, Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, retry_on_codes
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import cluster_name
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
@@ -34,6 +36,15 @@ READ_ONLY_TOP = ("id", "name", "type", "systemData")
 READ_ONLY_PROPERTIES = ("provisioningState", "agentVersion", "kubernetesVersion", "totalNodeCount", "totalCoreCount",
                         "lastConnectivityTime", "managedIdentityCertificateExpirationTime", "connectivityStatus",
                         "offering", "miscellaneousProperties")
+
+# The ProvisioningState enum of connectedClusters.json (definitions/ProvisioningState): Succeeded, Failed
+# and Canceled end an operation; Provisioning, Updating, Deleting and Accepted mean one is running (the
+# recordings show "Accepted" on the PUT's answer: azure-cli-extensions test_connectedk8s.yaml). The 409
+# code Arc answers to a write while another operation runs is not published, so a conflict is waited
+# out only when a re-read shows one of these states, never on its code alone.
+BUSY_STATES = frozenset({"Provisioning", "Updating", "Deleting", "Accepted"})
+DELETING = "Deleting"
+BUSY_MAX_DELAY = 30.0
 
 # azure-cli-extensions src/connectedk8s/azext_connectedk8s/_validators.py, word for word.
 OIDC_CANNOT_BE_DISABLED = "Disabling OIDC issuer is not supported."
@@ -160,19 +171,81 @@ def get_cluster(conn: AzureConnection, resource_group: str, name: str) -> dict[s
                           f"reading connected cluster {name}")
 
 
+class ClusterBusy(AzureError):
+    """Another operation runs on the connected cluster (a non-terminal provisioningState): waited out."""
+
+
+def _state(cluster: dict[str, Any]) -> str:
+    return str((cluster.get("properties") or {}).get("provisioningState") or "")
+
+
+def _refuse_deleting(cluster: dict[str, Any], name: str, err: AzureError | None = None) -> None:
+    if _state(cluster) == DELETING:
+        raise AzureError(f"Error updating connected cluster {name}: the cluster is being deleted (provisioningState "
+                         "Deleting); nothing was changed. Connect it again (az connectedk8s connect) before enabling "
+                         "its features.", code=err.code if err else None, message=err.message if err else None,
+                         status=err.status if err else None)
+
+
+def _busy(cluster: dict[str, Any], name: str, err: AzureError | None = None) -> ClusterBusy:
+    what = f"({err.code}) " if err is not None and err.code else ""
+    return ClusterBusy(f"Error updating connected cluster {name}: {what}another operation is in progress "
+                       f"(provisioningState {_state(cluster)}) and did not finish within the timeout",
+                       code=err.code if err else None, message=err.message if err else None,
+                       status=err.status if err else None)
+
+
 def ensure(conn: AzureConnection, resource_group: str, name: str, requested: dict[str, Any],
-           check_mode: bool, timeout: float) -> tuple[bool, dict[str, Any], dict[str, Any]]:
-    """Returns (changed, before, after) as cluster states; with nothing requested this is one GET."""
+           check_mode: bool, timeout: float,
+           warn: Callable[[str], None] | None = None) -> tuple[bool, dict[str, Any], dict[str, Any]]:
+    """Returns (changed, before, after) as cluster states; with nothing requested this is one GET.
+
+    Before its write the module waits (within ``timeout``, the shared backoff of ``retry_on_codes``)
+    while another operation runs on the cluster (``BUSY_STATES``), then decides again on the cluster
+    as that operation left it; a 409 to the PUT is waited out the same way only when a re-read shows
+    such a state, and fails at once otherwise. A cluster being deleted fails at once. Check mode
+    does not wait: it predicts, and ``warn`` says the cluster is busy."""
     validate(requested)
     cluster = get_cluster(conn, resource_group, name)
     before = cluster_state(cluster)
     changes = plan(features(cluster), requested)
+    if any(value is not None for value in requested.values()):
+        _refuse_deleting(cluster, name)  # also when nothing would change: the cluster is going away
     if not changes:
         return False, before, before
     if check_mode:
+        if _state(cluster) in BUSY_STATES and warn is not None:
+            warn(f"connected cluster {name}: another operation is in progress (provisioningState {_state(cluster)}); "
+                 "the run would wait for it to finish before writing")
         return True, before, predict(before, changes)
-    updated = conn.arm().put_and_wait(cluster_path(conn.subscription_id, resource_group, name), API_VERSION,
-                                      update_body(cluster, changes), f"updating connected cluster {name}", timeout)
+    deadline = time.monotonic() + timeout
+    path = cluster_path(conn.subscription_id, resource_group, name)
+    read: list[dict[str, Any]] = [cluster]  # the first attempt uses the read above
+
+    def attempt() -> tuple[bool, dict[str, Any]]:
+        current = read.pop() if read else get_cluster(conn, resource_group, name)
+        _refuse_deleting(current, name)
+        if _state(current) in BUSY_STATES:
+            raise _busy(current, name)
+        wanted = plan(features(current), requested)
+        if not wanted:
+            return False, current  # the other operation did it
+        try:
+            return True, conn.arm().put_and_wait(path, API_VERSION, update_body(current, wanted),
+                                           f"updating connected cluster {name}", max(1.0, deadline - time.monotonic()))
+        except AzureError as err:
+            if err.status != 409:
+                raise
+            now = get_cluster(conn, resource_group, name)
+            _refuse_deleting(now, name, err)
+            if _state(now) in BUSY_STATES:
+                raise _busy(now, name, err) from err
+            raise
+
+    wrote, updated = retry_on_codes(attempt, frozenset(), timeout, max_delay=BUSY_MAX_DELAY,
+                                    transient=lambda err: isinstance(err, ClusterBusy))
+    if not wrote:
+        return False, cluster_state(updated), cluster_state(updated)
     return True, before, cluster_state(updated)
 
 

@@ -26,6 +26,18 @@ description:
   - The module does not connect or delete clusters (C(az connectedk8s connect) does).
 author:
   - kedaops.aks contributors (@kedaops)
+notes:
+  - Another operation running on the cluster is waited out, not failed at once. Before its write the module
+    reads the cluster's C(provisioningState); while it is C(Provisioning), C(Updating) or C(Accepted) (the
+    spec's non-terminal states) it reads again with a growing, jittered backoff (at most 30 s apart) within
+    O(timeout), then decides again on the cluster as that operation left it (nothing is written when the
+    other operation already made the change). C(Succeeded), C(Failed) and C(Canceled) are terminal.
+  - A 409 answered to the write is retried the same way only when a re-read shows a non-terminal state;
+    otherwise it fails at once, keeping Azure's error code under C(error). Arc does not publish the code it
+    answers while another operation runs, so the state decides, not the code.
+  - A cluster in C(Deleting) fails at once with a clear message whenever an option is given (nothing is
+    written); a read without options returns it.
+  - Check mode does not wait; it predicts the result and warns when the cluster is busy.
 options:
   resource_group:
     description: The resource group of the connected cluster.
@@ -54,7 +66,9 @@ options:
       - Omit to leave it as it is.
     type: str
   timeout:
-    description: Seconds to wait for the cluster update to finish; at least C(1).
+    description:
+      - Seconds to wait for the cluster update to finish, including the wait for another operation
+        already running on the cluster (see the notes); at least C(1).
     type: int
     default: 1800
 extends_documentation_fragment:
@@ -175,10 +189,11 @@ def run(module: KedaopsModule) -> dict:
     p = module.params
     requested = {option: p[option] for option in REQUESTED}
     arc.validate(requested)  # before anything is sent
+    warnings: list[str] = []
     changed, before, after = arc.ensure(module.azure, p["resource_group"], p["name"], requested, module.check_mode,
-                                        p["timeout"])
+                                        p["timeout"], warn=warnings.append)
     computed = ("issuer_url", "oidc_issuer_url") if module.check_mode else ()  # known after apply
-    return {"changed": changed, "cluster": after, "diff": diff(before, after, computed)}
+    return {"changed": changed, "cluster": after, "diff": diff(before, after, computed), "warnings": warnings}
 
 
 ARGUMENT_SPEC = {

@@ -104,7 +104,11 @@ class ArmService(Service):
         }
 
     def control(self, request: Request, rest: list[str]) -> Response:
-        """``/services/arm/fleet``: more clusters in ARM (azure/fleet.py)."""
+        """``/services/arm/fleet``: more clusters in ARM (azure/fleet.py); ``/services/arm/connected-clusters/
+        operation``: another operation running on a connected cluster (azure/arc_busy.py)."""
+        if rest[:1] == ["connected-clusters"]:
+            from . import arc_busy
+            return arc_busy.control(self, request, rest[1:])
         return fleet.control(self, request, rest)
 
     def fault_response(self, fault: Fault) -> Response:
