@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as rules
 from ansible_collections.kedaops.aks.plugins.module_utils import _paths as paths
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import ModuleFailure, OptionError
 
 API_VERSION = "2022-04-01"
