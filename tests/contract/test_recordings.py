@@ -77,9 +77,6 @@ ALLOWED: list[Allowed] = [
             "delay is a setting (`principal_replication_seconds`, 0 by default), so the first PUT succeeds."),
     Allowed("test_role_assignment", r"roleAssignments/", r"^status 200->204$",
             "The assignment was never created in the lab: its PUT (#4) named a Graph user the lab does not have."),
-    Allowed("test_role_assignment", r"roleAssignments$", r"^key-missing value",
-            "The recording lists at a scope with inherited assignments from `/`, a management group and the "
-            "subscription; the lab's subscription holds none at those scopes."),
     # -- Arc --------------------------------------------------------------------------------------------
     Allowed("", r"^GET /subscriptions/[^/]+/providers/Microsoft\.Kubernetes$", r".",
             "The provider registration document (`GET /providers/{namespace}`) is not emulated."),

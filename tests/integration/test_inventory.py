@@ -17,6 +17,7 @@ import sys
 import pytest
 
 from lab import ids
+from lab.azure import aks_versions
 from lab.azure.fleet import SECOND_GROUP, standard_fleet
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -111,7 +112,8 @@ def test_example_inventory_lists_the_fleet_by_kind_with_its_host_vars_in_one_lis
         assert host["cluster_id"].lower() == (f"/subscriptions/{ids.SUBSCRIPTION_ID}/resourcegroups/{cluster['resource_group']}"
                                               f"/providers/{provider}/{name}").lower()
         assert host["cluster_location"] == cluster["location"]
-        assert host["cluster_kubernetes_version"] == ("1.32.5" if cluster["kind"] == "aks" else "1.32.6")
+        assert host["cluster_kubernetes_version"] == (aks_versions.DEFAULT_KUBERNETES_VERSION if cluster["kind"] == "aks"
+                                                      else "1.32.6")
         assert host["cluster_provisioning_state"] == "Succeeded"
         assert host["cluster_tags"] == cluster["tags"]
         assert host["cluster_oidc_issuer"] is cluster["oidc_issuer"]

@@ -288,6 +288,10 @@ def cluster_objects(lab) -> set[tuple]:
     objects = set()
     for item in json.loads(out)["items"]:
         meta = item["metadata"]
+        if (meta.get("labels") or {}).get("kubernetes.azure.com/managedby") == "aks":
+            # The cluster's own add-on objects (the workload identity webhook) follow its feature switches,
+            # which teardown leaves on by design (playbooks/teardown.yml; AKS cannot disable an OIDC issuer).
+            continue
         annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in VOLATILE_ANNOTATIONS}
         objects.add((item["kind"], meta.get("namespace", ""), meta["name"],
                      json.dumps(meta.get("labels") or {}, sort_keys=True), json.dumps(annotations, sort_keys=True)))

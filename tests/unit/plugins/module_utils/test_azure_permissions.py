@@ -32,28 +32,46 @@ def test_granted_follows_azure_rbac(entries, action, expected):
     assert permissions.granted(entries, action) is expected
 
 
+SUB = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
+
+
 def test_checks_resolve_resource_groups_and_keep_resource_scopes():
     planned = permissions.build([
         {"resource_group": "rg-a", "actions": [WRITE, WRITE]},
-        {"scope": "/subscriptions/s/resourceGroups/rg-b/providers/Microsoft.ServiceBus/namespaces/ns/", "actions": [WRITE]},
-    ], "s")
+        {"scope": f"/subscriptions/{SUB}/resourceGroups/rg-b/providers/Microsoft.ServiceBus/namespaces/ns/", "actions": [WRITE]},
+    ], SUB)
+    namespace = f"/subscriptions/{SUB}/resourceGroups/rg-b/providers/Microsoft.ServiceBus/namespaces/ns"
     assert planned == [
-        {"scope": "/subscriptions/s/resourceGroups/rg-a", "group": "/subscriptions/s/resourceGroups/rg-a", "actions": [WRITE]},
-        {"scope": "/subscriptions/s/resourceGroups/rg-b/providers/Microsoft.ServiceBus/namespaces/ns",
-         "group": "/subscriptions/s/resourceGroups/rg-b", "actions": [WRITE]},
+        {"scope": f"/subscriptions/{SUB}/resourceGroups/rg-a", "group": f"/subscriptions/{SUB}/resourceGroups/rg-a",
+         "actions": [WRITE], "scope_path": f"/subscriptions/{SUB}/resourceGroups/rg-a",
+         "group_path": f"/subscriptions/{SUB}/resourceGroups/rg-a"},
+        {"scope": namespace, "group": f"/subscriptions/{SUB}/resourceGroups/rg-b", "actions": [WRITE],
+         "scope_path": namespace, "group_path": f"/subscriptions/{SUB}/resourceGroups/rg-b"},
     ]
 
 
+def test_a_resource_group_is_read_at_its_percent_encoded_path():
+    [planned] = permissions.build([{"resource_group": "rg-ä(1)", "actions": [WRITE]}], SUB)
+    assert planned["group_path"] == f"/subscriptions/{SUB}/resourceGroups/rg-%C3%A4%281%29"
+
+
 @pytest.mark.parametrize("check,message", [
-    ({"scope": "/subscriptions/s", "actions": [WRITE]}, "checks[0].scope: '/subscriptions/s' must be a resource group"),
+    ({"scope": f"/subscriptions/{SUB}", "actions": [WRITE]}, f"checks[0].scope: '/subscriptions/{SUB}' must be a resource group"),
     ({"actions": [WRITE]}, "checks[0]: give exactly one of scope and resource_group"),
     ({"resource_group": "rg", "actions": []}, "checks[0].actions: name at least one action"),
     ({"resource_group": "rg", "actions": ["write"]}, "checks[0].actions: 'write' is not an Azure action"),
+    ({"resource_group": "../rg", "actions": [WRITE]}, "checks[0].resource_group: "),
+    ({"scope": f"/subscriptions/{SUB}/resourceGroups/rg/../x", "actions": [WRITE]}, "checks[0].scope: "),
 ])
 def test_bad_checks_are_refused_naming_the_option(check, message):
     with pytest.raises(OptionError) as refused:
-        permissions.build([check], "s")
+        permissions.build([check], SUB)
     assert str(refused.value).startswith(message)
+
+
+def test_a_subscription_id_that_is_not_a_guid_is_refused_before_any_read():
+    with pytest.raises(OptionError, match="^subscription_id: "):
+        permissions.build([{"resource_group": "rg", "actions": [WRITE]}], "s")
 
 
 def test_the_fix_names_a_role_that_grants_the_action():
