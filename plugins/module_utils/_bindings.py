@@ -61,6 +61,8 @@ from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import N
 
 
 def _action(outcome: Outcome) -> str:
+    if outcome.kept:
+        return "kept"  # not ours (no managed-by label): state absent left it, with a warning
     if not outcome.changed:
         return "unchanged"
     if outcome.before is None:

@@ -27,7 +27,8 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
 
 # One retry policy for optimistic-concurrency conflicts: re-read, re-compare, re-send.
 CONFLICT_BACKOFF = (0.1, 0.3, 0.9)
-# Set on namespaces the modules create (create_namespace), the Kubernetes recommended label.
+# Set on the objects the modules create (never patched onto one found), the Kubernetes recommended
+# label: ``state: absent`` deletes only an object carrying it (``ensure_absent(owned_only=True)``).
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "kedaops.aks"
 
@@ -73,6 +74,7 @@ class Outcome:
     before: dict | None
     after: dict | None
     warnings: list[str] = field(default_factory=list)
+    kept: bool = False  # state absent found an object not ours (no managed-by label) and left it
 
 
 def _at(obj: Any, path: tuple[str, ...]) -> Any:
@@ -181,14 +183,29 @@ def _create(api: ObjectStore, definition: Definition, check_mode: bool, create_n
     return api.create(resource, manifest, namespace)
 
 
+def created_by_us(obj: dict[str, Any] | None) -> bool:
+    """The object carries our creation-only marker (docs/ownership.md): the managed-by label."""
+    labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY
+
+
+def not_ours(what: str) -> str:
+    """Why an object was kept: one wording for every Kubernetes kind (docs/ownership.md)."""
+    return f"{what} was not created by kedaops.aks (no {MANAGED_BY_LABEL}={MANAGED_BY} label): kept"
+
+
 def ensure_absent(api: ObjectStore, resource: Resource, name: str, namespace: str | None, *,
-                  check_mode: bool) -> Outcome:
+                  check_mode: bool, owned_only: bool = False) -> Outcome:
+    """Delete the object. With ``owned_only`` (the ownership rule), only one carrying our
+    ``created_by_us`` label: any other is kept with a warning naming it, ``changed: false``."""
     try:
         existing = api.get(resource, name, namespace)
     except ResourceNotServed:
         return Outcome(False, None, None)  # without the CRD no such object can exist
     if existing is None:
         return Outcome(False, None, None)
+    if owned_only and not created_by_us(existing):
+        return Outcome(False, existing, existing, [not_ours(resource.ref(name, namespace))], kept=True)
     api.delete(resource, name, namespace, dry_run=check_mode)
     return Outcome(True, existing, None)
 

@@ -26,7 +26,9 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
     MANAGED_BY_LABEL,
     Definition,
     Outcome,
+    created_by_us,
     ensure_present,
+    not_ours,
     outcome_result,
 )
 
@@ -80,10 +82,6 @@ def build(params: dict[str, Any]) -> ServiceAccountPlan:
     return ServiceAccountPlan(definition, state, create, bool(params.get("create_namespace")), unknown)
 
 
-def created_by_us(obj: dict[str, Any] | None) -> bool:
-    return ((obj or {}).get("metadata") or {}).get("labels", {}).get(MANAGED_BY_LABEL) == MANAGED_BY
-
-
 def ensure(api: ObjectStore, plan: ServiceAccountPlan, check_mode: bool) -> Outcome:
     definition = plan.definition
     if plan.unknown and not check_mode:
@@ -100,8 +98,7 @@ def ensure(api: ObjectStore, plan: ServiceAccountPlan, check_mode: bool) -> Outc
         outcome = ensure_present(api, definition, check_mode=check_mode, missing="ignore")
         if plan.create and outcome.changed:
             outcome.warnings.append(
-                f"service account {definition.namespace}/{definition.name} was not created by kedaops.aks (no "
-                f"{MANAGED_BY_LABEL}={MANAGED_BY} label): kept, only our annotations were removed")
+                not_ours(f"service account {definition.namespace}/{definition.name}") + ", only our annotations were removed")
         return outcome
     outcome = ensure_present(
         api, definition, check_mode=check_mode,

@@ -26,8 +26,11 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     TRIGGER_AUTHENTICATION,
     Api,
     ObjectStore,
+    Resource,
 )
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
     Definition,
     Outcome,
     clean,
@@ -41,6 +44,14 @@ DEFAULT_MAX_REPLICAS = 100  # the CRD's CEL rule compares minReplicaCount with 1
 # The CRDs default nothing inside triggers, so the list is compared as a whole: a metadata key
 # removed from the options is a change. (jobTargetRef is not: its pod spec has server defaults.)
 TRIGGERS_PATH = (("spec", "triggers"),)
+# Ownership (docs/ownership.md): every KEDA object the modules create carries the managed-by label,
+# set on creation only; ``state: absent`` deletes only an object carrying it.
+CREATED_LABELS = {MANAGED_BY_LABEL: MANAGED_BY}
+
+
+def _definition(resource: Resource, name: str, namespace: str | None, owned: dict[str, Any],
+                exact: tuple[tuple[str, ...], ...] = ()) -> Definition:
+    return Definition(resource, name, namespace, owned, exact, created_labels=dict(CREATED_LABELS))
 
 
 @dataclass
@@ -108,7 +119,7 @@ def build_trigger_auth(params: dict[str, Any]) -> KedaPlan:
     # The module owns spec.podIdentity as a whole: an identity field left out is removed.
     pod_identity = {"provider": params["provider"], "identityId": identity_id,
                     "identityTenantId": tenant_id, "identityAuthorityHost": authority_host}
-    definition = Definition(resource, name, None if cluster else namespace, {"spec": {"podIdentity": pod_identity}})
+    definition = _definition(resource, name, None if cluster else namespace, {"spec": {"podIdentity": pod_identity}})
     return KedaPlan(definition, params["state"], "trigger_auth", warnings=warnings)
 
 
@@ -246,7 +257,7 @@ def build_scaled_object(params: dict[str, Any]) -> KedaPlan:
     # KEDA's webhook: the ScaledObject name is at most 63 characters.
     name, namespace = _namespaced_name(params, 63)
     if params["state"] == "absent":
-        return KedaPlan(Definition(SCALED_OBJECT, name, namespace, {}), "absent", "scaled_object")
+        return KedaPlan(_definition(SCALED_OBJECT, name, namespace, {}), "absent", "scaled_object")
     advanced = params.get("advanced") or {}
     hpa_name = ((advanced.get("horizontalPodAutoscalerConfig") or {}).get("name") or "")
     if hpa_name:
@@ -293,7 +304,7 @@ def build_scaled_object(params: dict[str, Any]) -> KedaPlan:
     if advanced:
         spec["advanced"] = advanced
     spec["triggers"], refs = build_triggers("triggers", params.get("triggers"), warnings)
-    return KedaPlan(Definition(SCALED_OBJECT, name, namespace, {"spec": spec}, TRIGGERS_PATH), "present",
+    return KedaPlan(_definition(SCALED_OBJECT, name, namespace, {"spec": spec}, TRIGGERS_PATH), "present",
                     "scaled_object", refs, warnings)
 
 
@@ -302,7 +313,7 @@ def build_scaled_object(params: dict[str, Any]) -> KedaPlan:
 def build_scaled_job(params: dict[str, Any]) -> KedaPlan:
     name, namespace = _namespaced_name(params)
     if params["state"] == "absent":
-        return KedaPlan(Definition(SCALED_JOB, name, namespace, {}), "absent", "scaled_job")
+        return KedaPlan(_definition(SCALED_JOB, name, namespace, {}), "absent", "scaled_job")
     job_target = params.get("job_target")
     if not job_target:
         raise OptionError("job_target: required when state is present (a batch/v1 JobSpec)")
@@ -342,7 +353,7 @@ def build_scaled_job(params: dict[str, Any]) -> KedaPlan:
         spec["rollout"] = {k: v for k, v in (("strategy", rollout.get("strategy")),
                                              ("propagationPolicy", rollout.get("propagation_policy"))) if v}
     spec["triggers"], refs = build_triggers("triggers", params.get("triggers"), warnings)
-    return KedaPlan(Definition(SCALED_JOB, name, namespace, {"spec": spec}, TRIGGERS_PATH), "present", "scaled_job",
+    return KedaPlan(_definition(SCALED_JOB, name, namespace, {"spec": spec}, TRIGGERS_PATH), "present", "scaled_job",
                     refs, warnings)
 
 
@@ -376,7 +387,9 @@ def check_auth_refs(api: ObjectStore, namespace: str, refs: list[tuple[str, str,
 def ensure(api: ObjectStore, plan: KedaPlan, check_mode: bool) -> Outcome:
     definition = plan.definition
     if plan.state == "absent":
-        return ensure_absent(api, definition.resource, definition.name, definition.namespace, check_mode=check_mode)
+        # Only an object we created (it carries CREATED_LABELS); any other is kept with a warning.
+        return ensure_absent(api, definition.resource, definition.name, definition.namespace, check_mode=check_mode,
+                             owned_only=True)
     warnings = list(plan.warnings)
 
     item = None if plan.conflicts_checked else plan.scaled_object_item

@@ -24,6 +24,9 @@ description:
   - Objects are converged in the order of the options below, so a scaler finds the TriggerAuthentication that
     an earlier item creates. The first failure stops the run; the objects before it stay converged, and the
     failure says C(changed=true) when any of them was written.
+  - Ownership is the per-item modules' (docs/ownership.md) - an object created here carries the label
+    C(app.kubernetes.io/managed-by=kedaops.aks); an item with C(state=absent) deletes only an object carrying it
+    and keeps any other, with a warning that names the item and the object.
 author:
   - kedaops.aks contributors (@kedaops)
 options:

@@ -119,6 +119,10 @@ options:
       - Whether the ScaledJob should exist.
       - With V(absent) the object is found by O(name) and O(namespace); any other option
         would be ignored, so one given is refused before any call.
+      - Ownership (docs/ownership.md) - an object this module creates carries the label
+        C(app.kubernetes.io/managed-by=kedaops.aks), set on creation only (never added to an object it finds).
+        With V(absent) only an object carrying it is deleted; one without it is kept, with a warning naming it,
+        and the result is not changed.
     type: str
     choices: [present, absent]
     default: present

@@ -227,7 +227,11 @@ options:
             type: str
             required: true
       state:
-        description: Whether the binding's objects should exist.
+        description:
+          - Whether the binding's objects should exist.
+          - With V(absent), the TriggerAuthentication and ScaledObject are deleted only when they carry the label
+            C(app.kubernetes.io/managed-by=kedaops.aks) that this module sets when it creates them; one without it
+            (created by someone else) is kept with a warning, action C(kept).
         type: str
         choices: [present, absent]
         default: present
@@ -371,8 +375,10 @@ bindings:
       type: bool
     actions:
       description:
-        - What was done per object, C(created), C(updated), C(deleted), C(unchanged), C(absent) or C(failed),
-          under C(namespace) (only when this binding created it), C(service_account), C(credential),
+        - What was done per object, C(created), C(updated), C(deleted), C(unchanged), C(absent), C(kept) or
+          C(failed). C(kept) is a TriggerAuthentication or ScaledObject that C(state=absent) left in place because
+          kedaops.aks did not create it (no C(app.kubernetes.io/managed-by=kedaops.aks) label), with a warning.
+        - The keys are C(namespace) (only when this binding created it), C(service_account), C(credential),
           C(trigger_auth), C(scaled_object), and C(role_assignments) (a list of C(scope), C(role), C(action)).
       type: dict
       sample: {"service_account": "created", "credential": "created", "trigger_auth": "unchanged",

@@ -137,6 +137,22 @@ FOREIGN = """
         resource_group: rg-keda-integration
         namespace: keda-sb-orders
         name: other-team
+    - name: Another team's ScaledJob in place of the site's, with the same name and no managed-by label
+      kubernetes.core.k8s:
+        state: "{{ item }}"
+        wait: "{{ item == 'absent' }}"
+        definition:
+          apiVersion: keda.sh/v1alpha1
+          kind: ScaledJob
+          metadata: {name: myconsumer-scaledjob, namespace: default, labels: {team: payments}}
+          spec:
+            jobTargetRef:
+              template:
+                spec:
+                  containers: [{name: consumer, image: "ghcr.io/azure-samples/aks-app-samples/servicebusdemo:latest"}]
+                  restartPolicy: Never
+            triggers: [{type: azure-servicebus, metadata: {queueName: other-team, namespace: keda-sb-orders}}]
+      loop: [absent, present]
 """
 
 
@@ -147,9 +163,10 @@ def play(lab, tmp_path, text: str) -> subprocess.CompletedProcess:
 
 
 def test_teardown_removes_only_what_the_collection_created(lab, tmp_path):
-    """An identity another team also federates, a namespace another team added a queue to, and a
-    service account that existed before the collection annotated it, survive teardown; only the
-    collection's own parts (our queue included) are removed."""
+    """An identity another team also federates, a namespace another team added a queue to, a
+    service account that existed before the collection annotated it, and a ScaledJob another team made
+    with the site's name, survive teardown; only the collection's own parts (our queue and our
+    TriggerAuthentication included) are removed."""
     lab.reset()
     kubectl = [_kubectl(), "-n", "default"]
     for args in (["create", "serviceaccount", "keda-servicebus-identity"],
@@ -165,6 +182,8 @@ def test_teardown_removes_only_what_the_collection_created(lab, tmp_path):
     output = " ".join((proc.stdout + proc.stderr).split())  # warnings go to stderr, wrapped
     assert "kept: it carries federated credentials this run does not own (other-team)" in output
     assert "was not created by kedaops.aks" in output
+    assert ("ScaledJob default/myconsumer-scaledjob was not created by kedaops.aks (no "
+            "app.kubernetes.io/managed-by=kedaops.aks label): kept") in output
     assert ("Service Bus namespace keda-sb-orders (resource group rg-keda-integration) kept: it carries queues this "
             "run does not own (other-team)") in output
 
@@ -190,6 +209,12 @@ def test_teardown_removes_only_what_the_collection_created(lab, tmp_path):
       loop: [other-team, orders]
       register: queues
       ignore_errors: true
+    - kubernetes.core.k8s_info:
+        api_version: keda.sh/v1alpha1
+        kind: "{{ item }}"
+        namespace: default
+      loop: [ScaledJob, TriggerAuthentication]
+      register: keda_objects
     - ansible.builtin.assert:
         that:
           - identity.exists
@@ -199,6 +224,9 @@ def test_teardown_removes_only_what_the_collection_created(lab, tmp_path):
           - queues.results[0] is not failed
           - queues.results[1] is failed
           - queues.results[1].msg is search('does not exist')
+          - keda_objects.results[0].resources | map(attribute='metadata.name') | list == ['myconsumer-scaledjob']
+          - "keda_objects.results[0].resources[0].metadata.labels == {'team': 'payments'}"
+          - keda_objects.results[1].resources == []
 """)
     proc = site(lab, "addon", playbook=str(check))
     assert proc.returncode == 0, proc.stdout[-5000:]

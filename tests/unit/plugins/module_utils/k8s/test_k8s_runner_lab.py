@@ -173,6 +173,24 @@ def test_delete_is_idempotent_and_dry_run_in_check_mode(k8s):
     assert methods(k8s.requests()) == ["GET"]
 
 
+def test_owned_only_deletes_what_we_created_and_keeps_a_foreign_object_with_a_warning(k8s):
+    ours = Definition(SERVICE_ACCOUNT, "ours", "default", {}, created_labels={"app.kubernetes.io/managed-by": "kedaops.aks"})
+    created = ensure_present(k8s.api, ours, check_mode=False).after
+    assert created["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "kedaops.aks"}
+    ensure_present(k8s.api, sa_definition(name="theirs"), check_mode=False)  # no created_labels: not ours
+    k8s.clear()
+    for check_mode in (True, False):
+        kept = ensure_absent(k8s.api, SERVICE_ACCOUNT, "theirs", "default", check_mode=check_mode, owned_only=True)
+        assert (kept.changed, kept.kept, kept.before == kept.after) == (False, True, True)
+        assert kept.warnings == ["ServiceAccount default/theirs was not created by kedaops.aks "
+                                 "(no app.kubernetes.io/managed-by=kedaops.aks label): kept"]
+    assert methods(k8s.requests()) == ["GET", "GET"]
+    assert k8s.api.get(SERVICE_ACCOUNT, "theirs", "default") is not None
+    deleted = ensure_absent(k8s.api, SERVICE_ACCOUNT, "ours", "default", check_mode=False, owned_only=True)
+    assert (deleted.changed, deleted.kept, deleted.warnings) == (True, False, [])
+    assert k8s.api.get(SERVICE_ACCOUNT, "ours", "default") is None
+
+
 def test_the_server_rejecting_an_object_keeps_invalid_and_its_causes(k8s):
     k8s.install_keda_crds("scaledobjects")
     definition = Definition(SCALED_OBJECT, "scaler", "default", {"spec": {

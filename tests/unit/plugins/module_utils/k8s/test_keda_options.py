@@ -170,7 +170,9 @@ def test_scaled_object_from_scenario_a():
     manifest = plan.definition.manifest()
     assert manifest == {
         "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-        "metadata": {"name": "azure-managed-prometheus-scaler", "namespace": "default"},
+        # Created with our ownership label (docs/ownership.md): state absent deletes only such an object.
+        "metadata": {"name": "azure-managed-prometheus-scaler", "namespace": "default",
+                     "labels": {"app.kubernetes.io/managed-by": "kedaops.aks"}},
         "spec": {
             "scaleTargetRef": {"name": "deployment-name-to-be-scaled"},
             "minReplicaCount": 1, "maxReplicaCount": 20,
