@@ -231,8 +231,9 @@ def ensure(conn: AzureConnection, resource_group: str, name: str, requested: dic
         if not wanted:
             return False, current  # the other operation did it
         try:
-            return True, conn.arm().put_and_wait(path, API_VERSION, update_body(current, wanted),
-                                           f"updating connected cluster {name}", max(1.0, deadline - time.monotonic()))
+            return True, conn.arm().put_and_wait(
+                path, API_VERSION, update_body(current, wanted), f"updating connected cluster {name}",
+                max(1.0, deadline - time.monotonic()))
         except AzureError as err:
             if err.status != 409:
                 raise

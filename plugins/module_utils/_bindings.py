@@ -433,7 +433,7 @@ class Reconciler:
             except ResourceNotServed:
                 live = None
             if live is None or not plan.definition.matches(live):
-                bindings.append(binding)
+                bindings.append((binding, plan.scaled_object_item))
         if not bindings:
             return
         cluster_scope = self.params["list_scope"] == "cluster"
@@ -456,9 +456,7 @@ class Reconciler:
                 return [h for h in hpas if (h.get("metadata") or {}).get("namespace") == namespace]
 
         per_namespace: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
-        for binding in bindings:
-            assert binding.scaled_object is not None and binding.scaled_object.scaled_object_item is not None
-            item = binding.scaled_object.scaled_object_item
+        for binding, item in bindings:
             try:
                 conflicts.check_against_cluster(Listing(), [(f"{binding.where}.scaled_object",) + item[1:]],
                                                 per_namespace)

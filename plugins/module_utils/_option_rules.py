@@ -212,8 +212,10 @@ def state_only(state: str, given: dict[str, Any], how: dict[str, str] | None = N
                               f"state: {state}{hint}. Nothing was sent.")
 
 
-def absent_ignores(params: dict[str, Any], spec: dict[str, Any], names: tuple[str, ...] = ("name", "namespace", "kind",
-                                                                                     "state")) -> None:
+NAMING_OPTIONS = ("name", "namespace", "kind", "state")
+
+
+def absent_ignores(params: dict[str, Any], spec: dict[str, Any], names: tuple[str, ...] = NAMING_OPTIONS) -> None:
     """With ``state: absent`` an object is found by what names it (``names``); every other option of its
     module's ``spec`` would be ignored, so one given (not at its default) is refused before any call."""
     if params.get("state") != "absent":

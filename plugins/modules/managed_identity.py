@@ -42,8 +42,8 @@ options:
   purge_tags:
     description:
       - Remove tags that are not in O(tags).
-      - Refused with O(state=absent), as O(location), O(tags) and O(federated_credentials) are: they only mean
-        something for an identity that stays.
+      - Refused with O(state=absent), as O(location), O(tags) and O(federated_credentials) are, since they only
+        mean something for an identity that stays.
     type: bool
     default: false
   state:
@@ -70,7 +70,7 @@ options:
         decided exactly as M(kedaops.aks.federated_credential) decides it (the same input rules, checked for every
         item before the first call; the same refusals, controller-wide lock and retries of Azure's 409).
       - The whole list is decided before the first write (the identity's included) against the credentials that
-        exist plus those the items add or remove: Entra's limit of 20 credentials per identity, and each
+        exist plus those the items add or remove. Entra's limit of 20 credentials per identity, and each
         issuer+subject pair once per identity (also between two items), fail the task with nothing written.
       - Credentials on the identity that are not listed are left alone. Removing one is the item's own
         O(federated_credentials[].state=absent).
@@ -179,7 +179,8 @@ kept:
 credentials:
   description:
     - The federated credentials of O(federated_credentials) with O(federated_credentials[].state=present), in its
-      order, after the run (the predicted ones in check mode), with the keys of M(kedaops.aks.federated_credential)'s RV(kedaops.aks.federated_credential#module:credential).
+      order, after the run (the predicted ones in check mode), with the keys of
+      M(kedaops.aks.federated_credential)'s RV(kedaops.aks.federated_credential#module:credential).
   returned: with O(state=present)
   type: list
   elements: dict

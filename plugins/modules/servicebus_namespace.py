@@ -21,7 +21,7 @@ description:
     so neither is typed. One module serves reading and writing (no C(_info) form), as the roles' event sources
     say C(create) per source, and the read is the same single GET either way.
   - O(state=absent) deletes the namespace (its queues with it) only when it carries O(require_tags) (when given)
-    and holds no queue but those of O(owned_queues): deleting it would delete another team's queue. Otherwise it
+    and holds no queue but those of O(owned_queues), since deleting it would delete another team's queue. Otherwise it
     is kept, with a warning naming the foreign queues, and RV(left_alone) says why (docs/ownership.md).
   - Options that only mean something for a namespace that stays (O(queues), O(location), O(sku),
     O(disable_local_auth), O(tags), O(creation_tags)) are refused with O(state=absent), and O(require_tags) and
@@ -95,7 +95,7 @@ options:
         decides it; every item is checked before the first call.
       - Queues not listed, and properties not given, are left alone. An item with
         O(queues[].state=absent) removes that queue (the namespace stays).
-      - Refused with O(state=absent): the namespace's deletion would ignore it (a child never acts on its parent).
+      - Refused with O(state=absent), where the namespace's deletion would ignore it (a child never acts on its parent).
     type: list
     elements: dict
     default: []

@@ -17,10 +17,10 @@ description:
     the queue's writable properties as read with the requested ones changed.
   - With O(create=false) the module only reads, and fails when the queue does not exist.
   - Queues carry no tags; a queue is removed with its namespace, or by O(state=absent) (the queue's properties
-    are then refused: a queue to delete is found by its name).
-  - A queue to create is created only in a namespace that exists: when the queue is missing the namespace is
+    are then refused; a queue to delete is found by its name).
+  - A queue to create is created only in a namespace that exists. When the queue is missing the namespace is
     read first, and a missing namespace fails naming O(namespace) with nothing written (in check mode, a
-    warning: an earlier task may create it).
+    warning, since an earlier task may create it).
 author:
   - kedaops.aks contributors (@kedaops)
 options:

@@ -153,7 +153,7 @@ def test_a_batch_send_is_stored_as_its_messages(env):
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/vnd.microsoft.servicebus.json"}
     assert data(env, "POST", "/orders/messages", batch, headers).status == 201
     assert scene.queue_count(env) == 3
-    received = [data(env, "DELETE", "/orders/messages/head", headers={"Authorization": f"Bearer {token}"}) for _ in range(3)]
+    received = [data(env, "DELETE", "/orders/messages/head", headers={"Authorization": f"Bearer {token}"}) for _attempt in range(3)]
     assert [r.body for r in received] == [b"one", b"two", b"three"]
     assert '"MessageId": "m-2"' in received[1].headers.get("BrokerProperties", "")
     broken = data(env, "POST", "/orders/messages", b'{"Body":"not an array"}', headers)

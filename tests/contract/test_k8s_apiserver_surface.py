@@ -57,8 +57,8 @@ def test_kubectl_create_deployment_sends_protobuf_and_the_server_decodes_it(tool
 
 
 def test_server_side_apply_returns_managed_fields(tools, ns):
-    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": ns,
-                                                                     "labels": {"team": "a"}},
+    config = {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "settings", "namespace": ns, "labels": {"team": "a"}},
               "data": {"mode": "fast"}}
     tools.kubectl("apply", "--server-side", "--field-manager=deployer", "-f", "-", stdin=json.dumps(config))
     tools.kubectl("label", "configmap", "settings", "-n", ns, "extra=yes")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from test_keda_lab_prometheus import QUERY, SO, condition, converge, kube  # noqa: F401  (kube is a fixture)
+# kube is a fixture
+from test_keda_lab_prometheus import QUERY, SO, condition, converge, kube  # noqa: F401  pylint: disable=unused-import
 
 from lab import kedascene as scene
 from lab.k8s.testing import Tools

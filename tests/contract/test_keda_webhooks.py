@@ -62,8 +62,8 @@ def test_addon_webhook_refuses_what_keda_2_17_refuses(clean_lab, tools):
         'Error from server (Forbidden): error when creating "STDIN": admission webhook "vscaledobject.kb.io" denied '
         "the request: the workload 'web' of type 'apps/v1.Deployment' is already managed by the ScaledObject 'first'")
     # Server-side dry-run is admitted by the same webhook (sideEffects: None); nothing is stored.
-    assert "already managed by the ScaledObject 'first'" in denied(tools, scaled_object("second", "web"),
-                                                                     "--dry-run=server")
+    refusal = denied(tools, scaled_object("second", "web"), "--dry-run=server")
+    assert "already managed by the ScaledObject 'first'" in refusal
     assert tools.kubectl("get", "scaledobject", "second", check=False).returncode != 0
 
     deployment(tools, "api")

@@ -224,8 +224,8 @@ def test_recordings_readme_fact_holds_in_the_lab(replays, fact):
 
 
 def _assignment(env, scope: str, name: str, principal: str, role: str = "acdd72a7-3385-48ef-bd42-f606fba81ae7"):
-    body = {"properties": {"roleDefinitionId": f"/subscriptions/{ids.SUBSCRIPTION_ID}/providers/Microsoft.Authorization/"
-                                              f"roleDefinitions/{role}", "principalId": principal}}
+    definition = f"/subscriptions/{ids.SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+    body = {"properties": {"roleDefinitionId": definition, "principalId": principal}}
     return clients.arm(env, "PUT", f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}", body, api_version="2022-04-01")
 
 

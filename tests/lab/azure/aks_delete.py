@@ -39,4 +39,3 @@ def delete_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Re
         "Location": f"{base}/operationresults/{operation.id}?api-version={version}",
         "x-ms-retry-after-ms": "100",
     })
-

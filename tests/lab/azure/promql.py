@@ -117,7 +117,7 @@ class _Parser:
         return node
 
     def _op(self) -> str | None:
-        kind, value, _ = self.peek()
+        kind, value, _position = self.peek()
         if kind == "op" and value in PRECEDENCE:
             return value
         if kind == "ident" and value.lower() in ("and", "or", "unless", "atan2"):
@@ -182,7 +182,7 @@ class _Parser:
         self.expect("(")
         names = []
         while self.peek()[1] != ")":
-            kind, value, _ = self.take()
+            kind, value, _position = self.take()
             if kind != "ident":
                 self.i -= 1
                 raise self.fail(inside=" in grouping opts")
@@ -223,7 +223,7 @@ class _Parser:
         self.expect("{")
         matchers: list[tuple[str, str, str]] = []
         while self.peek()[1] != "}":
-            kind, label, _ = self.take()
+            kind, label, _position = self.take()
             if kind != "ident":
                 self.i -= 1
                 raise self.fail(inside=" inside braces")
@@ -231,7 +231,7 @@ class _Parser:
             if op not in ("=", "!=", "=~", "!~"):
                 self.i -= 1
                 raise self.fail(inside=" in label matching, expected one of \"=\", \"!=\", \"=~\" or \"!~\"")
-            kind, raw, _ = self.take()
+            kind, raw, _position = self.take()
             if kind != "string":
                 self.i -= 1
                 raise self.fail(inside=" in label matching, expected string")

@@ -148,6 +148,11 @@ def _with_age(*fields: Callable[[dict[str, Any]], Any]) -> Printer:
     return lambda obj: [f(obj) for f in fields] + [_age(_get(obj, "metadata", "creationTimestamp"))]
 
 
+def _event_v1(obj: dict[str, Any]) -> list[Any]:
+    """An events.k8s.io/v1 Event prints as the internal Event it is (printEvent)."""
+    return _event(events_api.to_core(obj))
+
+
 def _event(obj: dict[str, Any]) -> list[Any]:
     """kubernetes pkg/printers/internalversion/printers.go printEvent (the name is the last, wide column)."""
     first = _age(obj.get("firstTimestamp") or obj.get("eventTime"))
@@ -258,7 +263,7 @@ def table(rt: ResourceType, items: list[dict[str, Any]], resource_version: str, 
     columns, printer = _BUILTIN.get((rt.group, rt.kind)) or (_custom(rt) if not rt.builtin else default)
     if events_api.applies(rt):
         # events.k8s.io/v1 Events print as the internal Event they are (printEvent).
-        columns, printer = _BUILTIN[("", "Event")][0], lambda o: _event(events_api.to_core(o))
+        columns, printer = _BUILTIN[("", "Event")][0], _event_v1
     rows = []
     for obj in items:
         # Events print their name as the last (wide) column, not the first.

@@ -300,7 +300,6 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
             results.append((scaler, value, None))
         return results
 
-
     def _write(self, rt: Any, namespace: str, name: str, status: dict[str, Any]) -> None:
         def mutate(obj: dict[str, Any]) -> None:
             obj["status"] = status

@@ -236,8 +236,8 @@ class ScaledJobLoop:
             set_condition(status, "Ready", "Unknown", "PartialTriggerError", "Some triggers defined in ScaledJob are not working correctly")
         else:
             set_condition(status, "Ready", "True", "ScaledJobReady", SJ_READY_POLL)
-        set_condition(status, "Active", "True" if is_active else "False", "ScalerActive" if is_active else "ScalerNotActive",
-             ACTIVE if is_active else NOT_ACTIVE)
+        set_condition(status, "Active", "True" if is_active else "False",
+                      "ScalerActive" if is_active else "ScalerNotActive", ACTIVE if is_active else NOT_ACTIVE)
         if is_active:
             status["lastActiveTime"] = keda.clock.rfc3339()
         jobs = [j for j in keda._list("batch/v1", "Job", namespace) if (j["metadata"].get("labels") or {}).get(SJ_LABEL) == name]

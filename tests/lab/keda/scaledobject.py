@@ -255,7 +255,7 @@ class ScaledObjectLoop:
             set_condition(status, "HPAActive", "True", "ScalingDisabled", cond.get("message", ""))
         else:
             set_condition(status, "HPAActive", "False", cond.get("reason") or "HPAMetricsUnavailable",
-                 f"HPA is not actively scaling: {cond.get('message', '')}")
+                          f"HPA is not actively scaling: {cond.get('message', '')}")
 
     def _ensure_hpa(self, operator: dict[str, Any], so: dict[str, Any], hpa_name: str, target_api: str, target_kind: str,
                     scalers: list[dict[str, Any]], controller_fields: dict[str, Any]) -> None:

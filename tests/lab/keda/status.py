@@ -24,7 +24,7 @@ def init_conditions(status: dict[str, Any]) -> list[dict[str, Any]]:
     if not found:
         # GetInitializedConditions: no lastTransitionTime in KEDA's Condition type.
         found.extend([{"type": "Ready", "status": "Unknown"}, {"type": "Active", "status": "Unknown"},
-                           {"type": "Fallback", "status": "Unknown"}, {"type": "Paused", "status": "False"}])
+                      {"type": "Fallback", "status": "Unknown"}, {"type": "Paused", "status": "False"}])
     return found
 
 

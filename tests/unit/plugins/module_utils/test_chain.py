@@ -115,7 +115,7 @@ BREAKS = [
     ("operator started before the annotation", _pods_before_annotation, ["operator_pods"]),
     ("operator pod not labelled", _pod_unlabelled, ["operator_pods"]),
     ("annotation holds the principal id", _annotation_principal, ["operator_pods", "service_account_annotation"]),
-    ("operator runs with a replaced identity's client id", lambda f: _stale_client_id(f), ["operator_pods"]),
+    ("operator runs with a replaced identity's client id", _stale_client_id, ["operator_pods"]),
     ("TriggerAuthentication in another namespace", _ta_elsewhere, ["scaler_auth_ref:default/so"]),
     ("TriggerAuthentication names the principal id", _ta_principal_id, ["trigger_auth:default/ta"]),
     ("role assignment removed", _role_missing, ["role:Monitoring Data Reader@/subscriptions/s/rg/x"]),

@@ -191,7 +191,7 @@ CLASSIFIED: dict[str, dict[str, str]] = {
         "bindings[].service_account_labels{}": VALUE, "bindings[].trigger_auth.name": SEGMENT,
         "bindings[].trigger_auth.identity_tenant_id": VALUE, "bindings[].trigger_auth.identity_authority_host": VALUE,
         "bindings[].scaled_object.name": SEGMENT,
-        **prefixed("bindings[].scaled_object", {k: v for k, v in SCALED_OBJECT_OPTIONS.items()}),
+        **prefixed("bindings[].scaled_object", dict(SCALED_OBJECT_OPTIONS)),
         "bindings[].role_assignments[].scope": SEGMENT, "bindings[].role_assignments[].role": VALUE,
         "bindings[].state": VALUE},
     "workload_identity_info": {
