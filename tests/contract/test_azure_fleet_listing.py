@@ -6,15 +6,12 @@ fleet of 20 AKS clusters (lab/azure/fleet.py) at a page size of 7, and list each
 
 from __future__ import annotations
 
-import os
-
-import pytest
-from contract.test_azure_cli import AZ, Shell, _login
+from contract.test_azure_cli import REQUIRES_AZ, Shell, _login
 
 from lab.azure.fleet import standard_fleet
 from lab.ids import AKS_NAME
 
-pytestmark = pytest.mark.skipif(not os.access(AZ, os.X_OK), reason="the Azure CLI venv is missing: make az-venv")
+pytestmark = REQUIRES_AZ
 
 
 def test_az_aks_list_walks_every_page_of_a_fleet(lab, tmp_path):
