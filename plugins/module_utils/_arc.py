@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, retry_on_codes
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import cluster_name
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
-
-if TYPE_CHECKING:
-    from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check, Facts
+from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain_model import Check, Facts
 
 API_VERSION = "2026-05-01"
 CLUSTER_TYPE = "Microsoft.Kubernetes/connectedClusters"
@@ -257,9 +255,6 @@ def cluster_checks(facts: Facts) -> list[Check]:
     """A connected cluster: its two switches, and the Arc-only link, the API server signing service
     account tokens with the connected cluster's issuer (MicrosoftDocs azure-arc/kubernetes/
     workload-identity.md: kube-apiserver --service-account-issuer, for K3s in /etc/rancher/k3s/config.yaml)."""
-    # _trust_chain imports this module only when it evaluates a connected cluster: no cycle at load time.
-    from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check
-
     cluster = facts.cluster or {}
     update = f"az connectedk8s update {facts.cluster_ref}"
     checks = [

@@ -25,6 +25,7 @@ from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import cluster_name
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
@@ -79,6 +80,8 @@ def cluster_state(cluster: dict[str, Any]) -> dict[str, Any]:
         "kubernetes_version": properties.get("currentKubernetesVersion") or properties.get("kubernetesVersion"),
         "oidc_issuer": flags["oidc_issuer"],
         "oidc_issuer_url": (properties.get("oidcIssuerProfile") or {}).get("issuerURL"),
+        # The one issuer key of both cluster kinds (connected_cluster returns it too).
+        "issuer_url": (properties.get("oidcIssuerProfile") or {}).get("issuerURL"),
         "workload_identity": flags["workload_identity"],
         "keda": flags["keda"],
         "provisioning_state": properties.get("provisioningState"),
@@ -137,7 +140,7 @@ def ensure_features(conn: AzureConnection, resource_group: str, name: str, reque
     if check_mode:
         predicted = {**before, **changes}
         if changes.get("oidc_issuer") and not before["oidc_issuer_url"]:
-            predicted["oidc_issuer_url"] = None  # assigned by AKS when the issuer is enabled
+            predicted["oidc_issuer_url"] = predicted["issuer_url"] = None  # assigned by AKS when enabled
         return True, before, predicted
     deadline = time.monotonic() + timeout
     attempt = 0
@@ -172,3 +175,29 @@ OPERATION_IN_PROGRESS_MAX_DELAY = 30.0
 def operation_in_progress(err: AzureError) -> bool:
     return (err.code == OPERATION_NOT_ALLOWED and err.status in (409, None)
             and "in progress" in (err.message or "").lower())
+
+
+ARGUMENT_SPEC = {
+    "resource_group": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "oidc_issuer": {"type": "bool"},
+    "workload_identity": {"type": "bool"},
+    "keda": {"type": "bool"},
+    "timeout": {"type": "int", "default": 1800},
+}
+
+
+def build(params: dict[str, Any]) -> dict[str, Any]:
+    cluster_name("name", params["name"], "AKS cluster")
+    return {"resource_group": params["resource_group"], "name": params["name"], "timeout": params["timeout"],
+            "requested": {feature: params[feature] for feature in FEATURES}}
+
+
+def apply(connection: Connection, plan: dict[str, Any], check_mode: bool) -> Outcome:
+    changed, before, after = ensure_features(connection.azure, plan["resource_group"], plan["name"],
+                                             plan["requested"], check_mode, plan["timeout"])
+    computed = ("oidc_issuer_url", "issuer_url") if check_mode else ()  # known after apply
+    return Outcome(changed, before, after, computed=computed, values={"cluster": after})
+
+
+RESOURCE = Resource("aks_cluster", ARGUMENT_SPEC, build, apply, azure=True)

@@ -12,6 +12,8 @@ import random
 import time
 from typing import Any, Callable, Iterator, TypeVar
 
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import KedaopsError
+
 T = TypeVar("T")
 
 USER_AGENT = "kedaops.aks"
@@ -35,7 +37,7 @@ RETRY_SETTINGS: dict[str, Any] = {
 RETRY_METHODS = frozenset(["HEAD", "GET", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
 
 
-class AzureError(Exception):
+class AzureError(KedaopsError):
     """A failed Azure call (or a refused request), with Azure's error code, message and HTTP status."""
 
     def __init__(self, msg: str, code: str | None = None, message: str | None = None,
@@ -48,6 +50,9 @@ class AzureError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "status": self.status}
+
+    def failure_result(self) -> dict[str, Any]:
+        return {"msg": self.msg, "error": self.as_dict()}
 
 
 def error_body(response: Any) -> tuple[str | None, str | None]:

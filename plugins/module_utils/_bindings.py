@@ -44,6 +44,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import 
     build_k8s_plans,
     plan_bindings,
 )
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Outcome
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import ModuleFailure, OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     NAMESPACE,
@@ -56,7 +57,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     ResourceNotServed,
 )
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_listed import ListedApi, object_key
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import Definition, Outcome, ensure_present
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import Definition, ensure_present
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import NIL_GUID
 
 

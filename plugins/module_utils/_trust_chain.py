@@ -15,7 +15,6 @@ check, the exchange KEDA itself will perform.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import DEFAULT_AUDIENCE as TOKEN_EXCHANGE_AUDIENCE
@@ -33,6 +32,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     ResourceNotServed,
 )
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_workload_sa import CLIENT_ID as CLIENT_ID_ANNOTATION
+from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain_model import Check, Facts
 
 if TYPE_CHECKING:
     from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
@@ -42,47 +42,6 @@ INJECTED_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FIL
 # Where KEDA runs: the AKS add-on, then the Helm chart's documented namespace.
 OPERATOR_CANDIDATES = (("kube-system", "addon"), ("keda", "helm"))
 OPERATOR_DEPLOYMENT = "keda-operator"
-
-
-@dataclass
-class Check:
-    id: str
-    ok: bool
-    detail: str
-    fix: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "ok": self.ok, "detail": self.detail, "fix": "" if self.ok else self.fix}
-
-
-@dataclass
-class Facts:
-    """Everything the checks look at, read once."""
-
-    cluster: dict[str, Any] | None = None  # the aks_cluster / connected_cluster view; None when an issuer URL was given
-    cluster_kind: str = "aks"  # aks | arc (Azure Arc-enabled Kubernetes)
-    token_issuer: str | None = None  # arc: the iss of a fresh operator token (what the API server signs with)
-    cluster_ref: str = ""  # "-g RG -n NAME" for fixes
-    issuer: str = ""
-    identity: dict[str, Any] | None = None
-    identity_ref: tuple[str, str] = ("", "")  # (resource group, name)
-    credentials: list[dict[str, Any]] = field(default_factory=list)
-    operator_namespace: str = ""
-    operator_service_account: str = ""
-    operator_mode: str = ""  # addon | helm | "" (given, or not found)
-    operator_deployment: dict[str, Any] | None = None
-    service_account: dict[str, Any] | None = None
-    pods: list[dict[str, Any]] = field(default_factory=list)
-    keda_installed: bool = True
-    scalers: list[dict[str, Any]] = field(default_factory=list)  # ScaledObjects / ScaledJobs
-    trigger_auths: dict[tuple[str, str, str], dict[str, Any] | None] = field(default_factory=dict)
-    trigger_auths_elsewhere: dict[str, list[str]] = field(default_factory=dict)  # name -> namespaces
-    explicit_trigger_auths: list[tuple[str, str, str]] = field(default_factory=list)
-    roles: list[dict[str, Any]] = field(default_factory=list)  # {scope, role, holds, detail}
-
-    @property
-    def subject(self) -> str:
-        return f"system:serviceaccount:{self.operator_namespace}:{self.operator_service_account}"
 
 
 # --- reading ---------------------------------------------------------------------------------
