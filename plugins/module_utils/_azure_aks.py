@@ -79,6 +79,7 @@ def cluster_state(cluster: dict[str, Any]) -> dict[str, Any]:
         "kubernetes_version": properties.get("currentKubernetesVersion") or properties.get("kubernetesVersion"),
         "oidc_issuer": flags["oidc_issuer"],
         "oidc_issuer_url": (properties.get("oidcIssuerProfile") or {}).get("issuerURL"),
+        "issuer_url": (properties.get("oidcIssuerProfile") or {}).get("issuerURL"),  # connected_cluster's key too
         "workload_identity": flags["workload_identity"],
         "keda": flags["keda"],
         "provisioning_state": properties.get("provisioningState"),
