@@ -36,7 +36,7 @@ SUB = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
 
 
 def test_checks_resolve_resource_groups_and_keep_resource_scopes():
-    planned = permissions.build([
+    planned = permissions.build_checks([
         {"resource_group": "rg-a", "actions": [WRITE, WRITE]},
         {"scope": f"/subscriptions/{SUB}/resourceGroups/rg-b/providers/Microsoft.ServiceBus/namespaces/ns/", "actions": [WRITE]},
     ], SUB)
@@ -51,7 +51,7 @@ def test_checks_resolve_resource_groups_and_keep_resource_scopes():
 
 
 def test_a_resource_group_is_read_at_its_percent_encoded_path():
-    [planned] = permissions.build([{"resource_group": "rg-ä(1)", "actions": [WRITE]}], SUB)
+    [planned] = permissions.build_checks([{"resource_group": "rg-ä(1)", "actions": [WRITE]}], SUB)
     assert planned["group_path"] == f"/subscriptions/{SUB}/resourceGroups/rg-%C3%A4%281%29"
 
 
@@ -65,13 +65,13 @@ def test_a_resource_group_is_read_at_its_percent_encoded_path():
 ])
 def test_bad_checks_are_refused_naming_the_option(check, message):
     with pytest.raises(OptionError) as refused:
-        permissions.build([check], SUB)
+        permissions.build_checks([check], SUB)
     assert str(refused.value).startswith(message)
 
 
 def test_a_subscription_id_that_is_not_a_guid_is_refused_before_any_read():
     with pytest.raises(OptionError, match="^subscription_id: "):
-        permissions.build([{"resource_group": "rg", "actions": [WRITE]}], "s")
+        permissions.build_checks([{"resource_group": "rg", "actions": [WRITE]}], "s")
 
 
 def test_the_fix_names_a_role_that_grants_the_action():
