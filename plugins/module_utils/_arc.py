@@ -215,8 +215,8 @@ def ensure(conn: AzureConnection, wanted: ArcPlan, check_mode: bool,
 
     Before its write the module waits (within ``timeout``, the shared backoff of ``retry_on_codes``)
     while another operation runs on the cluster (``BUSY_STATES``), then decides again on the cluster
-    as that operation left it; a 409 to the PUT is waited out the same way only when a re-read shows
-    such a state, and fails at once otherwise. A cluster being deleted fails at once. Check mode
+    as that operation left it (the retry's re-plan hook); a 409 to the PUT is waited out the same way
+    only when a re-read shows such a state, and fails at once otherwise. A cluster being deleted fails at once. Check mode
     does not wait: it predicts, and ``warn`` says the cluster is busy."""
     resource_group, name, requested, timeout = wanted.resource_group, wanted.name, wanted.requested, wanted.timeout
     cluster = get_cluster(conn, resource_group, name)
@@ -233,19 +233,13 @@ def ensure(conn: AzureConnection, wanted: ArcPlan, check_mode: bool,
         return True, before, predict(before, changes)
     deadline = time.monotonic() + timeout
     path = cluster_path(conn.subscription_id, resource_group, name)
-    read: list[dict[str, Any]] = [cluster]  # the first attempt uses the read above
 
-    def attempt() -> tuple[bool, dict[str, Any]]:
-        current = read.pop() if read else get_cluster(conn, resource_group, name)
-        _refuse_deleting(current, name)
-        if _state(current) in BUSY_STATES:
-            raise _busy(current, name)
-        changes_now = plan(features(current), requested)
-        if not changes_now:
-            return False, current  # the other operation did it
+    def put() -> tuple[bool, dict[str, Any]]:
+        if _state(cluster) in BUSY_STATES:
+            raise _busy(cluster, name)  # the first read: wait before writing
         try:
             return True, conn.arm().put_and_wait(
-                path, API_VERSION, update_body(current, changes_now), f"updating connected cluster {name}",
+                path, API_VERSION, update_body(cluster, changes), f"updating connected cluster {name}",
                 max(1.0, deadline - time.monotonic()))
         except AzureError as err:
             if err.status != 409:
@@ -256,8 +250,17 @@ def ensure(conn: AzureConnection, wanted: ArcPlan, check_mode: bool,
                 raise _busy(now, name, err) from err
             raise
 
-    wrote, updated = retry_on_codes(attempt, frozenset(), timeout, max_delay=BUSY_MAX_DELAY,
-                                    transient=lambda err: isinstance(err, ClusterBusy))
+    def replan() -> tuple[bool, dict[str, Any]] | None:
+        nonlocal cluster, changes
+        cluster = get_cluster(conn, resource_group, name)
+        _refuse_deleting(cluster, name)
+        if _state(cluster) in BUSY_STATES:
+            raise _busy(cluster, name)  # still busy: wait again
+        changes = plan(features(cluster), requested)
+        return None if changes else (False, cluster)  # nothing left: the other operation did it
+
+    wrote, updated = retry_on_codes(put, frozenset(), timeout, max_delay=BUSY_MAX_DELAY,
+                                    transient=lambda err: isinstance(err, ClusterBusy), replan=replan)
     if not wrote:
         return False, cluster_state(updated), cluster_state(updated)
     return True, before, cluster_state(updated)

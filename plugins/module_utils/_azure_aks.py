@@ -19,6 +19,7 @@ cluster retains unowned fields ... but never submits pools or version").
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
@@ -127,9 +128,20 @@ def update_body(cluster: dict[str, Any], changes: dict[str, bool]) -> dict[str, 
     return body
 
 
-def ensure_features(conn: AzureConnection, resource_group: str, name: str, requested: dict[str, bool | None],
-                    check_mode: bool, timeout: float) -> tuple[bool, dict[str, Any], dict[str, Any]]:
+@dataclass(frozen=True)
+class AksPlan:
+    """What an aks_cluster task asks for: the cluster and the features given (None: leave as it is)."""
+
+    resource_group: str
+    name: str
+    requested: dict[str, bool | None]
+    timeout: float = 1800
+
+
+def ensure_features(conn: AzureConnection, wanted: AksPlan,
+                    check_mode: bool) -> tuple[bool, dict[str, Any], dict[str, Any]]:
     """Returns (changed, before, after) as cluster states. With nothing requested this is a read."""
+    resource_group, name, requested, timeout = wanted.resource_group, wanted.name, wanted.requested, wanted.timeout
     cluster = get_cluster(conn, resource_group, name)
     before = cluster_state(cluster)
     changes = plan_features(features(cluster), requested, name)
@@ -185,15 +197,14 @@ ARGUMENT_SPEC = {
 }
 
 
-def build(params: dict[str, Any]) -> dict[str, Any]:
+def build(params: dict[str, Any]) -> AksPlan:
     cluster_name("name", params["name"], "AKS cluster")
-    return {"resource_group": params["resource_group"], "name": params["name"], "timeout": params["timeout"],
-            "requested": {feature: params[feature] for feature in FEATURES}}
+    return AksPlan(params["resource_group"], params["name"], {feature: params[feature] for feature in FEATURES},
+                   params["timeout"])
 
 
-def apply(connection: Connection, plan: dict[str, Any], check_mode: bool) -> Outcome:
-    changed, before, after = ensure_features(connection.azure, plan["resource_group"], plan["name"],
-                                             plan["requested"], check_mode, plan["timeout"])
+def apply(connection: Connection, plan: AksPlan, check_mode: bool) -> Outcome:
+    changed, before, after = ensure_features(connection.azure, plan, check_mode)
     computed = ("oidc_issuer_url", "issuer_url") if check_mode else ()  # known after apply
     return Outcome(changed, before, after, computed=computed, values={"cluster": after})
 

@@ -120,12 +120,17 @@ def retry_on_codes(call: Callable[[], T], codes: set[str] | frozenset[str], time
     Waits grow exponentially with "equal jitter" (half fixed, half random) so that forks that
     collided do not collide again in step. ``replan``, after each wait and before the next attempt:
     re-read and decide again (what ``call`` uses next); its answer, when not None, is the result and
-    ends the retry (nothing is left to do: another operation did it).
+    ends the retry (nothing is left to do: another operation did it); a transient error it raises (the
+    re-read shows the resource still busy) is waited out like one of ``call``.
     """
     deadline = time.monotonic() + timeout
     attempt = 0
     while True:
         try:
+            if attempt and replan is not None:
+                done = replan()
+                if done is not None:
+                    return done
             return call()
         except AzureError as err:
             remaining = deadline - time.monotonic()
@@ -137,7 +142,3 @@ def retry_on_codes(call: Callable[[], T], codes: set[str] | frozenset[str], time
                 on_retry(err, delay)
             time.sleep(delay)
             attempt += 1
-        if replan is not None:
-            done = replan()
-            if done is not None:
-                return done
