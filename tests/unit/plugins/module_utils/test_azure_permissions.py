@@ -78,3 +78,16 @@ def test_the_fix_names_a_role_that_grants_the_action():
     assert permissions.fix_for(WRITE) == "Role Based Access Control Administrator or User Access Administrator"
     assert permissions.fix_for("Microsoft.ManagedIdentity/userAssignedIdentities/write") == "Managed Identity Contributor"
     assert permissions.fix_for("Microsoft.ServiceBus/namespaces/write") == "Contributor"
+
+
+def test_build_needs_the_subscription_only_for_a_resource_group():
+    scope = f"/subscriptions/{SUB}/resourceGroups/rg"
+    plan = permissions.build({"checks": [{"scope": scope, "actions": [WRITE]}], "fail_on_missing": False,
+                              "subscription_id": None})
+    assert [check["scope"] for check in plan.checks] == [scope] and plan.fail_on_missing is False
+    with pytest.raises(OptionError, match=r"^subscription_id: required \(the option or AZURE_SUBSCRIPTION_ID\)"):
+        permissions.build({"checks": [{"resource_group": "rg", "actions": [WRITE]}], "fail_on_missing": True,
+                           "subscription_id": None})
+    plan = permissions.build({"checks": [{"resource_group": "rg", "actions": [WRITE]}], "fail_on_missing": True,
+                              "subscription_id": SUB})
+    assert plan.checks[0]["scope"] == scope
