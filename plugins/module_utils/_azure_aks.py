@@ -19,12 +19,11 @@ cluster retains unowned fields ... but never submits pools or version").
 from __future__ import annotations
 
 import copy
-import random
-import time
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, retry_on_codes
 from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import cluster_name
@@ -129,9 +128,20 @@ def update_body(cluster: dict[str, Any], changes: dict[str, bool]) -> dict[str, 
     return body
 
 
-def ensure_features(conn: AzureConnection, resource_group: str, name: str, requested: dict[str, bool | None],
-                    check_mode: bool, timeout: float) -> tuple[bool, dict[str, Any], dict[str, Any]]:
+@dataclass(frozen=True)
+class AksPlan:
+    """What an aks_cluster task asks for: the cluster and the features given (None: leave as it is)."""
+
+    resource_group: str
+    name: str
+    requested: dict[str, bool | None]
+    timeout: float = 1800
+
+
+def ensure_features(conn: AzureConnection, wanted: AksPlan,
+                    check_mode: bool) -> tuple[bool, dict[str, Any], dict[str, Any]]:
     """Returns (changed, before, after) as cluster states. With nothing requested this is a read."""
+    resource_group, name, requested, timeout = wanted.resource_group, wanted.name, wanted.requested, wanted.timeout
     cluster = get_cluster(conn, resource_group, name)
     before = cluster_state(cluster)
     changes = plan_features(features(cluster), requested, name)
@@ -142,26 +152,26 @@ def ensure_features(conn: AzureConnection, resource_group: str, name: str, reque
         if changes.get("oidc_issuer") and not before["oidc_issuer_url"]:
             predicted["oidc_issuer_url"] = predicted["issuer_url"] = None  # assigned by AKS when enabled
         return True, before, predicted
-    deadline = time.monotonic() + timeout
-    attempt = 0
-    while True:
-        try:
-            updated = conn.arm().put_and_wait(cluster_path(conn.subscription_id, resource_group, name), API_VERSION,
-                                              update_body(cluster, changes), f"updating AKS cluster {name}", timeout)
-            return True, before, cluster_state(updated)
-        except AzureError as err:
-            remaining = deadline - time.monotonic()
-            if not operation_in_progress(err) or remaining <= 0:
-                raise
-        # Another operation (an upgrade, a node pool scale) holds the cluster: wait it out, then
-        # decide again on the cluster as that operation left it.
-        ceiling = min(OPERATION_IN_PROGRESS_MAX_DELAY, 2.0 * (2 ** attempt))
-        time.sleep(min(remaining, ceiling / 2 + random.uniform(0, ceiling / 2)))
-        attempt += 1
+    path = cluster_path(conn.subscription_id, resource_group, name)
+
+    def put() -> tuple[bool, dict[str, Any], dict[str, Any]]:
+        updated = conn.arm().put_and_wait(path, API_VERSION, update_body(cluster, changes),
+                                          f"updating AKS cluster {name}", timeout)
+        return True, before, cluster_state(updated)
+
+    def replan() -> tuple[bool, dict[str, Any], dict[str, Any]] | None:
+        # Another operation (an upgrade, a node pool scale) held the cluster: decide again on the cluster
+        # as that operation left it.
+        nonlocal cluster, changes
         cluster = get_cluster(conn, resource_group, name)
         changes = plan_features(features(cluster), requested, name)
         if not changes:  # the other operation did it
-            return False, cluster_state(cluster), cluster_state(cluster)
+            state = cluster_state(cluster)
+            return False, state, state
+        return None
+
+    return retry_on_codes(put, frozenset(), timeout, first_delay=2.0, max_delay=OPERATION_IN_PROGRESS_MAX_DELAY,
+                          transient=operation_in_progress, replan=replan)
 
 
 # AKS answers 409 OperationNotAllowed while another operation runs on the cluster ("Operation is not
@@ -187,15 +197,14 @@ ARGUMENT_SPEC = {
 }
 
 
-def build(params: dict[str, Any]) -> dict[str, Any]:
+def build(params: dict[str, Any]) -> AksPlan:
     cluster_name("name", params["name"], "AKS cluster")
-    return {"resource_group": params["resource_group"], "name": params["name"], "timeout": params["timeout"],
-            "requested": {feature: params[feature] for feature in FEATURES}}
+    return AksPlan(params["resource_group"], params["name"], {feature: params[feature] for feature in FEATURES},
+                   params["timeout"])
 
 
-def apply(connection: Connection, plan: dict[str, Any], check_mode: bool) -> Outcome:
-    changed, before, after = ensure_features(connection.azure, plan["resource_group"], plan["name"],
-                                             plan["requested"], check_mode, plan["timeout"])
+def apply(connection: Connection, plan: AksPlan, check_mode: bool) -> Outcome:
+    changed, before, after = ensure_features(connection.azure, plan, check_mode)
     computed = ("oidc_issuer_url", "issuer_url") if check_mode else ()  # known after apply
     return Outcome(changed, before, after, computed=computed, values={"cluster": after})
 

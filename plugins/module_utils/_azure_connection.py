@@ -8,7 +8,7 @@ pipeline for resources whose SDK package is too heavy to import."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import (
     AzureAuth,
@@ -271,11 +271,20 @@ class ArmClient:
         raise AzureError(f"Error {action}: {label}{message}", code=code, message=message,
                          status=response.status_code)
 
-    def get(self, path: str, api_version: str, action: str) -> dict[str, Any]:
-        """GET a resource; Azure's error (a 404 included) as an ``AzureError``."""
+    @overload
+    def get(self, path: str, api_version: str, action: str) -> dict[str, Any]: ...
+
+    @overload
+    def get(self, path: str, api_version: str, action: str, *, missing_ok: Literal[True]) -> dict[str, Any] | None: ...
+
+    def get(self, path: str, api_version: str, action: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
+        """GET a resource; Azure's error as an ``AzureError``. ``missing_ok``: a 404 (the resource, or its
+        parent, is absent) means "absent" and returns None -- declared at the call, not typed in a branch."""
         with azure_errors(action):
             response = self.pipeline_client.send_request(
                 self._request("GET", path, api_version), retry_on_methods=RETRY_METHODS)
+        if missing_ok and response.status_code == 404:
+            return None
         self._raise_for(response, action)
         return response.json()
 
