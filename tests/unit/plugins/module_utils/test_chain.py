@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _trust_chain as _chain
+from ansible_collections.kedaops.aks.plugins.module_utils import _trust_chain_checks as _chain
 from ansible_collections.kedaops.aks.plugins.module_utils import _trust_chain_probe as probing
 
 ISSUER = "https://eastus.oic.prod-aks.azure.com/tenant/guid/"
