@@ -11,14 +11,13 @@ import copy
 from typing import Any
 
 import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils import _bindings as bindings
-from ansible_collections.kedaops.aks.plugins.module_utils import _keda
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import AzureAuth
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
-from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import BINDING_OPTIONS
 from ansible_collections.kedaops.aks.plugins.module_utils._bindings_run import BindingsFailed
 from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, result
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import ModuleFailure, OptionError
@@ -53,24 +52,12 @@ class Run:
 
 
 def params_for(bindings_list: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
-    """The module's parameters as AnsibleModule fills them (every suboption present, defaults set)."""
-    filled = []
-    for raw in bindings_list:
-        binding = {key: None for key in BINDING_OPTIONS}
-        binding.update(create_namespace=True, role_assignments=[], state="present")
-        binding.update(copy.deepcopy(raw))
-        if binding["scaled_object"]:
-            so = {key: None for key in _keda.SCALED_OBJECT_OPTIONS}
-            so.update(binding["scaled_object"])
-            binding["scaled_object"] = so
-        if binding["trigger_auth"]:
-            binding["trigger_auth"] = {"identity_tenant_id": None, "identity_authority_host": None,
-                                       **binding["trigger_auth"]}
-        filled.append(binding)
-    params = {"resource_group": RG, "issuer": ISSUER, "audiences": [msi.DEFAULT_AUDIENCE], "bindings": filled,
-              "list_scope": "cluster", "parallel": 5, "timeout": 30}
-    params.update(options)
-    return params
+    """The module's parameters as AnsibleModule fills them from its own spec (every suboption present, None
+    when not given, defaults set), which each binding's validation by ``_bulk.build_items`` then reads."""
+    args = {"resource_group": RG, "issuer": ISSUER, "bindings": copy.deepcopy(bindings_list), "timeout": 30, **options}
+    validation = ArgumentSpecValidator(bindings.ARGUMENT_SPEC).validate(args)
+    assert not validation.error_messages, validation.error_messages
+    return dict(validation.validated_parameters)
 
 
 def binding(index: int, identity: str = "mi-a", **extra: Any) -> dict[str, Any]:
