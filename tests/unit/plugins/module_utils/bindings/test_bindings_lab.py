@@ -128,6 +128,8 @@ INVALID = [
     ([binding(0), binding(1, credential_name="TEAM-0-worker")], OptionError,
      "bindings[1].credential_name: 'TEAM-0-worker' is already used on identity rg-keda-integration/mi-a"),
     ([binding(i) for i in range(21)], OptionError, "would need more than 20 federated credentials"),
+    ([binding(0, trigger_auth={"name": "azure-wi", "identity_authority_host": "https://login.example.test/"})],
+     OptionError, "bindings[0].trigger_auth.identity_authority_host: requires identity_tenant_id"),
     ([binding(0, credential_name="ab")], OptionError, "bindings[0]: name: 'ab' is not a valid federated credential name"),
     ([binding(0, role_assignments=[{"scope": "subscriptions/x", "role": ROLE}])], OptionError,
      "bindings[0].role_assignments[0].scope: 'subscriptions/x' must be an Azure resource id"),
