@@ -1,12 +1,38 @@
 # Copyright (c) kedaops.aks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The trust chain's data: the facts read once and the checks made of them. Plain data, importable by
-every link's code (``_arc``'s cluster checks, the probe, the chain) without importing the chain itself."""
+"""The trust chain's data: what to inspect (``ChainPlan``, built from the options), the facts read once
+and the checks made of them. Plain data, importable by every link's code (``_arc``'s cluster checks, the
+probe, the reads, the checks, the chain) without importing the chain itself."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+USE_LABEL = "azure.workload.identity/use"
+INJECTED_ENV = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST")
+OPERATOR_DEPLOYMENT = "keda-operator"
+
+
+@dataclass(frozen=True)
+class ChainPlan:
+    """What ``workload_identity_info`` inspects, from its checked options (``_trust_chain.build``)."""
+
+    cluster_kind: str  # aks | arc
+    cluster_resource_group: str | None
+    cluster_name: str | None
+    issuer_url: str | None
+    identity_resource_group: str | None
+    identity_name: str | None
+    identity_client_id: str | None
+    operator_namespace: str | None
+    operator_service_account: str | None
+    scalers: list[dict[str, str]] | None  # None: every scaler in the cluster
+    trigger_auths: list[dict[str, str]]
+    role_assignments: list[dict[str, str]]
+    probe_token_exchange: bool
+    wait_timeout: int
+    fail_on_problems: bool
 
 
 @dataclass
@@ -48,3 +74,13 @@ class Facts:
     @property
     def subject(self) -> str:
         return f"system:serviceaccount:{self.operator_namespace}:{self.operator_service_account}"
+
+
+def auth_refs(scaler: dict[str, Any]) -> list[tuple[str, str]]:
+    """(kind, name) of every authenticationRef in a ScaledObject / ScaledJob."""
+    refs = []
+    for trigger in (scaler.get("spec") or {}).get("triggers") or []:
+        ref = trigger.get("authenticationRef") or {}
+        if ref.get("name"):
+            refs.append((ref.get("kind") or "TriggerAuthentication", ref["name"]))
+    return refs
