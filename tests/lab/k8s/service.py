@@ -13,9 +13,11 @@ from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
 from . import errors
 from .aggregation import Aggregator
-from .api import Api, Options
-from .controllers import NODE_NAME, Controllers
+from .api import Api
+from .controller_base import NODE_NAME
+from .controllers import Controllers
 from .oidc import TokenIssuer
+from .options import Options
 from .resources import BUILTINS, ResourceType
 from .routes import Router
 

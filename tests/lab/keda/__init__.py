@@ -16,8 +16,8 @@ from typing import Any
 
 from ..core import Request, Response, Service, StreamWriter
 from .controller import Keda
-from .sampleapp import SampleApp, is_sample
 from .metrics_api import MetricsApi
+from .sampleapp import SampleApp, is_sample
 from .webhooks import KedaWebhooks
 
 TICK_SECONDS = 0.1

@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from ..k8s import errors as k8s_errors
-from ..k8s.api import Options
+from ..k8s.options import Options
 
 AGGREGATE_MAX_EVENTS = 10  # defaultAggregateMaxEvents
 AGGREGATE_INTERVAL = 600  # defaultAggregateIntervalInSeconds

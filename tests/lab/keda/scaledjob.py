@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from ..k8s import errors as k8s_errors
-from ..k8s.api import Options
+from ..k8s.options import Options
 from . import clock
 from .status import get_condition, init_conditions, set_condition, version_of
 
