@@ -491,9 +491,9 @@ class ControlService(Service):
 
 def default_services() -> list[Callable[[Lab], Service]]:
     """The full lab: Kubernetes API, then Azure (which links to Kubernetes at start), the chart repository."""
-    from .k8s import KubernetesService
     from .azure import ArmService, EntraService, GraphService, PrometheusService, ServiceBusDataService
     from .chartrepo import ChartRepoService
+    from .k8s import KubernetesService
     from .keda import KedaService
     return [KubernetesService, ArmService, EntraService, GraphService, ChartRepoService, ServiceBusDataService,
             PrometheusService, KedaService]

@@ -18,9 +18,23 @@ import jwt
 
 from .. import ids
 from ..core import Fault, Request, Response, Service, StreamWriter
-from . import (authorization, connectedclusters, containerservice, errors, fleet, monitor, monitor_delete, msi, rbac,
-               seed, servicebus, servicebus_lro, servicebus_rules, versions)
-from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
+from . import (
+    authorization,
+    connectedclusters,
+    containerservice,
+    errors,
+    fleet,
+    monitor,
+    monitor_delete,
+    msi,
+    rbac,
+    seed,
+    servicebus,
+    servicebus_lro,
+    servicebus_rules,
+    versions,
+)
+from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, required_location, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
 
@@ -259,11 +273,7 @@ class ArmService(Service):
             return Response(204) if ctx.method == "HEAD" else Response.json(200, record.view())
         if ctx.method == "PUT":
             body = ctx.body()
-            location = body.get("location")
-            if location in (None, ""):
-                raise errors.location_required()
-            if not isinstance(location, str):
-                raise errors.invalid_request_content("Error converting value to type 'String'. Path 'location'")
+            location = required_location(body)
             tags = check_tags(body.get("tags"))
             with self.store.lock:
                 record = self.store.get(resource_group_id(name))

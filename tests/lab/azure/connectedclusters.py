@@ -42,7 +42,7 @@ from .. import ids
 from ..core import Response
 from . import errors, versions
 from .authorization import iso
-from .context import ArmContext, check_tags, normalize_location, paginate
+from .context import ArmContext, check_tags, flag, list_or_target, normalize_location, required_location
 from .errors import ArmError
 from .store import Record
 
@@ -98,25 +98,32 @@ def _operations(service: "ArmService") -> dict[str, dict[str, Any]]:
     return table
 
 
+def cluster_body(rid: str, name: str, location: str, tags: dict[str, str], principal_id: str, certificate: str, *,
+                 oidc: bool, workload_identity: bool) -> dict[str, Any]:
+    """A connected cluster as ``az connectedk8s connect`` creates it (before the agents' computed fields)."""
+    return {
+        "id": rid, "name": name, "type": CLUSTER_TYPE, "location": location, "tags": tags,
+        "identity": {"type": "SystemAssigned", "principalId": principal_id, "tenantId": ids.TENANT_ID},
+        "kind": "",
+        "properties": {
+            # A base64 DER public key, as the CLI's connect sends it (any opaque string to the lab).
+            "agentPublicKeyCertificate": certificate,
+            "distribution": "k3s", "distributionVersion": "v1.32.6+k3s1", "infrastructure": "generic",
+            "privateLinkState": "Disabled", "azureHybridBenefit": "NotApplicable",
+            "arcAgentProfile": {"agentAutoUpgrade": "Enabled", "desiredAgentVersion": "1.24.4"},
+            "oidcIssuerProfile": {"enabled": oidc},
+            "securityProfile": {"workloadIdentity": {"enabled": workload_identity}},
+        },
+    }
+
+
 def seed(service: "ArmService") -> Record:
     """The connected cluster as ``az connectedk8s connect`` leaves it: OIDC issuer and workload identity off."""
     _operations(service).clear()
     rid = cluster_id(ids.RESOURCE_GROUP, ARC_NAME)
-    body = {
-        "id": rid, "name": ARC_NAME, "type": CLUSTER_TYPE, "location": ids.LOCATION, "tags": {},
-        "identity": {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, "arc-principal")),
-                     "tenantId": ids.TENANT_ID},
-        "kind": "",
-        "properties": {
-            # A base64 DER public key, as the CLI's connect sends it (any opaque string to the lab).
-            "agentPublicKeyCertificate": "MIICCgKCAgEAlabAgentPublicKeyCertificateForTheKedaopsLab0000000000000000000000000000000000000000000AQAB",
-            "distribution": "k3s", "distributionVersion": "v1.32.6+k3s1", "infrastructure": "generic",
-            "privateLinkState": "Disabled", "azureHybridBenefit": "NotApplicable",
-            "arcAgentProfile": {"agentAutoUpgrade": "Enabled", "desiredAgentVersion": "1.24.4"},
-            "oidcIssuerProfile": {"enabled": False},
-            "securityProfile": {"workloadIdentity": {"enabled": False}},
-        },
-    }
+    body = cluster_body(rid, ARC_NAME, ids.LOCATION, {}, str(uuid.uuid5(uuid.NAMESPACE_URL, "arc-principal")),
+                        "MIICCgKCAgEAlabAgentPublicKeyCertificateForTheKedaopsLab0000000000000000000000000000000000000000000AQAB",
+                        oidc=False, workload_identity=False)
     _computed(body, "Succeeded")
     record = Record(rid, CLUSTER_KIND, body, meta={"operation": None})
     record.created = record.updated = 0.0
@@ -146,30 +153,13 @@ def _view(record: Record, version: str) -> dict[str, Any]:
     return body
 
 
-def _flag(profile: Any, path: str) -> bool | None:
-    if profile is None:
-        return None
-    if not isinstance(profile, dict):
-        raise errors.invalid_request_content(f"Error converting value to type 'Object'. Path '{path}'")
-    value = profile.get("enabled")
-    if value is not None and not isinstance(value, bool):
-        raise errors.invalid_request_content(f"Could not convert '{value}' to Boolean. Path '{path}.enabled'")
-    return value
-
-
 def handle_cluster(ctx: ArmContext) -> Response:
     version = versions.for_type(ctx, API_VERSIONS, "connectedClusters")
+    target = list_or_target(ctx, CLUSTER_TYPE, CLUSTER_KIND, lambda r: _view(r, version))
+    if isinstance(target, Response):
+        return target
     path = ctx.path
-    if not path.scope_is_group_or_subscription or len(path.types) != 1:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    if path.is_collection:
-        if ctx.method != "GET":
-            raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE)
-        under = ctx.resource_group_record().body["id"] if path.resource_group else f"/subscriptions/{ids.SUBSCRIPTION_ID}"
-        return paginate(ctx, [_view(r, version) for r in ctx.store.find(CLUSTER_KIND, under)])
-    if not path.resource_group:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    rg_name = ctx.resource_group_record().body["name"]
+    rg_name = target.body["name"]
     name = path.names[0]
     rid = cluster_id(rg_name, name)
     if ctx.method == "PUT":
@@ -224,12 +214,7 @@ def _patch(ctx: ArmContext, record: Record, version: str) -> Response:
 
 def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
     body = ctx.body()
-    location = body.get("location")
-    if location in (None, ""):
-        raise errors.location_required()
-    if not isinstance(location, str):
-        raise errors.invalid_request_content("Error converting value to type 'String'. Path 'location'")
-    location = normalize_location(location)
+    location = normalize_location(required_location(body))
     identity = body.get("identity")
     if not isinstance(identity, dict):
         raise errors.invalid_request_content("Required property 'identity' not found in JSON. Path ''")
@@ -241,11 +226,11 @@ def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
         raise errors.invalid_request_content("Required property 'properties' not found in JSON. Path ''")
     if not isinstance(properties.get("agentPublicKeyCertificate"), str):
         raise errors.invalid_request_content("Required property 'agentPublicKeyCertificate' not found in JSON. Path 'properties'")
-    oidc_sent = _flag(properties.get("oidcIssuerProfile"), "properties.oidcIssuerProfile")
+    oidc_sent = flag(properties.get("oidcIssuerProfile"), "properties.oidcIssuerProfile")
     security = properties.get("securityProfile")
     if security is not None and not isinstance(security, dict):
         raise errors.invalid_request_content("Error converting value to type 'Object'. Path 'properties.securityProfile'")
-    _flag((security or {}).get("workloadIdentity"), "properties.securityProfile.workloadIdentity")
+    flag((security or {}).get("workloadIdentity"), "properties.securityProfile.workloadIdentity")
     self_hosted = (properties.get("oidcIssuerProfile") or {}).get("selfHostedIssuerUrl")
     if self_hosted not in (None, "") and not (isinstance(self_hosted, str) and self_hosted.startswith("https://")):
         raise ArmError(400, "InvalidParameter", "The selfHostedIssuerUrl must be an https URL.",

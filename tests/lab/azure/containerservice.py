@@ -20,7 +20,7 @@ from .. import ids
 from ..core import Response
 from . import aks_versions, errors, keda_addon, versions, wi_webhook
 from .authorization import iso
-from .context import ArmContext, check_tags, normalize_location, paginate
+from .context import ArmContext, check_tags, flag, list_or_target, normalize_location, required_location
 from .errors import ArmError
 from .store import Record
 
@@ -87,34 +87,22 @@ class OperationTable:
             self._operations.clear()
 
 
-def _flag(profile: Any, path: str) -> bool | None:
-    """``enabled`` of a profile dict (None when absent); wrong types are the 400 ARM gives for them."""
-    if profile is None:
-        return None
-    if not isinstance(profile, dict):
-        raise errors.invalid_request_content(f"Error converting value to type 'Object'. Path '{path}'")
-    value = profile.get("enabled")
-    if value is not None and not isinstance(value, bool):
-        raise errors.invalid_request_content(f"Could not convert '{value}' to Boolean. Path '{path}.enabled'")
-    return value
-
-
 def _profiles(properties: dict[str, Any]) -> dict[str, bool | None]:
     """The three modelled switches as sent (None = not sent, keep the cluster's)."""
-    oidc = _flag(properties.get("oidcIssuerProfile"), "properties.oidcIssuerProfile")
+    oidc = flag(properties.get("oidcIssuerProfile"), "properties.oidcIssuerProfile")
     security = properties.get("securityProfile")
     if security is not None and not isinstance(security, dict):
         raise errors.invalid_request_content("Error converting value to type 'Object'. Path 'properties.securityProfile'")
-    workload_identity = _flag((security or {}).get("workloadIdentity"), "properties.securityProfile.workloadIdentity")
+    workload_identity = flag((security or {}).get("workloadIdentity"), "properties.securityProfile.workloadIdentity")
     autoscaler = properties.get("workloadAutoScalerProfile")
     if autoscaler is not None and not isinstance(autoscaler, dict):
         raise errors.invalid_request_content("Error converting value to type 'Object'. Path 'properties.workloadAutoScalerProfile'")
     keda_profile = (autoscaler or {}).get("keda")
-    keda = _flag(keda_profile, "properties.workloadAutoScalerProfile.keda")
+    keda = flag(keda_profile, "properties.workloadAutoScalerProfile.keda")
     if keda_profile is not None and keda is None:
         # ManagedClusterWorkloadAutoScalerProfileKeda.enabled is required.
         raise errors.invalid_request_content("Required property 'enabled' not found in JSON. Path 'properties.workloadAutoScalerProfile.keda'")
-    _flag((autoscaler or {}).get("verticalPodAutoscaler"), "properties.workloadAutoScalerProfile.verticalPodAutoscaler")
+    flag((autoscaler or {}).get("verticalPodAutoscaler"), "properties.workloadAutoScalerProfile.verticalPodAutoscaler")
     return {"oidc": oidc, "workload_identity": workload_identity, "keda": keda}
 
 
@@ -233,17 +221,11 @@ def seed_cluster(service: "ArmService", kubelet: Record, cluster_principal: str)
 
 def handle_cluster(ctx: ArmContext) -> Response:
     version = versions.check_managed_clusters(ctx)
+    target = list_or_target(ctx, CLUSTER_TYPE, CLUSTER_KIND, lambda r: r.view())
+    if isinstance(target, Response):
+        return target
     path = ctx.path
-    if not path.scope_is_group_or_subscription or len(path.types) != 1:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    if path.is_collection:
-        if ctx.method != "GET":
-            raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE)
-        under = ctx.resource_group_record().body["id"] if path.resource_group else f"/subscriptions/{ids.SUBSCRIPTION_ID}"
-        return paginate(ctx, [r.view() for r in ctx.store.find(CLUSTER_KIND, under)])
-    if not path.resource_group:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    rg_name = ctx.resource_group_record().body["name"]
+    rg_name = target.body["name"]
     name = path.names[0]
     if ctx.method == "GET":
         record = ctx.store.get(cluster_id(rg_name, name))
@@ -260,12 +242,7 @@ def handle_cluster(ctx: ArmContext) -> Response:
 
 def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
     body = ctx.body()
-    location = body.get("location")
-    if location in (None, ""):
-        raise errors.location_required()
-    if not isinstance(location, str):
-        raise errors.invalid_request_content("Error converting value to type 'String'. Path 'location'")
-    location = normalize_location(location)
+    location = normalize_location(required_location(body))
     properties = body.get("properties")
     if properties is None:
         properties = {}

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 from .. import ids
 from ..core import Response
 from . import errors, versions
-from .context import ArmContext, check_location, check_tags, normalize_location, paginate
+from .context import (
+    ArmContext,
+    check_location,
+    check_tags,
+    list_or_target,
+    normalize_location,
+    paginate,
+    required_location,
+)
 from .errors import ArmError
 from .store import Record, key_of
 
@@ -85,18 +93,11 @@ def render_identity(record: Record, api_version: str | None) -> dict[str, Any]:
 
 def handle_identity(ctx: ArmContext) -> Response:
     version = versions.for_type(ctx, versions.USER_ASSIGNED_IDENTITIES, "userAssignedIdentities")
+    target = list_or_target(ctx, IDENTITY_TYPE, IDENTITY_KIND, lambda r: render_identity(r, version), default_top=100)
+    if isinstance(target, Response):
+        return target
     path = ctx.path
-    if not path.scope_is_group_or_subscription or len(path.types) != 1:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    if path.is_collection:
-        if ctx.method != "GET":
-            raise errors.method_not_allowed(ctx.method, IDENTITY_TYPE)
-        under = ctx.resource_group_record().body["id"] if path.resource_group else f"/subscriptions/{ids.SUBSCRIPTION_ID}"
-        items = [render_identity(r, version) for r in ctx.store.find(IDENTITY_KIND, under)]
-        return paginate(ctx, items, default_top=100)
-    if not path.resource_group:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    group = ctx.resource_group_record()
+    group = target
     rg_name = group.body["name"]
     name = path.names[0]
     rid = identity_id(rg_name, name)
@@ -132,11 +133,7 @@ def _isolation_scope(properties: Any) -> str | None:
 
 def _put_identity(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
     body = ctx.body()
-    location = body.get("location")
-    if location is None or location == "":
-        raise errors.location_required()
-    if not isinstance(location, str):
-        raise errors.invalid_request_content("Error converting value to type 'String'. Path 'location'")
+    location = required_location(body)
     tags = check_tags(body.get("tags"))
     scope = _isolation_scope(body.get("properties"))
     # Microsoft.ManagedIdentity/userAssignedIdentities: 3-128 characters, alphanumerics, '-' and '_', starting

@@ -192,14 +192,20 @@ class Workloads(ControllerBase):
         status = copy.deepcopy(rs.get("status") or {})
         status.update({"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
                        "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)})
-        for field in ("fullyLabeledReplicas", "readyReplicas", "availableReplicas"):
+        self._write_replica_status("ReplicaSet", namespace, name, status, failure,
+                                   ("fullyLabeledReplicas", "readyReplicas", "availableReplicas"))
+
+    def _write_replica_status(self, kind: str, namespace: str, name: str, status: dict[str, Any], failure: str | None,
+                              optional: tuple[str, ...] = ()) -> None:
+        """Write an apps/v1 workload's status: zero counts left out (omitempty), ReplicaFailure set or cleared."""
+        for field in optional:
             if not status[field]:
                 del status[field]
         if failure:
             set_condition(status, "ReplicaFailure", "True", "FailedCreate", failure)
         else:
             drop_condition(status, "ReplicaFailure")
-        self._write_status("apps", "ReplicaSet", namespace, name, status)
+        self._write_status("apps", kind, namespace, name, status)
 
     def _statefulset(self, namespace: str, name: str) -> None:
         sts = self._get("apps", "StatefulSet", namespace, name)
@@ -240,14 +246,8 @@ class Workloads(ControllerBase):
                        "readyReplicas": ready, "currentReplicas": len(pods) if current == revision else len(pods) - len(updated),
                        "updatedReplicas": len(updated), "availableReplicas": ready, "currentRevision": current,
                        "updateRevision": revision, "collisionCount": 0})
-        for field in ("readyReplicas", "currentReplicas", "updatedReplicas", "availableReplicas"):
-            if not status[field]:
-                del status[field]
-        if failure:
-            set_condition(status, "ReplicaFailure", "True", "FailedCreate", failure)
-        else:
-            drop_condition(status, "ReplicaFailure")
-        self._write_status("apps", "StatefulSet", namespace, name, status)
+        self._write_replica_status("StatefulSet", namespace, name, status, failure,
+                                   ("readyReplicas", "currentReplicas", "updatedReplicas", "availableReplicas"))
 
     def _daemonset(self, namespace: str, name: str) -> None:
         ds = self._get("apps", "DaemonSet", namespace, name)
@@ -274,9 +274,7 @@ class Workloads(ControllerBase):
         if not ready:
             del status["numberAvailable"]
             status["numberUnavailable"] = 1
-        if failure:
-            set_condition(status, "ReplicaFailure", "True", "FailedCreate", failure)
-        self._write_status("apps", "DaemonSet", namespace, name, status)
+        self._write_replica_status("DaemonSet", namespace, name, status, failure)
 
     def _job(self, namespace: str, name: str) -> None:
         job = self._get("batch", "Job", namespace, name)

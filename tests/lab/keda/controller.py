@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..k8s import errors as k8s_errors
 from . import azure, oplog
@@ -29,9 +29,8 @@ from .clock import Clock
 from .events import Recorder
 from .scaledjob import ScaledJobLoop
 from .scaledobject import ScaledObjectLoop
-from .status import version_of
+from .status import GROUP_VERSION, init_conditions, version_of
 
-GROUP_VERSION = "keda.sh/v1alpha1"
 OPERATOR_MANAGER = "keda-operator"
 DEFAULT_POLLING = 30
 FINALIZER = "finalizer.keda.sh"
@@ -45,6 +44,20 @@ def signing_issuer(k8s: Any) -> str:
 
 def _rfc3339() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class Pass(NamedTuple):
+    """What one reconcile pass of a ScaledObject or ScaledJob starts from."""
+
+    meta: dict[str, Any]
+    spec: dict[str, Any]
+    namespace: str
+    name: str
+    version: tuple[int, ...]
+    fields: dict[str, Any]  # the structured log's object fields
+    rt: Any  # the kind's ResourceType
+    state: dict[str, Any]  # what the loop keeps for this object under this operator
+    status: dict[str, Any]  # a copy of the status, conditions initialised
 
 
 class Keda(ScaledObjectLoop, ScaledJobLoop):
@@ -109,6 +122,24 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
         with self.lock:
             self.recorder.emit(operator, obj, etype, reason, message, component, action or reason,
                                version_of(operator) >= (2, 20))
+
+    def begin(self, operator: dict[str, Any], obj: dict[str, Any], labels: dict[str, str] | None = None) -> Pass:
+        """The start of a reconcile pass: the object's parts, its state, a status copy; then bookkeeping."""
+        meta, kind = obj["metadata"], obj["kind"]
+        status = copy.deepcopy(obj.get("status") or {})
+        init_conditions(status)
+        # The status' trigger and authentication summaries (scaledobject_controller.go / scaledjob_controller.go).
+        triggers = (obj.get("spec") or {}).get("triggers") or []
+        status["triggersTypes"] = ",".join(dict.fromkeys(t.get("type", "") for t in triggers))
+        auth_names = ",".join(dict.fromkeys((t.get("authenticationRef") or {}).get("name") for t in triggers
+                                            if (t.get("authenticationRef") or {}).get("name")))
+        if auth_names:
+            status["authenticationsTypes"] = auth_names
+        begun = Pass(meta, obj.get("spec") or {}, meta["namespace"], meta["name"], version_of(operator),
+                     {"type": kind, "namespace": meta["namespace"], "name": meta["name"]}, self._rt(GROUP_VERSION, kind),
+                     self.state.setdefault(f"{meta['uid']}/{operator['metadata']['uid']}", {}), status)
+        self.bookkeeping(operator, obj, labels)
+        return begun
 
     # -- bookkeeping -----------------------------------------------------------------------------------
 

@@ -25,9 +25,8 @@ from typing import Any
 from ..k8s import errors as k8s_errors
 from ..k8s.options import Options
 from . import azure, clock, fallback, pause
-from .status import get_condition, init_conditions, set_condition, version_of
+from .status import GROUP_VERSION, get_condition, set_condition, version_of
 
-GROUP_VERSION = "keda.sh/v1alpha1"
 OPERATOR_MANAGER = "keda-operator"
 HPA_MANAGER = "kube-controller-manager"
 SO_LABEL = "scaledobject.keda.sh/name"
@@ -55,17 +54,9 @@ class ScaledObjectLoop:
 
     def scaled_object(self, operator: dict[str, Any], so: dict[str, Any]) -> None:
         keda: Any = self
-        meta, spec = so["metadata"], so.get("spec") or {}
-        namespace, name = meta["namespace"], meta["name"]
-        version = version_of(operator)
-        fields = {"type": "ScaledObject", "namespace": namespace, "name": name}
+        meta, spec, namespace, name, version, fields, rt, state, status = keda.begin(operator, so, {SO_LABEL: so["metadata"]["name"]})
         controller_fields = {"controller": "scaledobject", "controllerGroup": "keda.sh", "controllerKind": "ScaledObject",
                              "ScaledObject": {"name": name, "namespace": namespace}, "namespace": namespace, "name": name}
-        rt = keda._rt(GROUP_VERSION, "ScaledObject")
-        state = keda.state.setdefault(f"{meta['uid']}/{operator['metadata']['uid']}", {})
-        status = copy.deepcopy(so.get("status") or {})
-        init_conditions(status)
-        keda.bookkeeping(operator, so, {SO_LABEL: name})
         ref = spec.get("scaleTargetRef") or {}
         target_kind = ref.get("kind") or "Deployment"
         target_api = ref.get("apiVersion") or "apps/v1"
@@ -74,11 +65,6 @@ class ScaledObjectLoop:
         group = target_api.split("/")[0] if "/" in target_api else ""
         api_version = target_api.split("/")[-1]
         triggers = spec.get("triggers") or []
-        status["triggersTypes"] = ",".join(dict.fromkeys(t.get("type", "") for t in triggers))
-        auth_names = ",".join(dict.fromkeys((t.get("authenticationRef") or {}).get("name") for t in triggers
-                                            if (t.get("authenticationRef") or {}).get("name")))
-        if auth_names:
-            status["authenticationsTypes"] = auth_names
         if not state.get("reconciled"):
             keda.log(operator, "INFO", "", "Reconciling ScaledObject", controller_fields)
         hpa_name = ((spec.get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get("name") or f"keda-hpa-{name}"
