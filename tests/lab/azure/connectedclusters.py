@@ -39,6 +39,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from .. import ids
+from .. import services as lab_services
 from ..core import Response
 from . import errors, versions
 from .authorization import iso
@@ -91,7 +92,7 @@ def issuer_for(record_id: str, location: str) -> str:
     return f"https://{geography}.oic.prod-arc.azure.com/{ids.TENANT_ID}/{guid}/"
 
 
-def _operations(service: "ArmService") -> dict[str, dict[str, Any]]:
+def _operations(service: ArmService) -> dict[str, dict[str, Any]]:
     table = getattr(service, "arc_operations", None)
     if table is None:
         table = service.arc_operations = {}  # type: ignore[attr-defined]
@@ -117,7 +118,7 @@ def cluster_body(rid: str, name: str, location: str, tags: dict[str, str], princ
     }
 
 
-def seed(service: "ArmService") -> Record:
+def seed(service: ArmService) -> Record:
     """The connected cluster as ``az connectedk8s connect`` leaves it: OIDC issuer and workload identity off."""
     _operations(service).clear()
     rid = cluster_id(ids.RESOURCE_GROUP, ARC_NAME)
@@ -273,8 +274,8 @@ def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
         _computed(new_body, "Updating" if record is not None else "Accepted")
         # Arc's operation reads "Accepted" while it runs (recordings README fact 17: azure-cli-extensions
         # test_connectedk8s.yaml #26), not ARM's usual InProgress.
-        operation = {"id": str(uuid.uuid4()), "cluster": rid, "location": location, "status": "Accepted",
-                     "polls": int(ctx.setting("arc_lro_polls") or 0), "started": time.time(), "ended": None}
+        operation: dict[str, Any] = {"id": str(uuid.uuid4()), "cluster": rid, "location": location, "status": "Accepted",
+                                     "polls": int(ctx.setting("arc_lro_polls") or 0), "started": time.time(), "ended": None}
         status = 201 if record is None else 200
         if record is None:
             record = ctx.store.put(Record(rid, CLUSTER_KIND, new_body, meta={"operation": operation}))
@@ -290,7 +291,7 @@ def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
                                           "x-ms-retry-after-ms": "100"})
 
 
-def operation_url(service: "ArmService", operation: dict[str, Any], version: str) -> str:
+def operation_url(service: ArmService, operation: dict[str, Any], version: str) -> str:
     """Arc's operation status is tenant-level, with the location upper-cased (recordings README fact 17:
     azure-cli-extensions test_connectedk8s.yaml #25: https://management.azure.com/providers/Microsoft.Kubernetes/
     locations/EASTUS/operationStatuses/<id>)."""
@@ -298,7 +299,7 @@ def operation_url(service: "ArmService", operation: dict[str, Any], version: str
             f"/operationStatuses/{operation['id']}?api-version={version}")
 
 
-def _finish(service: "ArmService", operation: dict[str, Any]) -> None:
+def _finish(service: ArmService, operation: dict[str, Any]) -> None:
     operation.update(status="Succeeded", ended=time.time())
     record = service.store.get(operation["cluster"])
     if record is not None and record.meta.get("operation") is operation:
@@ -336,7 +337,7 @@ def handle_operation(ctx: ArmContext) -> Response:
 # -- what the Kubernetes lab and Entra ask --------------------------------------------------------
 
 
-def backing_cluster(service: "ArmService") -> dict[str, Any] | None:
+def backing_cluster(service: ArmService) -> dict[str, Any] | None:
     """The connected cluster the lab's Kubernetes API stands for (setting ``k8s_cluster: arc``), else None."""
     if service is None or service.lab.setting("k8s_cluster") != "arc":
         return None
@@ -344,7 +345,7 @@ def backing_cluster(service: "ArmService") -> dict[str, Any] | None:
     return copy.deepcopy(record.body) if record is not None else None
 
 
-def workload_identity_webhook(service: "ArmService") -> bool:
+def workload_identity_webhook(service: ArmService | None) -> bool:
     """Whether the workload identity webhook runs: on AKS-backed labs always (the lab's historic
     behaviour), on an Arc-backed lab only while the connected cluster has workload identity enabled."""
     if service is None or service.lab.setting("k8s_cluster") != "arc":
@@ -353,13 +354,13 @@ def workload_identity_webhook(service: "ArmService") -> bool:
     return bool(cluster and ((cluster["properties"].get("securityProfile") or {}).get("workloadIdentity") or {}).get("enabled"))
 
 
-def oidc_document(service: "ArmService", url: str) -> Any:
+def oidc_document(service: ArmService | None, url: str) -> Any:
     """The Arc-hosted issuer's discovery document or JWKS for ``url``; None for a URL outside Arc's
     issuer host (fetched normally). The lab has no DNS for ``*.oic.prod-arc.azure.com``: Entra asks here."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "https" or not ISSUER_HOST.match(parts.hostname or ""):
         return None
-    k8s = service.lab.services.get("k8s") if service is not None else None
+    k8s = lab_services.k8s(service.lab) if service is not None else None
     for record in service.store.find(CLUSTER_KIND) if service is not None else []:
         issuer = ((record.body["properties"].get("oidcIssuerProfile") or {}).get("issuerUrl")) or ""
         if not issuer or not url.startswith(issuer):

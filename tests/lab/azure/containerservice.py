@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import ids
+from .. import services as lab_services
 from ..core import Response
 from . import aks_versions, errors, keda_addon, versions, wi_webhook
 from .authorization import iso
@@ -131,7 +132,7 @@ def _apply_switches(properties: dict[str, Any], switches: dict[str, bool], issue
     properties["workloadAutoScalerProfile"] = autoscaler
 
 
-def _issuer(service: "ArmService", rid: str, guid: str) -> str:
+def _issuer(service: ArmService, rid: str, guid: str) -> str:
     """Each cluster's own issuer: ``<host>/<tenant>/<cluster GUID>/`` (facts 1.4: AKS issuers are
     ``https://<region>.oic.prod-aks.azure.com/<tenant>/<guid>/``, a new GUID per cluster).
 
@@ -167,7 +168,7 @@ def _computed(name: str, location: str, resource_group: str, properties: dict[st
             pool.setdefault("orchestratorVersion", version)
 
 
-def seed_cluster(service: "ArmService", kubelet: Record, cluster_principal: str) -> Record:
+def seed_cluster(service: ArmService, kubelet: Record, cluster_principal: str) -> Record:
     """The seeded cluster: OIDC issuer, workload identity and KEDA all off, as after ``az aks create``."""
     properties: dict[str, Any] = {
         "kubernetesVersion": DEFAULT_KUBERNETES_VERSION,
@@ -201,7 +202,7 @@ def seed_cluster(service: "ArmService", kubelet: Record, cluster_principal: str)
         "workloadAutoScalerProfile": {},
     }
     _computed(ids.AKS_NAME, ids.LOCATION, ids.RESOURCE_GROUP, properties, "Succeeded")
-    body = {
+    body: dict[str, Any] = {
         "id": cluster_id(ids.RESOURCE_GROUP, ids.AKS_NAME),
         "location": ids.LOCATION,
         "name": ids.AKS_NAME,
@@ -267,7 +268,7 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
                 raise errors.invalid_resource_location(record.body["name"], record.body["location"], rg_name, location)
         before = _enabled(record.body["properties"]) if record is not None else {"oidc": False, "workload_identity": False, "keda": False}
         before_minor = aks_versions.minor_of(record.body["properties"].get("currentKubernetesVersion")) if record is not None else None
-        after = {k: (before[k] if sent[k] is None else sent[k]) for k in before}
+        after = {k: before[k] if (wanted := sent[k]) is None else wanted for k in before}
         if before["oidc"] and not after["oidc"]:
             raise ArmError(400, "OIDCIssuerFeatureCannotBeDisabled", OIDC_CANNOT_BE_DISABLED)
         if after["workload_identity"] and not after["oidc"]:
@@ -320,7 +321,7 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
     # The add-on manager acts while the operation runs; the Kubernetes lab is called outside the store lock.
     # An add-on is (re)installed when it is enabled or the cluster moves to another minor (its version
     # follows the minor, aks_versions); the workload identity webhook likewise.
-    k8s = service.lab.services.get("k8s")
+    k8s = lab_services.k8s(service.lab)
     target = new_properties.get("kubernetesVersion")
     new_minor = before_minor != aks_versions.minor_of(target)
     if after["keda"] and (not before["keda"] or new_minor):
@@ -333,7 +334,7 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
         wi_webhook.uninstall(k8s)
     if operation.polls <= 0:
         _finish(service, operation)
-        answer = ctx.store.get(rid).view()
+        answer = record.view()
     base = f"{service.url}/subscriptions/{ids.SUBSCRIPTION_ID}/providers/Microsoft.ContainerService/locations/{location}"
     # PUT (create or update) answers Azure-AsyncOperation only, no Location (recordings README facts 5, 8:
     # azure-cli test_aks_create_with_workload_identity_enabled.yaml #1, test_aks_update_with_keda.yaml #17).
@@ -346,7 +347,7 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
     return Response.json(status, answer, headers)
 
 
-def _finish(service: "ArmService", operation: Operation) -> None:
+def _finish(service: ArmService, operation: Operation) -> None:
     with service.store.lock:
         operation.status = "Succeeded"
         operation.ended = time.time()
@@ -425,7 +426,7 @@ def handle_credentials(ctx: ArmContext) -> Response:
     if ctx.store.get(cluster_id(rg_name, name)) is None:
         raise errors.resource_not_found(f"Microsoft.ContainerService/managedClusters/{name}", rg_name)
     result_name, user_prefix = _CREDENTIAL_ACTIONS[path.types[-1].lower()]
-    k8s = ctx.service.lab.services.get("k8s")
+    k8s = lab_services.k8s(ctx.service.lab)
     if k8s is None:
         raise ArmError(500, "InternalServerError", "The cluster's API server is not running in this lab.")
     with open(k8s.kubeconfig_path, encoding="utf-8") as f:

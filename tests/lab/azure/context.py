@@ -33,7 +33,7 @@ class ArmPath:
     names: list[str] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, path: str) -> "ArmPath":
+    def parse(cls, path: str) -> ArmPath:
         segments = [s for s in path.split("/") if s]
         parsed = cls(segments)
         last = max((i for i, s in enumerate(segments) if s.lower() == "providers"), default=None)
@@ -78,7 +78,7 @@ class ArmPath:
 class ArmContext:
     """One ARM request after the front door: who is calling, where, with which api-version."""
 
-    service: "ArmService"
+    service: ArmService
     request: Request
     path: ArmPath
     caller: dict[str, Any]

@@ -58,11 +58,11 @@ def identity_id(resource_group: str, name: str) -> str:
     return f"/subscriptions/{ids.SUBSCRIPTION_ID}/resourcegroups/{resource_group}/providers/{IDENTITY_TYPE}/{name}"
 
 
-def create_identity(service: "ArmService", resource_group: str, name: str, location: str,
+def create_identity(service: ArmService, resource_group: str, name: str, location: str,
                     tags: dict[str, str] | None = None, created: float | None = None,
                     client_id: str | None = None, principal_id: str | None = None,
                     isolation_scope: str = "None") -> Record:
-    body = {
+    body: dict[str, Any] = {
         "id": identity_id(resource_group, name),
         "name": name,
         "type": IDENTITY_TYPE,
@@ -128,7 +128,7 @@ def _isolation_scope(properties: Any) -> str | None:
         return None
     if scope not in ISOLATION_SCOPES:
         raise ArmError(400, "BadRequest", f"The value '{scope}' is not valid for isolationScope. Allowed values: None, Regional.")
-    return scope
+    return str(scope)
 
 
 def _put_identity(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
@@ -262,7 +262,7 @@ class WriteSlot:
         self.key = key_of(parent.id)
         self.parent = parent
 
-    def __enter__(self) -> "WriteSlot":
+    def __enter__(self) -> WriteSlot:
         service = self.ctx.service
         with self.ctx.store.lock:
             if self.key in service.fic_writes_in_flight:
@@ -306,7 +306,7 @@ def _put_credential(ctx: ArmContext, parent_id: str, name: str) -> Response:
                     existing.body["properties"] = properties
                     existing.updated = time.time()
                 return Response.json(200, existing.view())
-            body = {
+            body: dict[str, Any] = {
                 "id": f"{parent.id}/federatedIdentityCredentials/{name}",
                 "name": name,
                 "type": CREDENTIAL_TYPE,
@@ -321,7 +321,7 @@ def _put_credential(ctx: ArmContext, parent_id: str, name: str) -> Response:
 # -- what the Entra half reads ------------------------------------------------------------------------
 
 
-def find_by_client_id(service: "ArmService", client_id: str) -> dict[str, Any] | None:
+def find_by_client_id(service: ArmService, client_id: str) -> dict[str, Any] | None:
     wanted = client_id.strip().lower()
     with service.store.lock:
         identity = next((r for r in service.store.find(IDENTITY_KIND)
@@ -348,7 +348,7 @@ def find_by_client_id(service: "ArmService", client_id: str) -> dict[str, Any] |
         }
 
 
-def principal(service: "ArmService", object_id: str) -> tuple[str, float] | None:
+def principal(service: ArmService, object_id: str) -> tuple[str, float] | None:
     with service.store.lock:
         for record in service.store.find(IDENTITY_KIND):
             if record.body["properties"]["principalId"].lower() == object_id:

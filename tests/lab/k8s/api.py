@@ -41,6 +41,8 @@ BUILTIN_PATCH_TYPES = [PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC, PATCH_APPLY]
 # kube-apiserver refuses to delete these (pkg/registry/core/namespace/storage + NamespaceLifecycle).
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 _PROPAGATION = ("Foreground", "Background", "Orphan")
+# Schema and validation errors found on the way (``list`` inside Api names its method).
+FieldErrors = list[errors.FieldError]
 _METADATA_ORDER = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
                    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
                    "ownerReferences", "finalizers", "managedFields")
@@ -198,7 +200,7 @@ class Api:
     # -- strategies --------------------------------------------------------------------------
 
     def _validate(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None,
-                  schema_errors: list[errors.FieldError]) -> None:
+                  schema_errors: FieldErrors) -> None:
         found = validation.validate(rt, obj, old) + schema_errors
         if found:
             raise errors.invalid_object(rt.kind, rt.group, obj["metadata"].get("name", ""), found)
@@ -274,7 +276,7 @@ class Api:
             return self._finish_update(rt, obj, old, opts, subresource, schema_errors)
 
     def _finish_update(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], opts: Options,
-                       subresource: str, schema_errors: list[errors.FieldError], record_update: bool = True) -> dict[str, Any]:
+                       subresource: str, schema_errors: FieldErrors, record_update: bool = True) -> dict[str, Any]:
         if events_api.applies(rt):
             # Stored as the core Event it is (events_api.py); answered in the events.k8s.io shape.
             return self.present(rt, self._finish_update(self.resolve("v1", "Event"), events_api.to_core(obj), old, opts,
@@ -396,7 +398,7 @@ class Api:
                 meta = obj["metadata"]
                 if not opts.dry_run:
                     gc.remove(self, rt, self.store.get(rt.group_resource, meta.get("namespace", ""), meta["name"]) or obj,
-                                 opts.propagation or "Background")
+                              opts.propagation or "Background")
                 deleted.append(obj)
             return {"kind": rt.list_kind_name, "apiVersion": rt.api_version,
                     "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted}
@@ -451,6 +453,7 @@ class Api:
             obj.setdefault("spec", {})["replicas"] = replicas
             result = self._finish_update(rt, obj, old, opts, "", [])
             return _scale_of(result)
+
 
 def _unconditional_update(rt: ResourceType) -> bool:
     """Strategy.AllowUnconditionalUpdate: custom resources and CRDs demand a resourceVersion on PUT."""

@@ -125,7 +125,7 @@ def self_subject_access_review(store: Any, body: Any, user: dict[str, Any]) -> d
     if not resource and not non_resource:
         raise errors.invalid_object("SelfSubjectAccessReview", "authorization.k8s.io", "", [errors.invalid(
             "spec.resourceAttributes", None, "exactly one of nonResourceAttributes or resourceAttributes must be specified")])
-    allowed, reason = decide(store, user, resource or non_resource, bool(non_resource))
+    allowed, reason = decide(store, user, resource or non_resource or {}, bool(non_resource))
     status: dict[str, Any] = {"allowed": allowed}
     if reason:
         status["reason"] = reason

@@ -67,7 +67,7 @@ def condition(status: dict[str, Any], ctype: str) -> dict[str, Any] | None:
 
 
 def set_condition(status: dict[str, Any], ctype: str, value: str, reason: str, message: str,
-                   update_time: bool = False) -> None:
+                  update_time: bool = False) -> None:
     """Set a condition, keeping its timestamps when nothing about it changed."""
     conditions = status.setdefault("conditions", [])
     now = now_rfc3339()
@@ -99,7 +99,7 @@ def drop_condition(status: dict[str, Any], ctype: str) -> None:
 
 def pod_ready(pod: dict[str, Any]) -> bool:
     ready = condition(pod.get("status") or {}, "Ready")
-    return bool(ready) and ready.get("status") == "True"
+    return ready is not None and ready.get("status") == "True"
 
 
 def percent(value: Any, total: int, round_up: bool) -> int:
@@ -107,7 +107,6 @@ def percent(value: Any, total: int, round_up: bool) -> int:
         amount = total * int(value[:-1]) / 100
         return int(-(-amount // 1)) if round_up else int(amount // 1)
     return int(value or 0)
-
 
 
 class ControllerBase:

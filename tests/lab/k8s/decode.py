@@ -87,10 +87,12 @@ def decode(rt: ResourceType, namespace: str, body: Any, opts: Options,
 
 def _decode_secret(obj: dict[str, Any], rt: ResourceType) -> None:
     data = obj.get("data")
-    if data is not None and not isinstance(data, dict):
+    if data is None:
+        data = {}
+    elif not isinstance(data, dict):
         raise errors.bad_request(f"{rt.kind} in version \"v1\" cannot be handled as a Secret: json: cannot unmarshal "
                                  "into Go struct field Secret.data of type map[string][]uint8")
-    for key, value in (data or {}).items():
+    for key, value in data.items():
         try:
             base64.b64decode(str(value), validate=True)
         except (binascii.Error, ValueError) as exc:

@@ -100,6 +100,6 @@ def _collect_dependents(api: Api, uid: str, namespace: str, propagation: str) ->
                 if obj["metadata"]["ownerReferences"] is None:
                     del obj["metadata"]["ownerReferences"]
                 api._commit(rt, obj, api.store.get(gr, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]),
-                             Options(manager="kube-controller-manager"))
+                            Options(manager="kube-controller-manager"))
             else:
                 remove(api, rt, obj, propagation)

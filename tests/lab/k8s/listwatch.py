@@ -33,7 +33,7 @@ class ListWatch:
     def __init__(self, api: Api) -> None:
         self.api = api
 
-    def list(self, request: Request, rt: ResourceType, namespace: str | None) -> Response:
+    def list_objects(self, request: Request, rt: ResourceType, namespace: str | None) -> Response:
         selector = Selector(request.arg("labelSelector"), request.arg("fieldSelector"), rt.group, rt.kind)
         items, rv = self.api.list(rt, namespace, selector)
         start = ""
@@ -69,7 +69,7 @@ class ListWatch:
         return json_response(200, tables.table(rt, items, rv, include), {"Content-Type": TABLE})
 
     def watch(self, request: Request, stream: StreamWriter, rt: ResourceType, namespace: str | None,
-               name: str | None) -> Response | None:
+              name: str | None) -> Response | None:
         field_selector = request.arg("fieldSelector")
         if name is not None:
             field_selector = f"metadata.name={name}" + (f",{field_selector}" if field_selector else "")

@@ -42,6 +42,7 @@ def fields(data: bytes) -> list[tuple[int, Any]]:
     """(field number, value) pairs; varints are ints, length-delimited values are bytes."""
     out: list[tuple[int, Any]] = []
     pos = 0
+    value: Any
     while pos < len(data):
         key, pos = _varint(data, pos)
         number, wire = key >> 3, key & 7

@@ -41,7 +41,7 @@ class PageNotFound(Exception):
 
 
 class Route:
-    __slots__ = ("group", "version", "namespace", "resource", "name", "subresource", "watch")
+    __slots__ = ("group", "name", "namespace", "resource", "subresource", "version", "watch")
 
     def __init__(self) -> None:
         self.group = ""
@@ -214,7 +214,7 @@ class Router:
         if method in ("GET", "HEAD"):
             if route.name is None:
                 self._verb(rt, "list")
-                return self.listwatch.list(request, rt, ns)
+                return self.listwatch.list_objects(request, rt, ns)
             self._verb(rt, "get")
             if route.subresource == "scale":
                 return self._json(200, self.api.scale(rt, ns, route.name))
@@ -259,7 +259,7 @@ class Router:
 
     def _pod_log(self, request: Request, namespace: str, name: str) -> Response:
         """pods/log: what the lab's processes wrote for the pod (kubectl logs; ``tailLines`` honoured)."""
-        self.api.get(self.api.registry.by_kind("v1", "Pod"), namespace, name)
+        self.api.get(self.api.resolve("v1", "Pod"), namespace, name)
         lines = self.service.pod_log(namespace, name)
         tail = request.arg("tailLines")
         if tail and tail.isdigit():

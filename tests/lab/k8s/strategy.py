@@ -21,7 +21,6 @@ def content(obj: dict[str, Any], rt: ResourceType) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in skip}
 
 
-
 def qos(spec: dict[str, Any]) -> str:
     containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
     resources = [c.get("resources") or {} for c in containers]

@@ -64,7 +64,7 @@ def token_request(api: Api, namespace: str, name: str, body: Any, opts: Options)
         if opts.dry_run:
             return response
         token, exp = api.issuer.issue(api.issuer_url, namespace, name, account["metadata"]["uid"], audiences,
-                                       expiration, bound)
+                                      expiration, bound)
         response["status"] = {"token": token, "expirationTimestamp": _rfc3339(exp)}
         return response
 
@@ -89,7 +89,6 @@ def authenticate(api: Api, token: str) -> dict[str, Any] | None:
     return {"username": claims.get("sub"), "uid": account.get("uid"),
             "groups": ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"],
             "audiences": audiences}
-
 
 
 def _rfc3339(epoch: int) -> str:

@@ -145,7 +145,7 @@ class Workloads(ControllerBase):
             set_condition(status, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", True)
         else:
             set_condition(status, "Available", "False", "MinimumReplicasUnavailable",
-                           "Deployment does not have minimum availability.", True)
+                          "Deployment does not have minimum availability.", True)
         rs_name = new["metadata"]["name"]
         failure = condition(new.get("status") or {}, "ReplicaFailure")
         if failure:
@@ -154,7 +154,7 @@ class Workloads(ControllerBase):
             drop_condition(status, "ReplicaFailure")
         if len(new_pods) == replicas and len(pods) == replicas and ready == replicas:
             set_condition(status, "Progressing", "True", "NewReplicaSetAvailable",
-                           f'ReplicaSet "{rs_name}" has successfully progressed.', True)
+                          f'ReplicaSet "{rs_name}" has successfully progressed.', True)
         elif created_new:
             set_condition(status, "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"', True)
         else:

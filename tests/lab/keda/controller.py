@@ -39,7 +39,8 @@ FINALIZER = "finalizer.keda.sh"
 def signing_issuer(k8s: Any) -> str:
     """The issuer kube-apiserver signs new service account tokens with (the first --service-account-issuer)."""
     issuers = getattr(k8s, "token_issuers", None)
-    return issuers[0] if issuers else k8s.issuer_url
+    issuer: str = issuers[0] if issuers else k8s.issuer_url
+    return issuer
 
 
 def _rfc3339() -> str:
@@ -77,7 +78,7 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
             self.known: dict[str, tuple[str, dict[str, Any], str]] = {}
             self.clock.reset()
             self.recorder.reset()
-            self.tokens: dict[tuple, tuple[str, float]] = {}
+            self.tokens: dict[tuple[Any, ...], tuple[str, float]] = {}
             self.started_pods: set[str] = set()
 
     # -- cluster access ------------------------------------------------------------------------------
@@ -93,14 +94,16 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
         rt = self._rt(api_version, kind)
         if rt is None:
             return []
-        return self.k8s.api.list(rt, namespace)[0]
+        items: list[dict[str, Any]] = self.k8s.api.list(rt, namespace)[0]
+        return items
 
     def _find(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         rt = self._rt(api_version, kind)
         if rt is None:
             return None
         with self.k8s.api.lock:
-            return self.k8s.api.find(rt, namespace, name)
+            found: dict[str, Any] | None = self.k8s.api.find(rt, namespace, name)
+            return found
 
     def operator_pod(self) -> dict[str, Any] | None:
         pods = [p for p in self._list("v1", "Pod")
@@ -131,7 +134,7 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
         # The status' trigger and authentication summaries (scaledobject_controller.go / scaledjob_controller.go).
         triggers = (obj.get("spec") or {}).get("triggers") or []
         status["triggersTypes"] = ",".join(dict.fromkeys(t.get("type", "") for t in triggers))
-        auth_names = ",".join(dict.fromkeys((t.get("authenticationRef") or {}).get("name") for t in triggers
+        auth_names = ",".join(dict.fromkeys(str((t.get("authenticationRef") or {}).get("name")) for t in triggers
                                             if (t.get("authenticationRef") or {}).get("name")))
         if auth_names:
             status["authenticationsTypes"] = auth_names
@@ -290,6 +293,7 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
     def _measure(self, operator: dict[str, Any], obj: dict[str, Any], scaler: dict[str, Any],
                  fields: dict[str, Any]) -> float:
         meta, auth = scaler["meta"], scaler["auth"]
+        token: str | None = None
         if scaler["type"] == "azure-servicebus":
             try:
                 token = self._token(operator, obj, auth, azure.SERVICEBUS_SCOPE, scaler["logger"], fields)
@@ -297,7 +301,6 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
             except azure.ScalerError as exc:
                 self.log(operator, "ERROR", scaler["logger"], "error getting service bus entity length", dict(fields, error=str(exc)))
                 raise
-        token = None
         url = azure.prometheus_url(meta)
         if auth["provider"] == "azure-workload":
             try:
@@ -317,7 +320,7 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
 
     def _poll(self, operator: dict[str, Any], obj: dict[str, Any], scalers: list[dict[str, Any]],
               fields: dict[str, Any]) -> list[tuple[dict[str, Any], float | None, str | None]]:
-        results = []
+        results: list[tuple[dict[str, Any], float | None, str | None]] = []
         for scaler in scalers:
             try:
                 value = self._measure(operator, obj, scaler, fields)

@@ -165,7 +165,7 @@ class ScaledObjectLoop:
             keda.event(operator, so, "Normal", reason, note)
 
     def _request_scale(self, operator: dict[str, Any], so: dict[str, Any], status: dict[str, Any], target_rt: Any, target: str,
-                       current: int, active: bool, is_error: bool, results: list) -> int:
+                       current: int, active: bool, is_error: bool, results: list[tuple[dict[str, Any], float | None, str | None]]) -> int:
         """RequestScale (executor/scale_scaledobjects.go); returns the target's replicas afterwards."""
         keda: Any = self
         spec = so.get("spec") or {}
@@ -267,9 +267,9 @@ class ScaledObjectLoop:
         existing = keda._find("autoscaling/v2", "HorizontalPodAutoscaler", meta["namespace"], hpa_name)
         owner = {"apiVersion": GROUP_VERSION, "kind": "ScaledObject", "name": meta["name"], "uid": meta["uid"],
                  "controller": True, "blockOwnerDeletion": True}
-        body = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                "metadata": {"name": hpa_name, "namespace": meta["namespace"], "labels": labels,
-                             "ownerReferences": [owner]}, "spec": hpa_spec}
+        body: dict[str, Any] = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                                "metadata": {"name": hpa_name, "namespace": meta["namespace"], "labels": labels,
+                                             "ownerReferences": [owner]}, "spec": hpa_spec}
         if meta.get("annotations"):
             body["metadata"]["annotations"] = dict(meta["annotations"])
         with keda.k8s.api.transaction():
@@ -282,7 +282,7 @@ class ScaledObjectLoop:
                 keda.k8s.api.update(rt, meta["namespace"], hpa_name, updated, Options(manager=OPERATOR_MANAGER))
 
     def _hpa_sync(self, operator: dict[str, Any], so: dict[str, Any], hpa_name: str, target_rt: Any, target: str,
-                  results: list, current: int, fallback_answers: dict[str, float]) -> None:
+                  results: list[tuple[dict[str, Any], float | None, str | None]], current: int, fallback_answers: dict[str, float]) -> None:
         keda: Any = self
         namespace, name = so["metadata"]["namespace"], so["metadata"]["name"]
         hpa = keda._find("autoscaling/v2", "HorizontalPodAutoscaler", namespace, hpa_name)
