@@ -92,7 +92,7 @@ def conn(wlab) -> AzureConnection:
 def keda(conn, wlab):
     """The AKS KEDA add-on enabled: it installs the keda.sh CRDs into the Kubernetes lab."""
     features = {"oidc_issuer": True, "workload_identity": True, "keda": True}
-    aks.ensure_features(conn, RG, wlab.env["LAB_AKS_NAME"], features, False, 60)
+    aks.ensure_features(conn, aks.AksPlan(RG, wlab.env["LAB_AKS_NAME"], features, 60), False)
 
 
 @pytest.fixture
