@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from ansible_collections.kedaops.aks.plugins.module_utils._core import Outcome, result
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Outcome
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import is_subset, without_volatile
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     NAMESPACE,
@@ -218,8 +218,3 @@ def viewed(outcome: Outcome, key: str, view: Callable[[dict | None], Any] = clea
     after = view(without_volatile(outcome.after)) if outcome.after else None
     return replace(outcome, before=before, after=after, values={**outcome.values, key: view(outcome.after)})
 
-
-def outcome_result(outcome: Outcome, key: str, want_diff: bool,
-                   view: Callable[[dict | None], Any] = clean) -> dict[str, Any]:
-    """The module result: changed, the object under ``key``, diff (before/after) on request."""
-    return result(viewed(outcome, key, view), want_diff)
