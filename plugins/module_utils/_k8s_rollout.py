@@ -20,10 +20,11 @@ from __future__ import annotations
 import datetime
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
-from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource, side_by_side
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import ModuleFailure, OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
@@ -145,12 +146,15 @@ def expected_env(api: Api, plan: RolloutPlan, workload: dict) -> dict[str, str |
     return {variable: annotations.get(key) or None for variable, key in plan.env_from_annotations.items()}
 
 
-def live_pods(api: Api, plan: RolloutPlan, workload: dict,
-              expected: dict[str, str | None] | None = None) -> list[dict[str, Any]]:
+def workload_pods(api: Api, plan: RolloutPlan, workload: dict) -> list[dict]:
     selector = label_selector(workload)
     if not selector:
         return []  # a selector-less workload selects nothing; never list the whole namespace
-    pods = api.list(POD, plan.namespace, selector)
+    return api.list(POD, plan.namespace, selector)
+
+
+def live_pods(pods: list[dict], plan: RolloutPlan, expected: dict[str, str | None] | None = None) -> list[dict[str, Any]]:
+    """The summaries of the pods not being deleted and not finished, oldest first."""
     live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")
             and (p.get("status") or {}).get("phase") in LIVE_PHASES]
     summaries = [pod_summary(p, plan.required_env, expected) for p in live]
@@ -273,9 +277,12 @@ def apply(connection: Connection, plan: RolloutPlan, check_mode: bool) -> Outcom
             return restarted(KNOWN_AFTER_APPLY, [], [f"{plan.ref} does not exist yet; check mode predicts its restart "
                                                      "once an earlier task creates it"])
         raise K8sError(404, "NotFound", f"{plan.ref} does not exist")
-    expected = expected_env(api, plan, workload)
+    expected = None
     if plan.required_env or plan.env_from_annotations:
-        pods = live_pods(api, plan, workload, expected)
+        # The account's annotations and the pods are independent reads: side by side.
+        expected, listed = side_by_side(partial(expected_env, api, plan, workload),
+                                        partial(workload_pods, api, plan, workload))
+        pods = live_pods(listed, plan, expected)
         if not needs_restart(pods):
             # Nothing restarted, nothing to show in a diff.
             return Outcome(False, values={"restarted": False, "pods": pods}, diffable=False)
@@ -291,12 +298,12 @@ def apply(connection: Connection, plan: RolloutPlan, check_mode: bool) -> Outcom
     if (workload.get("spec") or {}).get("paused"):
         warnings.append(f"{plan.ref} is paused: the restart takes effect once the rollout is resumed")
     if not plan.wait or check_mode:
-        return restarted(restarted_at, live_pods(api, plan, workload, expected), warnings)
+        return restarted(restarted_at, live_pods(workload_pods(api, plan, workload), plan, expected), warnings)
     try:
         workload = wait_for_rollout(api, plan)
     except RolloutFailed as e:
         raise RestartNotFinished(str(e), restarted_at) from None
-    pods = live_pods(api, plan, workload, expected)
+    pods = live_pods(workload_pods(api, plan, workload), plan, expected)
     return restarted(restarted_at, pods, warnings + after_restart_warnings(plan, workload, pods))
 
 
