@@ -33,12 +33,15 @@ def validate_item(raw: Any, spec: dict[str, Any], path: str, rules: dict[str, An
     """One item's options as its resource takes them (defaults filled, types converted), or an
     ``OptionError`` naming ``path``."""
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    from ansible.module_utils.errors import UnsupportedError
 
     if not isinstance(raw, dict):
         raise OptionError(f"{path}: must be a dictionary of options, got {type(raw).__name__}")
     validation = ArgumentSpecValidator(spec, **(rules or {})).validate(dict(raw))
     if validation.error_messages:
-        raise OptionError(f"{path}: {validation.errors.msg}")
+        # ArgumentSpecValidator's message for an unknown option is "colour. Supported parameters include: ...".
+        unsupported = isinstance(validation.errors[0], UnsupportedError)
+        raise OptionError(f"{path}: {'unsupported parameter ' if unsupported else ''}{validation.errors.msg}")
     return dict(validation.validated_parameters)
 
 

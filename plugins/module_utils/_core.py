@@ -53,12 +53,16 @@ class Outcome:
     # Read-only modules return no diff.
     diffable: bool = True
 
+    def diff_result(self) -> Any:
+        """The ``diff`` result value: one before/after pair (a bulk module's outcome may give one per item)."""
+        return diff(self.before, self.after, self.computed)
+
 
 def result(outcome: Outcome, want_diff: bool) -> dict[str, Any]:
     """The module result of an outcome: ``changed``, its values, ``diff`` on request, ``warnings``."""
     out: dict[str, Any] = {"changed": outcome.changed, **outcome.values}
     if want_diff and outcome.diffable:
-        out["diff"] = diff(outcome.before, outcome.after, outcome.computed)
+        out["diff"] = outcome.diff_result()
     if outcome.warnings:
         out["warnings"] = list(outcome.warnings)
     return out

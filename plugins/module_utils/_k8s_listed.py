@@ -1,12 +1,14 @@
 # Copyright (c) kedaops.aks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A Kubernetes read cache for many objects at once: ``ListedApi`` answers the runner's reads from
+"""Kubernetes read caches for many objects at once. ``ListedApi`` answers the runner's reads from
 list calls made up front and follows the run's own writes. It serves the same ``ObjectStore``
-protocol as ``Api``, so ``_k8s_runner.ensure_present`` / ``ensure_absent`` run over it unchanged."""
+protocol as ``Api``, so ``_k8s_runner.ensure_present`` / ``ensure_absent`` run over it unchanged.
+``PrefetchedApi`` answers each object's first read from a GET made side by side with the others'."""
 
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
@@ -108,3 +110,48 @@ class ListedApi:
         result = self.api.delete(resource, name, namespace, dry_run=dry_run)
         self._remember(resource, name, namespace, None)
         return result
+
+
+class PrefetchedApi:
+    """An ``Api`` whose first read of each named object was made up front, side by side with the others
+    (``reads`` for ``_core.side_by_side``): the objects of one task are independent until written, so their
+    GETs need not wait for each other, and the cluster's latency is paid once for all of them.
+
+    Each answer -- or the error it raised, re-raised at that object's turn, so a failure still comes after
+    the writes of the items before it -- serves that object's first read only; every later read (a retry
+    after a 409, a reference check) and every write goes to the server. A task sends the requests it would
+    send one object at a time, only sooner."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.answers: dict[tuple[str, str, str], dict | K8sError | None] = {}
+
+    def reads(self, objects: list[tuple[Resource, str, str | None]]) -> list[Callable[[], None]]:
+        """One read per (resource, name, namespace), each keeping its answer for the object's first ``get``."""
+        def read(resource: Resource, name: str, namespace: str | None) -> None:
+            answer: dict | K8sError | None
+            try:
+                answer = self.api.get(resource, name, namespace)
+            except K8sError as e:  # ResourceNotServed included: raised again where the runner reads
+                answer = e
+            self.answers[object_key(resource, name, namespace)] = answer
+        return [partial(read, resource, name, namespace) for resource, name, namespace in objects]
+
+    def get(self, resource: Resource, name: str, namespace: str | None = None) -> dict | None:
+        key = object_key(resource, name, namespace)
+        if key not in self.answers:
+            return self.api.get(resource, name, namespace)
+        answer = self.answers.pop(key)
+        if isinstance(answer, K8sError):
+            raise answer
+        return answer
+
+    def create(self, resource: Resource, body: dict, namespace: str | None = None, dry_run: bool = False) -> dict:
+        return self.api.create(resource, body, namespace, dry_run=dry_run)
+
+    def patch(self, resource: Resource, name: str, patch: dict, namespace: str | None = None,
+              dry_run: bool = False) -> dict:
+        return self.api.patch(resource, name, patch, namespace, dry_run=dry_run)
+
+    def delete(self, resource: Resource, name: str, namespace: str | None = None, dry_run: bool = False) -> Any:
+        return self.api.delete(resource, name, namespace, dry_run=dry_run)

@@ -20,19 +20,21 @@ from __future__ import annotations
 import datetime
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource, side_by_side
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY
-from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import ModuleFailure, OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     POD,
     SERVICE_ACCOUNT,
     WORKLOADS,
     Api,
     K8sError,
-    Resource,
 )
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Resource as Kind
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # the annotation kubectl's restart sets
 LIVE_PHASES = ("Pending", "Running")
@@ -40,7 +42,7 @@ LIVE_PHASES = ("Pending", "Running")
 
 @dataclass
 class RolloutPlan:
-    resource: Resource
+    resource: Kind
     name: str
     namespace: str
     required_env: list[str]
@@ -144,12 +146,15 @@ def expected_env(api: Api, plan: RolloutPlan, workload: dict) -> dict[str, str |
     return {variable: annotations.get(key) or None for variable, key in plan.env_from_annotations.items()}
 
 
-def live_pods(api: Api, plan: RolloutPlan, workload: dict,
-              expected: dict[str, str | None] | None = None) -> list[dict[str, Any]]:
+def workload_pods(api: Api, plan: RolloutPlan, workload: dict) -> list[dict]:
     selector = label_selector(workload)
     if not selector:
         return []  # a selector-less workload selects nothing; never list the whole namespace
-    pods = api.list(POD, plan.namespace, selector)
+    return api.list(POD, plan.namespace, selector)
+
+
+def live_pods(pods: list[dict], plan: RolloutPlan, expected: dict[str, str | None] | None = None) -> list[dict[str, Any]]:
+    """The summaries of the pods not being deleted and not finished, oldest first."""
     live = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")
             and (p.get("status") or {}).get("phase") in LIVE_PHASES]
     summaries = [pod_summary(p, plan.required_env, expected) for p in live]
@@ -214,24 +219,23 @@ def wait_for_rollout(api: Api, plan: RolloutPlan) -> dict:
         delay = min(delay * 2, 2.0)
 
 
-def apply(api: Api, plan: RolloutPlan, check_mode: bool, want_diff: bool) -> dict[str, Any]:
-    result: dict[str, Any] = {"changed": False, "restarted": False}
-    # Read first, always: a missing workload is named, not PATCHed into a 404.
-    workload = api.get(plan.resource, plan.name, plan.namespace)
-    if workload is None:
-        if check_mode:
-            # An earlier task the check did not run (the add-on, the chart) would create it.
-            return {**result, "changed": True, "restarted": True, "restarted_at": KNOWN_AFTER_APPLY, "pods": [],
-                    "warnings": [f"{plan.ref} does not exist yet; check mode predicts its restart once an "
-                                 "earlier task creates it"]}
-        raise K8sError(404, "NotFound", f"{plan.ref} does not exist")
-    conditional = bool(plan.required_env or plan.env_from_annotations)
-    expected = expected_env(api, plan, workload)
-    if conditional:
-        pods = live_pods(api, plan, workload, expected)
-        if not needs_restart(pods):
-            result["pods"] = pods
-            return result
+class RestartNotFinished(ModuleFailure):
+    """The restart was sent (``changed``), but the rollout it started failed or did not finish in time."""
+
+    def __init__(self, message: str, restarted_at: str):
+        super().__init__(message)
+        self.restarted_at = restarted_at
+
+    def failure_result(self) -> dict[str, Any]:
+        return {"msg": str(self), "restarted": True, "restarted_at": self.restarted_at}
+
+
+def restart_annotation(restarted_at: str) -> dict[str, Any]:
+    """The pod template patch ``kubectl rollout restart`` sends (and the diff shows)."""
+    return {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: restarted_at}}}}}
+
+
+def restart_time(workload: dict) -> str:
     now = datetime.datetime.now(datetime.timezone.utc).astimezone()
     restarted_at = now.isoformat(timespec="seconds")
     template_annotations = (((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations")
@@ -239,37 +243,78 @@ def apply(api: Api, plan: RolloutPlan, check_mode: bool, want_diff: bool) -> dic
         # A second restart within the same second (kubectl's RFC 3339 has no fraction) would patch nothing and
         # replace no pod; RFC 3339 allows a fraction of a second.
         restarted_at = now.isoformat(timespec="milliseconds")
-    patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: restarted_at}}}}}
-    try:
-        workload = api.patch(plan.resource, plan.name, patch, plan.namespace, dry_run=check_mode)
-    except K8sError as e:
-        if e.object_not_found:
-            raise K8sError(404, "NotFound", f"{plan.ref} does not exist", e.details) from e
-        raise
-    result.update(changed=True, restarted=True, restarted_at=restarted_at)
+    return restarted_at
+
+
+def after_restart_warnings(plan: RolloutPlan, workload: dict, pods: list[dict[str, Any]]) -> list[str]:
+    """What a finished rollout still shows wrong: pods without the webhook's variables, or with stale ones."""
     warnings = []
-    if (workload.get("spec") or {}).get("paused"):
-        warnings.append(f"{plan.ref} is paused: the restart takes effect once the rollout is resumed")
-    if plan.wait and not check_mode:
-        try:
-            workload = wait_for_rollout(api, plan)
-        except RolloutFailed as e:
-            result.update(failed=True, msg=str(e))
-            return result
-    result["pods"] = live_pods(api, plan, workload, expected)
-    if plan.wait and not check_mode and plan.required_env and any(p["missing_env"] for p in result["pods"]):
+    if plan.required_env and any(p["missing_env"] for p in pods):
         warnings.append("restarted, but pods still lack " + ", ".join(plan.required_env) + ": is the pod template "
                         "labelled azure.workload.identity/use=true and its service account annotated with the "
                         "client id?")
-    if plan.wait and not check_mode and any(p.get("stale_env") for p in result["pods"]):
-        stale = sorted({v for p in result["pods"] for v in p.get("stale_env") or []})
+    if any(p.get("stale_env") for p in pods):
+        stale = sorted({v for p in pods for v in p.get("stale_env") or []})
         warnings.append(f"restarted, but pods still run with {', '.join(stale)} other than service account "
                         f"{plan.namespace}/{service_account_name(workload)} names "
                         f"({', '.join(plan.env_from_annotations[v] for v in stale)}): does the pod template set "
                         "them itself, or is the pod not labelled azure.workload.identity/use=true?")
-    if want_diff:
-        result["diff"] = {"before": {}, "after": {"spec": {"template": {"metadata": {"annotations": {
-            RESTARTED_AT: restarted_at}}}}}}
-    if warnings:
-        result["warnings"] = warnings
-    return result
+    return warnings
+
+
+def restarted(restarted_at: str, pods: list[dict[str, Any]], warnings: list[str]) -> Outcome:
+    return Outcome(True, None, restart_annotation(restarted_at), warnings,
+                   values={"restarted": True, "restarted_at": restarted_at, "pods": pods})
+
+
+def apply(connection: Connection, plan: RolloutPlan, check_mode: bool) -> Outcome:
+    api = connection.k8s
+    # Read first, always: a missing workload is named, not PATCHed into a 404.
+    workload = api.get(plan.resource, plan.name, plan.namespace)
+    if workload is None:
+        if check_mode:
+            # An earlier task the check did not run (the add-on, the chart) would create it.
+            return restarted(KNOWN_AFTER_APPLY, [], [f"{plan.ref} does not exist yet; check mode predicts its restart "
+                                                     "once an earlier task creates it"])
+        raise K8sError(404, "NotFound", f"{plan.ref} does not exist")
+    expected = None
+    if plan.required_env or plan.env_from_annotations:
+        # The account's annotations and the pods are independent reads: side by side.
+        expected, listed = side_by_side(partial(expected_env, api, plan, workload),
+                                        partial(workload_pods, api, plan, workload))
+        pods = live_pods(listed, plan, expected)
+        if not needs_restart(pods):
+            # Nothing restarted, nothing to show in a diff.
+            return Outcome(False, values={"restarted": False, "pods": pods}, diffable=False)
+    restarted_at = restart_time(workload)
+    try:
+        workload = api.patch(plan.resource, plan.name, restart_annotation(restarted_at), plan.namespace,
+                             dry_run=check_mode)
+    except K8sError as e:
+        if e.object_not_found:
+            raise K8sError(404, "NotFound", f"{plan.ref} does not exist", e.details) from e
+        raise
+    warnings = []
+    if (workload.get("spec") or {}).get("paused"):
+        warnings.append(f"{plan.ref} is paused: the restart takes effect once the rollout is resumed")
+    if not plan.wait or check_mode:
+        return restarted(restarted_at, live_pods(workload_pods(api, plan, workload), plan, expected), warnings)
+    try:
+        workload = wait_for_rollout(api, plan)
+    except RolloutFailed as e:
+        raise RestartNotFinished(str(e), restarted_at) from None
+    pods = live_pods(workload_pods(api, plan, workload), plan, expected)
+    return restarted(restarted_at, pods, warnings + after_restart_warnings(plan, workload, pods))
+
+
+ARGUMENT_SPEC: dict[str, Any] = dict(
+    namespace=dict(type="str", required=True),
+    name=dict(type="str", required=True),
+    kind=dict(type="str", choices=["Deployment", "StatefulSet", "DaemonSet"], default="Deployment"),
+    unless_env_present=dict(type="list", elements="str"),
+    unless_env_matches_service_account=dict(type="dict"),
+    wait=dict(type="bool", default=False),
+    timeout=dict(type="int", default=300),
+)
+
+RESOURCE = Resource("rollout_restart", ARGUMENT_SPEC, build, apply, k8s=True)

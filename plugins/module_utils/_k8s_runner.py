@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from ansible_collections.kedaops.aks.plugins.module_utils._core import Outcome, result
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Outcome
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import is_subset, without_volatile
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     NAMESPACE,
@@ -92,14 +92,25 @@ def prune(value: Any) -> Any:
     return value
 
 
-def ensure_present(api: ObjectStore, definition: Definition, *, check_mode: bool, missing: str = "create",
-                   missing_message: str | None = None, create_namespace: bool = False,
-                   before_write: Callable[[], None] | None = None,
-                   missing_in_check_mode: str | None = None) -> Outcome:
-    """Make the owned fields true. ``missing``: "create" it, "fail" with ``missing_message``,
-    or "ignore" (nothing to change). ``before_write`` runs once, only if something is written.
-    With ``missing_in_check_mode``, a missing object that would fail is predicted in check mode
-    instead (with that warning): an earlier task the check did not run would create it."""
+@dataclass(frozen=True)
+class Missing:
+    """What ``ensure_present`` does when the object does not exist: ``action`` "create" it, "fail" with
+    ``message``, or "ignore" it (nothing to change). With ``in_check_mode``, a missing object that would fail
+    is predicted in check mode instead (with that warning): an earlier task the check did not run would
+    create it."""
+
+    action: str = "create"
+    message: str | None = None
+    in_check_mode: str | None = None
+
+
+CREATE, IGNORE = Missing(), Missing("ignore")
+
+
+def ensure_present(api: ObjectStore, definition: Definition, *, check_mode: bool, missing: Missing = CREATE,
+                   create_namespace: bool = False, before_write: Callable[[], None] | None = None) -> Outcome:
+    """Make the owned fields true; ``missing`` says what a missing object means. ``before_write`` runs
+    once, only if something is written."""
     resource, name, namespace = definition.resource, definition.name, definition.namespace
     checked = False
     last_error: K8sError | None = None
@@ -110,18 +121,18 @@ def ensure_present(api: ObjectStore, definition: Definition, *, check_mode: bool
             existing = api.get(resource, name, namespace)
         except ResourceNotServed as e:
             if check_mode:
-                return Outcome(True, None, definition.manifest(created=missing == "create"),
+                return Outcome(True, None, definition.manifest(created=missing.action == "create"),
                                [f"{e.message}: check mode predicts the object a run would create once it is"])
             raise
         if existing is None:
-            if missing == "ignore":
+            if missing.action == "ignore":
                 return Outcome(False, None, None)
-            if missing == "fail" and check_mode and missing_in_check_mode:
+            if missing.action == "fail" and check_mode and missing.in_check_mode:
                 # An earlier task of the same run (the add-on, the chart) would create it, and this one
                 # only patches it: our creation-only label is not predicted (the run never sets it).
-                return Outcome(True, None, definition.manifest(created=False), [missing_in_check_mode])
-            if missing == "fail":
-                raise K8sError(404, "NotFound", missing_message or f"{definition.ref} does not exist")
+                return Outcome(True, None, definition.manifest(created=False), [missing.in_check_mode])
+            if missing.action == "fail":
+                raise K8sError(404, "NotFound", missing.message or f"{definition.ref} does not exist")
             if before_write and not checked:
                 before_write()
                 checked = True
@@ -218,8 +229,3 @@ def viewed(outcome: Outcome, key: str, view: Callable[[dict | None], Any] = clea
     after = view(without_volatile(outcome.after)) if outcome.after else None
     return replace(outcome, before=before, after=after, values={**outcome.values, key: view(outcome.after)})
 
-
-def outcome_result(outcome: Outcome, key: str, want_diff: bool,
-                   view: Callable[[dict | None], Any] = clean) -> dict[str, Any]:
-    """The module result: changed, the object under ``key``, diff (before/after) on request."""
-    return result(viewed(outcome, key, view), want_diff)

@@ -23,9 +23,12 @@ from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFT
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import SERVICE_ACCOUNT, ObjectStore
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
+    CREATE,
+    IGNORE,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     Definition,
+    Missing,
     created_by_us,
     ensure_present,
     not_ours,
@@ -95,19 +98,18 @@ def ensure(api: ObjectStore, plan: ServiceAccountPlan, check_mode: bool) -> Outc
             return Outcome(True, live, None)
         if definition.matches(live):
             return Outcome(False, live, live)  # a no-op stays one GET
-        outcome = ensure_present(api, definition, check_mode=check_mode, missing="ignore")
+        outcome = ensure_present(api, definition, check_mode=check_mode, missing=IGNORE)
         if plan.create and outcome.changed:
             outcome.warnings.append(
                 not_ours(f"service account {definition.namespace}/{definition.name}") + ", only our annotations were removed")
         return outcome
-    outcome = ensure_present(
-        api, definition, check_mode=check_mode,
-        missing="create" if plan.create else "fail",
-        missing_message=(f"service account {definition.namespace}/{definition.name} does not exist; with "
-                         "create=false the module only annotates an existing account (is KEDA installed?)"),
-        missing_in_check_mode=(f"service account {definition.namespace}/{definition.name} does not exist yet; "
-                               "check mode predicts its annotation once an earlier task (KEDA's install) creates it"),
-        create_namespace=plan.create_namespace)
+    where = f"service account {definition.namespace}/{definition.name}"
+    missing = CREATE if plan.create else Missing(
+        "fail", f"{where} does not exist; with create=false the module only annotates an existing account (is KEDA "
+        "installed?)",
+        f"{where} does not exist yet; check mode predicts its annotation once an earlier task (KEDA's install) creates it")
+    outcome = ensure_present(api, definition, check_mode=check_mode, missing=missing,
+                             create_namespace=plan.create_namespace)
     if plan.unknown:
         outcome.warnings.append(f"client_id is {KNOWN_AFTER_APPLY} (check mode: the identity is only predicted)")
     return outcome

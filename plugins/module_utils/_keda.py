@@ -11,21 +11,22 @@ refused here, before a write.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, cast
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda_conflicts as conflicts
+from ansible_collections.kedaops.aks.plugins.module_utils import _keda_specs as specs
+from ansible_collections.kedaops.aks.plugins.module_utils import _keda_triggers as triggers
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
-from ansible_collections.kedaops.aks.plugins.module_utils._core import Outcome
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Resource as Core
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     CLUSTER_TRIGGER_AUTHENTICATION,
     SCALED_JOB,
     SCALED_OBJECT,
     TRIGGER_AUTHENTICATION,
-    Api,
     ObjectStore,
     Resource,
 )
@@ -36,8 +37,16 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
     clean,
     ensure_absent,
     ensure_present,
-    outcome_result,
+    viewed,
 )
+
+# The argument specs and trigger rules, importable from here as before the split (workload_bindings, tests).
+TRIGGER_AUTH_ARGSPEC = specs.TRIGGER_AUTH_ARGSPEC
+SCALED_OBJECT_ARGSPEC = specs.SCALED_OBJECT_ARGSPEC
+SCALED_OBJECT_OPTIONS = specs.SCALED_OBJECT_OPTIONS
+SCALED_JOB_ARGSPEC = specs.SCALED_JOB_ARGSPEC
+TRIGGERS_ARGSPEC = triggers.TRIGGERS_ARGSPEC
+metadata_strings = triggers.metadata_strings
 
 HPA_PREFIX = "keda-hpa-"
 DEFAULT_MAX_REPLICAS = 100  # the CRD's CEL rule compares minReplicaCount with 100 when max is unset
@@ -123,110 +132,6 @@ def build_trigger_auth(params: dict[str, Any]) -> KedaPlan:
     return KedaPlan(definition, params["state"], "trigger_auth", warnings=warnings)
 
 
-# -- triggers -----------------------------------------------------------------------------------
-
-def metadata_strings(option: str, metadata: Any) -> dict[str, str]:
-    """KEDA's trigger metadata is map[string]string: YAML numbers and booleans become the
-    strings a user would have quoted (100.5 -> "100.5", True -> "true"); strings stay as typed
-    ('100.50' keeps its trailing zero)."""
-    if not isinstance(metadata, dict) or not metadata:
-        raise OptionError(f"{option}: must be a non-empty mapping of strings")
-    result: dict[str, str] = {}
-    for key, value in metadata.items():
-        if value is None or isinstance(value, (dict, list)):
-            raise OptionError(f"{option}.{key}: must be a string, number or boolean (KEDA metadata values are strings)")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise OptionError(f"{option}.{key}: {value} is not a finite number")
-        result[str(key)] = validate.string_value(value)
-    return result
-
-
-def _float(option: str, value: str) -> None:
-    try:
-        if not math.isfinite(float(value)):
-            raise ValueError(value)
-    except ValueError:
-        raise OptionError(f"{option}: '{value}' is not a number") from None
-
-
-def _integer(option: str, value: str) -> None:
-    try:
-        int(value)
-    except ValueError:
-        raise OptionError(f"{option}: '{value}' is not an integer") from None
-
-
-def _check_prometheus(option: str, metadata: dict[str, str], warnings: list[str]) -> None:
-    if "metricName" in metadata:
-        # kedacore/keda CHANGELOG v2.12.0, Breaking Changes: "Remove deprecated metricName from trigger metadata
-        # section (#4899)"; pkg/scalers/prometheus_scaler.go no longer reads it, so it is silently ignored.
-        warnings.append(f"{option}.metadata.metricName is ignored since KEDA 2.12 (removed, #4899); name the trigger "
-                        "with the trigger's name option instead")
-    for key in ("serverAddress", "query", "threshold"):
-        if not metadata.get(key):
-            raise OptionError(f"{option}.metadata.{key}: required by the prometheus scaler")
-    if not metadata["serverAddress"].startswith(("http://", "https://")):
-        raise OptionError(f"{option}.metadata.serverAddress: '{metadata['serverAddress']}' is not an http(s) URL")
-    _float(f"{option}.metadata.threshold", metadata["threshold"])
-    if "activationThreshold" in metadata:
-        _float(f"{option}.metadata.activationThreshold", metadata["activationThreshold"])
-
-
-def _check_servicebus(option: str, metadata: dict[str, str], has_auth_ref: bool, warnings: list[str]) -> None:
-    queue, topic, subscription = metadata.get("queueName"), metadata.get("topicName"), metadata.get("subscriptionName")
-    if queue and topic:
-        raise OptionError(f"{option}.metadata: both topicName and queueName are set; an azure-servicebus trigger "
-                          "watches one queue, or one topic subscription")
-    if queue and subscription:
-        raise OptionError(f"{option}.metadata.subscriptionName: only with topicName, not with queueName")
-    if topic and not subscription:
-        raise OptionError(f"{option}.metadata.subscriptionName: required with topicName")
-    if not queue and not topic:
-        raise OptionError(f"{option}.metadata: queueName, or topicName with subscriptionName, is required by the "
-                          "azure-servicebus scaler")
-    host = validate.servicebus_namespace_host_error(metadata.get("namespace") or "")
-    if host:
-        raise OptionError(f"{option}.metadata.namespace: {host}")
-    for key in ("messageCount", "activationMessageCount"):
-        if key in metadata:
-            _integer(f"{option}.metadata.{key}", metadata[key])
-    if has_auth_ref and not metadata.get("namespace") and "connectionFromEnv" not in metadata:
-        warnings.append(f"{option}.metadata.namespace is not set: with pod identity (azure-workload) KEDA needs the "
-                        "Service Bus namespace name ('namespace are required when using pod identity')")
-
-
-def build_triggers(option: str, triggers: list[dict[str, Any]] | None,
-                   warnings: list[str]) -> tuple[list[dict[str, Any]], list[tuple[str, str, str]]]:
-    if not triggers:
-        raise OptionError(f"{option}: at least one trigger is required when state is present")
-    built, refs = [], []
-    for index, trigger in enumerate(triggers):
-        where = f"{option}[{index}]"
-        trigger_type = trigger.get("type") or ""
-        if not trigger_type.strip():
-            raise OptionError(f"{where}.type: required (for example prometheus or azure-servicebus)")
-        metadata = metadata_strings(f"{where}.metadata", trigger.get("metadata"))
-        entry: dict[str, Any] = {"type": trigger_type, "metadata": metadata}
-        if trigger.get("name"):
-            entry["name"] = trigger["name"]
-        if trigger.get("metric_type"):
-            entry["metricType"] = trigger["metric_type"]
-        if trigger.get("use_cached_metrics") is not None:
-            entry["useCachedMetrics"] = trigger["use_cached_metrics"]
-        ref = trigger.get("authentication_ref")
-        if ref:
-            ref_name = validate.dns_subdomain(f"{where}.authentication_ref.name", ref.get("name") or "")
-            entry["authenticationRef"] = {"name": ref_name}
-            if ref.get("kind"):
-                entry["authenticationRef"]["kind"] = ref["kind"]
-            refs.append((f"{where}.authentication_ref", ref.get("kind") or "TriggerAuthentication", ref_name))
-        if trigger_type == "prometheus":
-            _check_prometheus(where, metadata, warnings)
-        elif trigger_type == "azure-servicebus":
-            _check_servicebus(where, metadata, bool(ref), warnings)
-        built.append(entry)
-    return built, refs
-
 
 def _counts(params: dict[str, Any], names: dict[str, tuple[str, int]]) -> dict[str, int]:
     """Integer options copied into the spec when set (unset ones are left to KEDA's defaults)."""
@@ -303,7 +208,7 @@ def build_scaled_object(params: dict[str, Any]) -> KedaPlan:
             spec["fallback"]["behavior"] = fallback["behavior"]
     if advanced:
         spec["advanced"] = advanced
-    spec["triggers"], refs = build_triggers("triggers", params.get("triggers"), warnings)
+    spec["triggers"], refs = triggers.build_triggers("triggers", params.get("triggers"), warnings)
     return KedaPlan(_definition(SCALED_OBJECT, name, namespace, {"spec": spec}, TRIGGERS_PATH), "present",
                     "scaled_object", refs, warnings)
 
@@ -345,14 +250,14 @@ def build_scaled_job(params: dict[str, Any]) -> KedaPlan:
             "multipleScalersCalculation": strategy.get("multiple_scalers_calculation"),
         }
         if scaling["customScalingRunningJobPercentage"] is not None:
-            _float("scaling_strategy.custom_scaling_running_job_percentage",
+            triggers.number("scaling_strategy.custom_scaling_running_job_percentage",
                    scaling["customScalingRunningJobPercentage"])
         spec["scalingStrategy"] = {k: v for k, v in scaling.items() if v is not None}
     rollout = params.get("rollout")
     if rollout:
         spec["rollout"] = {k: v for k, v in (("strategy", rollout.get("strategy")),
                                              ("propagationPolicy", rollout.get("propagation_policy"))) if v}
-    spec["triggers"], refs = build_triggers("triggers", params.get("triggers"), warnings)
+    spec["triggers"], refs = triggers.build_triggers("triggers", params.get("triggers"), warnings)
     return KedaPlan(_definition(SCALED_JOB, name, namespace, {"spec": spec}, TRIGGERS_PATH), "present", "scaled_job",
                     refs, warnings)
 
@@ -408,104 +313,8 @@ def ensure(api: ObjectStore, plan: KedaPlan, check_mode: bool) -> Outcome:
     return outcome
 
 
-def apply(api: Api, plan: KedaPlan, check_mode: bool, want_diff: bool) -> dict[str, Any]:
-    return outcome_result(ensure(api, plan, check_mode), plan.result_key, want_diff, clean)
-
-
-# The argument spec of KEDA's ScaleTriggers, shared by keda_scaled_object and keda_scaled_job.
-TRIGGERS_ARGSPEC: dict[str, Any] = {
-    "type": "list",
-    "elements": "dict",
-    "options": {
-        "type": {"type": "str", "required": True},
-        "metadata": {"type": "dict", "required": True},
-        "name": {"type": "str"},
-        "metric_type": {"type": "str", "choices": ["AverageValue", "Value", "Utilization"]},
-        "use_cached_metrics": {"type": "bool"},
-        "authentication_ref": {
-            "type": "dict",
-            "options": {
-                "name": {"type": "str", "required": True},
-                "kind": {"type": "str", "choices": ["TriggerAuthentication", "ClusterTriggerAuthentication"]},
-            },
-        },
-    },
-}
-
-# The options of one ScaledObject but its namespace and state: keda_scaled_object adds those, a
-# workload_bindings binding has its own.
-SCALED_OBJECT_OPTIONS: dict[str, Any] = {
-    "name": {"type": "str", "required": True},
-    "scale_target": {"type": "dict", "options": {
-        "name": {"type": "str", "required": True},
-        "kind": {"type": "str"},
-        "api_version": {"type": "str"},
-        "env_source_container_name": {"type": "str"},
-    }},
-    "min_replicas": {"type": "int"},
-    "max_replicas": {"type": "int"},
-    "polling_interval": {"type": "int"},
-    "cooldown_period": {"type": "int"},
-    "initial_cooldown_period": {"type": "int"},
-    "idle_replica_count": {"type": "int"},
-    "fallback": {"type": "dict", "options": {
-        "failure_threshold": {"type": "int", "required": True},
-        "replicas": {"type": "int", "required": True},
-        "behavior": {"type": "str", "choices": [
-            "static", "currentReplicas", "currentReplicasIfHigher", "currentReplicasIfLower", "scalingModifiers"]},
-    }},
-    "advanced": {"type": "dict"},
-    "triggers": TRIGGERS_ARGSPEC,
-}
-
-
-# keda_trigger_auth's options; keda_objects takes a list of them.
-TRIGGER_AUTH_ARGSPEC: dict[str, Any] = dict(
-    name=dict(type="str", required=True),
-    namespace=dict(type="str"),
-    kind=dict(type="str", choices=["TriggerAuthentication", "ClusterTriggerAuthentication"],
-              default="TriggerAuthentication"),
-    provider=dict(type="str", default="azure-workload"),
-    identity_id=dict(type="str"),
-    identity_tenant_id=dict(type="str"),
-    identity_authority_host=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-)
-
-
-# keda_scaled_object's options; keda_objects takes a list of them.
-SCALED_OBJECT_ARGSPEC: dict[str, Any] = dict(
-    SCALED_OBJECT_OPTIONS,
-    namespace=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-)
-
-
-# keda_scaled_job's options; keda_objects takes a list of them.
-SCALED_JOB_ARGSPEC: dict[str, Any] = dict(
-    name=dict(type="str", required=True),
-    namespace=dict(type="str", required=True),
-    job_target=dict(type="dict"),
-    polling_interval=dict(type="int"),
-    min_replicas=dict(type="int"),
-    max_replicas=dict(type="int"),
-    successful_jobs_history_limit=dict(type="int"),
-    failed_jobs_history_limit=dict(type="int"),
-    env_source_container_name=dict(type="str"),
-    scaling_strategy=dict(type="dict", options=dict(
-        strategy=dict(type="str", choices=["default", "custom", "accurate", "eager"]),
-        custom_scaling_queue_length_deduction=dict(type="int"),
-        custom_scaling_running_job_percentage=dict(type="str"),
-        pending_pod_conditions=dict(type="list", elements="str"),
-        multiple_scalers_calculation=dict(type="str", choices=["min", "avg", "sum", "max"]),
-    )),
-    rollout=dict(type="dict", options=dict(
-        strategy=dict(type="str", choices=["gradual", "immediate"]),
-        propagation_policy=dict(type="str", choices=["foreground", "background"]),
-    )),
-    triggers=TRIGGERS_ARGSPEC,
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-)
+def apply(connection: Connection, plan: KedaPlan, check_mode: bool) -> Outcome:
+    return viewed(ensure(connection.k8s, plan, check_mode), plan.result_key, clean)
 
 
 def checked(build: Callable[[dict[str, Any]], KedaPlan], spec: dict[str, Any]) -> Callable[[dict[str, Any]], KedaPlan]:
@@ -515,3 +324,12 @@ def checked(build: Callable[[dict[str, Any]], KedaPlan], spec: dict[str, Any]) -
         validate.absent_ignores(params, spec)
         return build(params)
     return run
+
+
+# The modules' cores (_core.Resource): keda_trigger_auth, keda_scaled_object, keda_scaled_job.
+TRIGGER_AUTH_RESOURCE = Core("keda_trigger_auth", TRIGGER_AUTH_ARGSPEC,
+                             checked(build_trigger_auth, TRIGGER_AUTH_ARGSPEC), apply, k8s=True)
+SCALED_OBJECT_RESOURCE = Core("keda_scaled_object", SCALED_OBJECT_ARGSPEC,
+                              checked(build_scaled_object, SCALED_OBJECT_ARGSPEC), apply, k8s=True)
+SCALED_JOB_RESOURCE = Core("keda_scaled_job", SCALED_JOB_ARGSPEC,
+                           checked(build_scaled_job, SCALED_JOB_ARGSPEC), apply, k8s=True)

@@ -135,115 +135,16 @@ error:
       type: str
 """
 
-from typing import Any, Callable, NamedTuple
+# KINDS (each list option's per-item module) is importable from here: tests read its specs.
+from ansible_collections.kedaops.aks.plugins.module_utils._keda_objects import KEDA_OBJECTS_RESOURCE as RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._keda_objects import KINDS as KINDS
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_workload_sa as sa
-from ansible_collections.kedaops.aks.plugins.module_utils import _keda_conflicts as conflicts
-from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, result
-from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
-    SCALED_JOB_ARGSPEC,
-    SCALED_OBJECT_ARGSPEC,
-    TRIGGER_AUTH_ARGSPEC,
-    apply,
-    build_scaled_job,
-    build_scaled_object,
-    build_trigger_auth,
-)
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import absent_ignores
-
-
-class Kind(NamedTuple):
-    """What the per-item module brings: its argument spec, its build and apply, the kind in diff headers."""
-    spec: dict[str, Any]
-    build: Callable[[dict[str, Any]], Any]
-    apply: Callable[..., dict[str, Any]]
-    title: str
-
-
-KINDS: dict[str, Kind] = {
-    "service_accounts": Kind(sa.ARGSPEC, sa.build,
-                             lambda api, plan, check, want_diff: result(sa.apply(Connection.of(k8s=api), plan, check),
-                                                                         want_diff), "ServiceAccount"),
-    "trigger_auths": Kind(TRIGGER_AUTH_ARGSPEC, build_trigger_auth, apply, "TriggerAuthentication"),
-    "scaled_objects": Kind(SCALED_OBJECT_ARGSPEC, build_scaled_object, apply, "ScaledObject"),
-    "scaled_jobs": Kind(SCALED_JOB_ARGSPEC, build_scaled_job, apply, "ScaledJob"),
-}
-
-
-def plans(params: dict[str, Any]) -> list[tuple[str, int, dict[str, Any], Any]]:
-    """Every item validated by its module's argument spec and rules, before anything is sent."""
-    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-    from ansible.module_utils.errors import UnsupportedError
-
-    planned = []
-    seen: dict[tuple[str, str, str], str] = {}
-    for option, kind in KINDS.items():
-        validator = ArgumentSpecValidator(kind.spec)
-        for index, item in enumerate(params[option]):
-            path = f"{option}[{index}]"
-            checked = validator.validate(item)
-            if checked.error_messages:
-                raise OptionError(f"{path}: " + "; ".join(
-                    f"unsupported parameter {error.msg}" if isinstance(error, UnsupportedError) else error.msg
-                    for error in checked.errors.errors))
-            item = checked.validated_parameters
-            # One object, one item: the same object twice would be written twice (last wins), or created
-            # and deleted in one run (present and absent). Kubernetes names are case-sensitive.
-            key = (item.get("kind") or kind.title, item.get("namespace") or "", item["name"])
-            if key in seen:
-                where = f"{key[1]}/{key[2]}" if key[1] else key[2]
-                raise OptionError(f"{path}: {key[0]} {where} is listed twice (also as {seen[key]}); give each object "
-                                  "once (one state: present or absent)")
-            seen[key] = path
-            try:
-                if option != "service_accounts":  # workload_sa's labels mean something with state absent too
-                    absent_ignores(item, kind.spec)
-                planned.append((option, index, item, kind.build(item)))
-            except OptionError as err:
-                raise err.at(path) from None
-    return planned
-
-
-def check_scaled_objects(api: Any, planned: list[tuple[str, int, dict[str, Any], Any]]) -> None:
-    """KEDA's webhook rules on other objects, for every ScaledObject of the task before the first write:
-    no two for one workload or one HPA name, none for a workload an HPA KEDA does not own scales."""
-    entries = []
-    for option, index, _item, plan in planned:
-        if option == "scaled_objects" and plan.scaled_object_item is not None:
-            entries.append((f"{option}[{index}]", plan))
-            plan.conflicts_checked = True
-    if entries:
-        conflicts.check_unique_targets([(where,) + plan.scaled_object_item[1:] for where, plan in entries])
-        conflicts.check_written(api, entries)
-
-
-def run(module: KedaopsModule) -> dict[str, Any]:
-    planned = plans(module.params)
-    check_scaled_objects(module.k8s, planned)
-    result: dict[str, Any] = {"changed": False, **{option: [] for option in KINDS}}
-    diffs, warnings = [], []
-    for option, index, item, plan in planned:
-        done = KINDS[option].apply(module.k8s, plan, module.check_mode, True)
-        warnings.extend(f"{option}[{index}]: {w}" for w in done.pop("warnings", []))
-        pair = done.pop("diff", None)
-        result["changed"] = result["changed"] or done["changed"]
-        if done["changed"] and pair:
-            header = f"{KINDS[option].title} {item.get('namespace') or '(cluster)'}/{item['name']}"
-            diffs.append(dict(pair, before_header=header, after_header=header))
-        result[option].append(done)
-    if module._diff:
-        result["diff"] = diffs
-    result["warnings"] = warnings
-    return result
-
-
-ARGUMENT_SPEC = {option: {"type": "list", "elements": "dict", "default": []} for option in KINDS}
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, k8s=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

@@ -221,19 +221,14 @@ error:
       type: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
-    SCALED_OBJECT_ARGSPEC,
-    apply,
-    build_scaled_object,
-    checked,
-)
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._keda import SCALED_OBJECT_RESOURCE as RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = SCALED_OBJECT_ARGSPEC
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(checked(build_scaled_object, SCALED_OBJECT_ARGSPEC), apply)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

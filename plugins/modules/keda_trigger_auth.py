@@ -138,19 +138,14 @@ error:
       type: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
-    TRIGGER_AUTH_ARGSPEC,
-    apply,
-    build_trigger_auth,
-    checked,
-)
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._keda import TRIGGER_AUTH_RESOURCE as RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = TRIGGER_AUTH_ARGSPEC
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(checked(build_trigger_auth, TRIGGER_AUTH_ARGSPEC), apply)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

@@ -212,22 +212,14 @@ error:
       type: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_rollout import apply, build
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_rollout import RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = dict(
-    namespace=dict(type="str", required=True),
-    name=dict(type="str", required=True),
-    kind=dict(type="str", choices=["Deployment", "StatefulSet", "DaemonSet"], default="Deployment"),
-    unless_env_present=dict(type="list", elements="str"),
-    unless_env_matches_service_account=dict(type="dict"),
-    wait=dict(type="bool", default=False),
-    timeout=dict(type="int", default=300),
-)
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(build, apply)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

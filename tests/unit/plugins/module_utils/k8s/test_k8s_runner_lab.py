@@ -16,7 +16,13 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     K8sError,
     ResourceNotServed,
 )
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import Definition, ensure_absent, ensure_present
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
+    IGNORE,
+    Definition,
+    Missing,
+    ensure_absent,
+    ensure_present,
+)
 
 
 def sa_definition(annotations=None, labels=None, name="app", namespace="default") -> Definition:
@@ -146,9 +152,8 @@ def test_missing_namespace_is_created_only_when_asked(k8s):
 
 def test_missing_object_can_be_a_failure_or_nothing_to_do(k8s):
     with pytest.raises(K8sError, match="does not exist on purpose"):
-        ensure_present(k8s.api, sa_definition(), check_mode=False, missing="fail",
-                       missing_message="does not exist on purpose")
-    assert not ensure_present(k8s.api, sa_definition(), check_mode=False, missing="ignore").changed
+        ensure_present(k8s.api, sa_definition(), check_mode=False, missing=Missing("fail", "does not exist on purpose"))
+    assert not ensure_present(k8s.api, sa_definition(), check_mode=False, missing=IGNORE).changed
     assert k8s.writes() == []
 
 

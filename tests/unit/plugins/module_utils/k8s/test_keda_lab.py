@@ -13,13 +13,14 @@ from test_keda_crd_schema import FULL_SJ, FULL_SO
 from test_keda_options import SJ, SO, TA
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, result
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 CRDS = load_crds()
 
 
 def run(k8s, plan, check_mode=False, want_diff=True):
-    return _keda.apply(k8s.api, plan, check_mode, want_diff)
+    return result(_keda.apply(Connection.of(k8s=k8s.api), plan, check_mode), want_diff)
 
 
 def trigger_auth(k8s, name, namespace="default", kind="TriggerAuthentication"):

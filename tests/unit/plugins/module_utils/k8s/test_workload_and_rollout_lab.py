@@ -47,7 +47,8 @@ def sa(k8s, check_mode=False, **change):
 
 
 def restart(k8s, check_mode=False, **change):
-    return _k8s_rollout.apply(k8s.api, _k8s_rollout.build(dict(RESTART, **change)), check_mode, True)
+    plan = _k8s_rollout.build(dict(RESTART, **change))
+    return result(_k8s_rollout.apply(Connection.of(k8s=k8s.api), plan, check_mode), True)
 
 
 def test_create_false_fails_clearly_when_the_account_is_missing(k8s):
@@ -208,9 +209,12 @@ def test_two_restarts_within_one_second_each_replace_the_pods(k8s):
 def test_a_rollout_that_does_not_finish_times_out(k8s):
     operator(k8s, replicas=1)
     k8s.handle.settings(pod_ready_seconds=30)
-    result = restart(k8s, unless_env_present=None, timeout=1)
-    assert result["failed"] and result["restarted"]
+    with pytest.raises(_k8s_rollout.RestartNotFinished) as failed:
+        restart(k8s, unless_env_present=None, timeout=1)
+    result = failed.value.failure_result()
+    assert result["restarted"] and result["restarted_at"]
     assert "timed out after 1s waiting for the rollout of Deployment kube-system/keda-operator" in result["msg"]
+    assert k8s.api.writes, "the restart was sent: the failure says changed"
 
 
 def test_a_missing_workload_is_not_found(k8s):
