@@ -38,7 +38,7 @@ import urllib.parse
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .. import ids
+from .. import fleetk8s, ids
 from ..core import Response
 from . import errors, versions
 from .authorization import iso
@@ -383,6 +383,7 @@ def oidc_document(service: "ArmService", url: str) -> Any:
         if rest == ".well-known/openid-configuration":
             return {"issuer": issuer, "jwks_uri": issuer + "openid/v1/jwks", "response_types_supported": ["id_token"],
                     "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]}
-        if rest == "openid/v1/jwks" and k8s is not None:
-            return k8s.issuer.jwks()
+        backing = fleetk8s.backing_k8s(service.lab, record.id) if fleetk8s.room_for(service.lab, record.id) else k8s
+        if rest == "openid/v1/jwks" and backing is not None:
+            return backing.issuer.jwks()
     raise OSError(f"404 Not Found: {url}")
