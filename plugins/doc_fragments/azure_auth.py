@@ -71,6 +71,19 @@ notes:
     retried up to five times with exponential backoff, waiting as long as C(Retry-After) says.
   - TLS verification uses the system trust store, or the CA bundle in E(REQUESTS_CA_BUNDLE).
   - The module runs on the Ansible controller (or execution environment); it talks to Azure only.
+  - Run on the controller (a local connection, C(delegate_to=localhost) included), the task runs in the
+    controller's worker through the module's action plugin, and within one C(ansible-playbook) run the
+    Azure token (per tenant, client, authority and scope) and the cloud's endpoint metadata are fetched
+    once and reused by later tasks. They are held only in a private directory inside the run's local temp
+    directory (0700, removed when the run ends), encrypted under a key that exists only in the run's
+    memory; never in host vars, facts, results or logs. Set the C(kedaops_aks_shell=module) variable or
+    E(KEDAOPS_AKS_SHELL=module) to run the module as a process of its own instead.
+  - Reuse across runs is an opt-in, E(KEDAOPS_AZURE_TOKEN_CACHE) naming a directory (unset, the default,
+    caches nothing across runs). The directory must belong to the user and be closed to group and others
+    (it is created 0700, files 0600; otherwise nothing is cached). Each token is encrypted (AES-256-GCM)
+    under a key derived from the credential's own secret, the client secret or the workload identity's
+    federated token, so only the V(env) and V(workload_identity) auth sources are cached there; a token
+    is reused until 5 minutes before it expires. Delete the directory when it is no longer needed.
 """
 
     ACTION_GROUP = r"""

@@ -23,10 +23,15 @@ def credential_budget(planned: list[dict[str, Any]], identities: list[dict[str, 
             existing[budget.key_of_id(identity["id"])] = result.get("credentials") or []
     try:
         if limit is None:
-            return budget.plan(list(planned or []), existing)
-        return budget.plan(list(planned or []), existing, int(limit))
+            report = budget.plan(list(planned or []), existing)
+        else:
+            report = budget.plan(list(planned or []), existing, int(limit))
     except OptionError as exc:
         raise AnsibleFilterError(str(exc)) from exc
+    # One sentence per identity, for the role's report of a budget within the limit.
+    report["summary"] = [f"{identity['identity']}: {identity['count']} federated credentials ({identity['new']} new) "
+                         f"for {len(identity['hosts'])} hosts." for identity in report["identities"]]
+    return report
 
 
 class FilterModule:

@@ -10,23 +10,24 @@ cannot carry these profiles, and the PUT requires ``identity`` and
 ``properties.agentPublicKeyCertificate``, so both are echoed from the GET
 (azure-rest-api-specs specification/hybridkubernetes/.../stable/2026-05-01/connectedClusters.json).
 
-``plan`` is pure (table-tested); ``ensure`` is the small ARM layer around it.
+``build`` checks the options once (no cluster needed), ``plan`` decides on the cluster as read (both pure,
+table-tested); ``ensure`` is the small ARM layer around them, ``RESOURCE`` the module's core.
 """
 
 from __future__ import annotations
 
 import copy
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, retry_on_codes
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import cluster_name
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
-
-if TYPE_CHECKING:
-    from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check, Facts
+from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain_model import Check, Facts
 
 API_VERSION = "2026-05-01"
 CLUSTER_TYPE = "Microsoft.Kubernetes/connectedClusters"
@@ -102,8 +103,21 @@ def cluster_state(cluster: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+REQUESTED = ("oidc_issuer", "workload_identity", "self_hosted_issuer_url")
+
+
+@dataclass(frozen=True)
+class ArcPlan:
+    """What a connected_cluster task asks for: the cluster and the switches given (None: leave as it is)."""
+
+    resource_group: str
+    name: str
+    requested: dict[str, Any]
+    timeout: float
+
+
 def validate(requested: dict[str, Any]) -> None:
-    """Refusals that need no cluster (before any API call), named by option."""
+    """Refusals that need no cluster (before any API call), named by option; ``build`` calls it, once."""
     if requested.get("oidc_issuer") is False:
         raise OptionError("oidc_issuer: " + OIDC_CANNOT_BE_DISABLED
                           + " (the OIDC issuer of a connected cluster cannot be disabled; omit oidc_issuer or set it to true)")
@@ -120,8 +134,8 @@ def validate(requested: dict[str, Any]) -> None:
 
 
 def plan(current: dict[str, Any], requested: dict[str, Any]) -> dict[str, Any]:
-    """The changes to make ({option: new value}); refuses what the CLI and Arc refuse."""
-    validate(requested)
+    """The changes to make ({option: new value}) to ``current``, from requested switches ``build`` has
+    checked; refuses what depends on the cluster (workload identity on a cluster without the issuer)."""
     wanted = {k: v for k, v in requested.items() if v is not None and v != current.get(k)}
     if requested.get("workload_identity") and not wanted.get("oidc_issuer", current["oidc_issuer"]):
         raise OptionError("workload_identity: " + WORKLOAD_IDENTITY_NEEDS_OIDC)
@@ -195,17 +209,16 @@ def _busy(cluster: dict[str, Any], name: str, err: AzureError | None = None) -> 
                        status=err.status if err else None)
 
 
-def ensure(conn: AzureConnection, resource_group: str, name: str, requested: dict[str, Any],
-           check_mode: bool, timeout: float,
+def ensure(conn: AzureConnection, wanted: ArcPlan, check_mode: bool,
            warn: Callable[[str], None] | None = None) -> tuple[bool, dict[str, Any], dict[str, Any]]:
     """Returns (changed, before, after) as cluster states; with nothing requested this is one GET.
 
     Before its write the module waits (within ``timeout``, the shared backoff of ``retry_on_codes``)
     while another operation runs on the cluster (``BUSY_STATES``), then decides again on the cluster
-    as that operation left it; a 409 to the PUT is waited out the same way only when a re-read shows
-    such a state, and fails at once otherwise. A cluster being deleted fails at once. Check mode
+    as that operation left it (the retry's re-plan hook); a 409 to the PUT is waited out the same way
+    only when a re-read shows such a state, and fails at once otherwise. A cluster being deleted fails at once. Check mode
     does not wait: it predicts, and ``warn`` says the cluster is busy."""
-    validate(requested)
+    resource_group, name, requested, timeout = wanted.resource_group, wanted.name, wanted.requested, wanted.timeout
     cluster = get_cluster(conn, resource_group, name)
     before = cluster_state(cluster)
     changes = plan(features(cluster), requested)
@@ -220,19 +233,13 @@ def ensure(conn: AzureConnection, resource_group: str, name: str, requested: dic
         return True, before, predict(before, changes)
     deadline = time.monotonic() + timeout
     path = cluster_path(conn.subscription_id, resource_group, name)
-    read: list[dict[str, Any]] = [cluster]  # the first attempt uses the read above
 
-    def attempt() -> tuple[bool, dict[str, Any]]:
-        current = read.pop() if read else get_cluster(conn, resource_group, name)
-        _refuse_deleting(current, name)
-        if _state(current) in BUSY_STATES:
-            raise _busy(current, name)
-        wanted = plan(features(current), requested)
-        if not wanted:
-            return False, current  # the other operation did it
+    def put() -> tuple[bool, dict[str, Any]]:
+        if _state(cluster) in BUSY_STATES:
+            raise _busy(cluster, name)  # the first read: wait before writing
         try:
             return True, conn.arm().put_and_wait(
-                path, API_VERSION, update_body(current, wanted), f"updating connected cluster {name}",
+                path, API_VERSION, update_body(cluster, changes), f"updating connected cluster {name}",
                 max(1.0, deadline - time.monotonic()))
         except AzureError as err:
             if err.status != 409:
@@ -243,11 +250,48 @@ def ensure(conn: AzureConnection, resource_group: str, name: str, requested: dic
                 raise _busy(now, name, err) from err
             raise
 
-    wrote, updated = retry_on_codes(attempt, frozenset(), timeout, max_delay=BUSY_MAX_DELAY,
-                                    transient=lambda err: isinstance(err, ClusterBusy))
+    def replan() -> tuple[bool, dict[str, Any]] | None:
+        nonlocal cluster, changes
+        cluster = get_cluster(conn, resource_group, name)
+        _refuse_deleting(cluster, name)
+        if _state(cluster) in BUSY_STATES:
+            raise _busy(cluster, name)  # still busy: wait again
+        changes = plan(features(cluster), requested)
+        return None if changes else (False, cluster)  # nothing left: the other operation did it
+
+    wrote, updated = retry_on_codes(put, frozenset(), timeout, max_delay=BUSY_MAX_DELAY,
+                                    transient=lambda err: isinstance(err, ClusterBusy), replan=replan)
     if not wrote:
         return False, cluster_state(updated), cluster_state(updated)
     return True, before, cluster_state(updated)
+
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    "resource_group": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "oidc_issuer": {"type": "bool"},
+    "workload_identity": {"type": "bool"},
+    "self_hosted_issuer_url": {"type": "str"},
+    "timeout": {"type": "int", "default": 1800},
+}
+
+
+def build(params: dict[str, Any]) -> ArcPlan:
+    """The task's plan; every refusal that needs no cluster, before anything is sent."""
+    cluster_name("name", params["name"], "connected cluster")
+    requested = {option: params[option] for option in REQUESTED}
+    validate(requested)
+    return ArcPlan(params["resource_group"], params["name"], requested, params["timeout"])
+
+
+def apply(connection: Connection, wanted: ArcPlan, check_mode: bool) -> Outcome:
+    warnings: list[str] = []
+    changed, before, after = ensure(connection.azure, wanted, check_mode, warn=warnings.append)
+    computed = ("issuer_url", "oidc_issuer_url") if check_mode else ()  # known after apply
+    return Outcome(changed, before, after, warnings=warnings, computed=computed, values={"cluster": after})
+
+
+RESOURCE = Resource("connected_cluster", ARGUMENT_SPEC, build, apply, azure=True)
 
 
 # --- the connected cluster's links of the trust chain (``_trust_chain.evaluate`` asks for them) ---
@@ -257,9 +301,6 @@ def cluster_checks(facts: Facts) -> list[Check]:
     """A connected cluster: its two switches, and the Arc-only link, the API server signing service
     account tokens with the connected cluster's issuer (MicrosoftDocs azure-arc/kubernetes/
     workload-identity.md: kube-apiserver --service-account-issuer, for K3s in /etc/rancher/k3s/config.yaml)."""
-    # _trust_chain imports this module only when it evaluates a connected cluster: no cycle at load time.
-    from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check
-
     cluster = facts.cluster or {}
     update = f"az connectedk8s update {facts.cluster_ref}"
     checks = [

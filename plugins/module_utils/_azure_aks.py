@@ -19,12 +19,12 @@ cluster retains unowned fields ... but never submits pools or version").
 from __future__ import annotations
 
 import copy
-import random
-import time
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, retry_on_codes
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import cluster_name
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
@@ -79,6 +79,8 @@ def cluster_state(cluster: dict[str, Any]) -> dict[str, Any]:
         "kubernetes_version": properties.get("currentKubernetesVersion") or properties.get("kubernetesVersion"),
         "oidc_issuer": flags["oidc_issuer"],
         "oidc_issuer_url": (properties.get("oidcIssuerProfile") or {}).get("issuerURL"),
+        # The one issuer key of both cluster kinds (connected_cluster returns it too).
+        "issuer_url": (properties.get("oidcIssuerProfile") or {}).get("issuerURL"),
         "workload_identity": flags["workload_identity"],
         "keda": flags["keda"],
         "provisioning_state": properties.get("provisioningState"),
@@ -126,9 +128,20 @@ def update_body(cluster: dict[str, Any], changes: dict[str, bool]) -> dict[str, 
     return body
 
 
-def ensure_features(conn: AzureConnection, resource_group: str, name: str, requested: dict[str, bool | None],
-                    check_mode: bool, timeout: float) -> tuple[bool, dict[str, Any], dict[str, Any]]:
+@dataclass(frozen=True)
+class AksPlan:
+    """What an aks_cluster task asks for: the cluster and the features given (None: leave as it is)."""
+
+    resource_group: str
+    name: str
+    requested: dict[str, bool | None]
+    timeout: float = 1800
+
+
+def ensure_features(conn: AzureConnection, wanted: AksPlan,
+                    check_mode: bool) -> tuple[bool, dict[str, Any], dict[str, Any]]:
     """Returns (changed, before, after) as cluster states. With nothing requested this is a read."""
+    resource_group, name, requested, timeout = wanted.resource_group, wanted.name, wanted.requested, wanted.timeout
     cluster = get_cluster(conn, resource_group, name)
     before = cluster_state(cluster)
     changes = plan_features(features(cluster), requested, name)
@@ -137,28 +150,28 @@ def ensure_features(conn: AzureConnection, resource_group: str, name: str, reque
     if check_mode:
         predicted = {**before, **changes}
         if changes.get("oidc_issuer") and not before["oidc_issuer_url"]:
-            predicted["oidc_issuer_url"] = None  # assigned by AKS when the issuer is enabled
+            predicted["oidc_issuer_url"] = predicted["issuer_url"] = None  # assigned by AKS when enabled
         return True, before, predicted
-    deadline = time.monotonic() + timeout
-    attempt = 0
-    while True:
-        try:
-            updated = conn.arm().put_and_wait(cluster_path(conn.subscription_id, resource_group, name), API_VERSION,
-                                              update_body(cluster, changes), f"updating AKS cluster {name}", timeout)
-            return True, before, cluster_state(updated)
-        except AzureError as err:
-            remaining = deadline - time.monotonic()
-            if not operation_in_progress(err) or remaining <= 0:
-                raise
-        # Another operation (an upgrade, a node pool scale) holds the cluster: wait it out, then
-        # decide again on the cluster as that operation left it.
-        ceiling = min(OPERATION_IN_PROGRESS_MAX_DELAY, 2.0 * (2 ** attempt))
-        time.sleep(min(remaining, ceiling / 2 + random.uniform(0, ceiling / 2)))
-        attempt += 1
+    path = cluster_path(conn.subscription_id, resource_group, name)
+
+    def put() -> tuple[bool, dict[str, Any], dict[str, Any]]:
+        updated = conn.arm().put_and_wait(path, API_VERSION, update_body(cluster, changes),
+                                          f"updating AKS cluster {name}", timeout)
+        return True, before, cluster_state(updated)
+
+    def replan() -> tuple[bool, dict[str, Any], dict[str, Any]] | None:
+        # Another operation (an upgrade, a node pool scale) held the cluster: decide again on the cluster
+        # as that operation left it.
+        nonlocal cluster, changes
         cluster = get_cluster(conn, resource_group, name)
         changes = plan_features(features(cluster), requested, name)
         if not changes:  # the other operation did it
-            return False, cluster_state(cluster), cluster_state(cluster)
+            state = cluster_state(cluster)
+            return False, state, state
+        return None
+
+    return retry_on_codes(put, frozenset(), timeout, first_delay=2.0, max_delay=OPERATION_IN_PROGRESS_MAX_DELAY,
+                          transient=operation_in_progress, replan=replan)
 
 
 # AKS answers 409 OperationNotAllowed while another operation runs on the cluster ("Operation is not
@@ -172,3 +185,28 @@ OPERATION_IN_PROGRESS_MAX_DELAY = 30.0
 def operation_in_progress(err: AzureError) -> bool:
     return (err.code == OPERATION_NOT_ALLOWED and err.status in (409, None)
             and "in progress" in (err.message or "").lower())
+
+
+ARGUMENT_SPEC = {
+    "resource_group": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "oidc_issuer": {"type": "bool"},
+    "workload_identity": {"type": "bool"},
+    "keda": {"type": "bool"},
+    "timeout": {"type": "int", "default": 1800},
+}
+
+
+def build(params: dict[str, Any]) -> AksPlan:
+    cluster_name("name", params["name"], "AKS cluster")
+    return AksPlan(params["resource_group"], params["name"], {feature: params[feature] for feature in FEATURES},
+                   params["timeout"])
+
+
+def apply(connection: Connection, plan: AksPlan, check_mode: bool) -> Outcome:
+    changed, before, after = ensure_features(connection.azure, plan, check_mode)
+    computed = ("oidc_issuer_url", "issuer_url") if check_mode else ()  # known after apply
+    return Outcome(changed, before, after, computed=computed, values={"cluster": after})
+
+
+RESOURCE = Resource("aks_cluster", ARGUMENT_SPEC, build, apply, azure=True)

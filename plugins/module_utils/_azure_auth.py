@@ -247,3 +247,23 @@ def build_credential(auth: AzureAuth, cloud: Cloud, transport: Any = None) -> An
         from azure.identity import AzureCliCredential
         return AzureCliCredential(tenant_id=auth.tenant or "")
     raise OptionError(f"auth_source: {source!r} is not one of {', '.join(AUTH_SOURCES)}")
+
+
+def azure_auth_argspec() -> dict[str, Any]:
+    """The shared Azure auth options (the ``kedaops.aks.azure_auth`` doc fragment), each falling back to
+    its ``AZURE_*`` variable."""
+    from ansible.module_utils.common.parameters import env_fallback
+
+    def env(option: str) -> tuple[Any, list[str]]:
+        return (env_fallback, list(AUTH_ENV[option]))
+
+    return {
+        "subscription_id": {"type": "str", "fallback": env("subscription_id")},
+        "auth_source": {"type": "str", "default": "auto", "choices": list(AUTH_SOURCES),
+                        "fallback": env("auth_source")},
+        "tenant": {"type": "str", "fallback": env("tenant")},
+        "client_id": {"type": "str", "fallback": env("client_id")},
+        "secret": {"type": "str", "no_log": True, "fallback": env("secret")},
+        "cloud_environment": {"type": "str", "default": "AzureCloud", "fallback": env("cloud_environment")},
+        "authority_host": {"type": "str", "fallback": env("authority_host")},
+    }

@@ -8,7 +8,7 @@ pipeline for resources whose SDK package is too heavy to import."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import (
     AzureAuth,
@@ -28,12 +28,16 @@ from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import (
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import NIL_GUID
 
+if TYPE_CHECKING:
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_token_cache import RunCache
+
 
 class AzureConnection:
     """Credential, cloud and clients for one module run, each built on first use and shared."""
 
-    def __init__(self, auth: AzureAuth):
+    def __init__(self, auth: AzureAuth, run: RunCache | None = None):
         self.auth = auth
+        self.run = run
         self._cloud: Cloud | None = None
         self._credential: Any = None
         self._transport: Any = None
@@ -77,9 +81,11 @@ class AzureConnection:
     def cloud(self) -> Cloud:
         if self._cloud is None:
             check_identifiers(self.auth)  # before the first request, cloud discovery included
-            # With the opt-in run cache (_azure_token_cache), an ARM URL's endpoints are read once per run.
+            # With the controller shell's per-run cache, or the opt-in cache (_azure_token_cache), an ARM URL's
+            # endpoints are read once per run.
             from ansible_collections.kedaops.aks.plugins.module_utils import _azure_token_cache as cache
-            directory, arm_url = cache.cache_dir(), self.auth.cloud_environment or ""
+            directory = self.run.directory if self.run is not None else cache.cache_dir()
+            arm_url = self.auth.cloud_environment or ""
             key = f"{arm_url}|{self.auth.authority_host or ''}"
             stored = cache.load_cloud(directory, key) if directory and "://" in arm_url else None
             if stored is not None and set(stored) == {"name", "resource_manager", "scope", "authority_host"}:
@@ -97,6 +103,11 @@ class AzureConnection:
             cloud = self.cloud
             credential = build_credential(self.auth, cloud, self._credential_transport())
             binding = f"{cloud.authority_host}|{self.auth.tenant}|{self.auth.client_id}"
+            if self.run is not None:
+                # The controller shell: every auth source, keyed by the run's own key (never on disk).
+                self._credential = cache.CachedCredential(credential, self.run.directory, self.run.key,
+                                                          f"{self.auth.effective_source()}|{binding}")
+                return self._credential
             self._credential = cache.wrap(credential, self.auth.effective_source(), self.auth.secret,
                                           self.auth.federated_token_file, binding)
         return self._credential
@@ -260,11 +271,20 @@ class ArmClient:
         raise AzureError(f"Error {action}: {label}{message}", code=code, message=message,
                          status=response.status_code)
 
-    def get(self, path: str, api_version: str, action: str) -> dict[str, Any]:
-        """GET a resource; Azure's error (a 404 included) as an ``AzureError``."""
+    @overload
+    def get(self, path: str, api_version: str, action: str) -> dict[str, Any]: ...
+
+    @overload
+    def get(self, path: str, api_version: str, action: str, *, missing_ok: Literal[True]) -> dict[str, Any] | None: ...
+
+    def get(self, path: str, api_version: str, action: str, *, missing_ok: bool = False) -> dict[str, Any] | None:
+        """GET a resource; Azure's error as an ``AzureError``. ``missing_ok``: a 404 (the resource, or its
+        parent, is absent) means "absent" and returns None -- declared at the call, not typed in a branch."""
         with azure_errors(action):
             response = self.pipeline_client.send_request(
                 self._request("GET", path, api_version), retry_on_methods=RETRY_METHODS)
+        if missing_ok and response.status_code == 404:
+            return None
         self._raise_for(response, action)
         return response.json()
 

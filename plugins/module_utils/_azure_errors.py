@@ -12,6 +12,8 @@ import random
 import time
 from typing import Any, Callable, Iterator, TypeVar
 
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import KedaopsError
+
 T = TypeVar("T")
 
 USER_AGENT = "kedaops.aks"
@@ -35,7 +37,7 @@ RETRY_SETTINGS: dict[str, Any] = {
 RETRY_METHODS = frozenset(["HEAD", "GET", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
 
 
-class AzureError(Exception):
+class AzureError(KedaopsError):
     """A failed Azure call (or a refused request), with Azure's error code, message and HTTP status."""
 
     def __init__(self, msg: str, code: str | None = None, message: str | None = None,
@@ -48,6 +50,9 @@ class AzureError(Exception):
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "status": self.status}
+
+    def failure_result(self) -> dict[str, Any]:
+        return {"msg": self.msg, "error": self.as_dict()}
 
 
 def error_body(response: Any) -> tuple[str | None, str | None]:
@@ -104,19 +109,28 @@ def azure_errors(action: str) -> Iterator[None]:
 def retry_on_codes(call: Callable[[], T], codes: set[str] | frozenset[str], timeout: float, *,
                    first_delay: float = 1.0, max_delay: float = 15.0,
                    on_retry: Callable[[AzureError, float], None] | None = None,
-                   transient: Callable[[AzureError], bool] | None = None) -> T:
-    """Call ``call`` again while it fails with one of ``codes``, for at most ``timeout`` seconds.
+                   transient: Callable[[AzureError], bool] | None = None,
+                   replan: Callable[[], T | None] | None = None) -> T:
+    """Call ``call`` again while it fails with a transient error, for at most ``timeout`` seconds.
 
-    Only for errors known to be transient for *this* operation (a concurrent-write 409, a principal
-    not yet replicated); the transport-level retry policy has already had its turn at each attempt.
+    Transient: one of ``codes``, or what the predicate ``transient`` recognises (what a code alone
+    cannot tell: a code that means a wait only with one wording). Only for errors known to be transient
+    for *this* operation (a concurrent-write 409, a principal not yet replicated, another operation on
+    the resource); the transport-level retry policy has already had its turn at each attempt.
     Waits grow exponentially with "equal jitter" (half fixed, half random) so that forks that
-    collided do not collide again in step. ``transient`` recognises what a code alone cannot tell (a
-    code that means a wait only with one wording).
+    collided do not collide again in step. ``replan``, after each wait and before the next attempt:
+    re-read and decide again (what ``call`` uses next); its answer, when not None, is the result and
+    ends the retry (nothing is left to do: another operation did it); a transient error it raises (the
+    re-read shows the resource still busy) is waited out like one of ``call``.
     """
     deadline = time.monotonic() + timeout
     attempt = 0
     while True:
         try:
+            if attempt and replan is not None:
+                done = replan()
+                if done is not None:
+                    return done
             return call()
         except AzureError as err:
             remaining = deadline - time.monotonic()

@@ -10,17 +10,19 @@ any characters, case-insensitively
 (https://learn.microsoft.com/azure/role-based-access-control/role-definitions#actions and #notactions).
 
 Cost: one read per resource group the checks name; a check on a resource whose group does not grant
-everything gets one more read at the resource itself (a role can be assigned there).
+everything gets one more read at the resource itself (a role can be assigned there). The groups are read
+side by side, then the resources that need it (``_core.side_by_side``).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as rules
 from ansible_collections.kedaops.aks.plugins.module_utils import _paths as paths
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource, side_by_side
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import ModuleFailure, OptionError
 
 API_VERSION = "2022-04-01"
@@ -42,7 +44,7 @@ def fix_for(action: str) -> str:
     return next((role for prefix, role in _FIXES if lowered.startswith(prefix)), "Contributor")
 
 
-def build(checks: list[dict[str, Any]], subscription_id: str) -> list[dict[str, Any]]:
+def build_checks(checks: list[dict[str, Any]], subscription_id: str) -> list[dict[str, Any]]:
     """Each check as ``{scope, group, actions}`` (group: the resource group id) with the percent-encoded paths
     it is read at (``scope_path``, ``group_path``; _paths), or an OptionError."""
     planned = []
@@ -89,25 +91,32 @@ def granted(entries: list[dict[str, Any]], action: str) -> bool:
 
 def _read(arm: Any, scope: str) -> list[dict[str, Any]] | None:
     """The caller's permission entries at ``scope``; None when the scope does not exist (404)."""
-    try:
-        answer = arm.get(f"{scope}/providers/Microsoft.Authorization/permissions", API_VERSION,
-                         f"reading the caller's permissions at {scope}")
-    except AzureError as error:
-        if error.status == 404:
-            return None
-        raise
-    return list(answer.get("value") or [])
+    answer = arm.get(f"{scope}/providers/Microsoft.Authorization/permissions", API_VERSION,
+                     f"reading the caller's permissions at {scope}", missing_ok=True)
+    return None if answer is None else list(answer.get("value") or [])
+
+
+def _read_all(arm: Any, paths_by_key: dict[str, str], reads: dict[str, list[dict[str, Any]] | None]) -> None:
+    """Read every scope of ``paths_by_key`` not read yet, side by side, into ``reads``."""
+    todo = [(key, path) for key, path in paths_by_key.items() if key not in reads]
+    if len(todo) > 1:
+        arm.connection.credential.get_token(arm.connection.cloud.scope)  # one token, which the reads share
+    answers = side_by_side(*(lambda path=path: _read(arm, path) for _key, path in todo))
+    reads.update((key, answer) for (key, _path), answer in zip(todo, answers))
 
 
 def evaluate(arm: Any, planned: list[dict[str, Any]]) -> dict[str, Any]:
-    """Read (once per group) and judge every check; the result the module returns."""
+    """Read (once per group, then once per resource whose group falls short) and judge every check;
+    the result the module returns."""
     reads: dict[str, list[dict[str, Any]] | None] = {}
+    _read_all(arm, {check["group"].lower(): check["group_path"] for check in planned}, reads)
+    _read_all(arm, {check["scope"].lower(): check["scope_path"] for check in planned
+                    if check["scope"].lower() != check["group"].lower() and reads[check["group"].lower()] is not None
+                    and any(not granted(reads[check["group"].lower()] or [], a) for a in check["actions"])}, reads)
     results: list[dict[str, Any]] = []
     missing: list[dict[str, Any]] = []
     for check in planned:
         group_key = check["group"].lower()
-        if group_key not in reads:
-            reads[group_key] = _read(arm, check["group_path"])
         entries = reads[group_key]
         if entries is None:
             problem = f"resource group {check['group']} does not exist (or the caller cannot see it)"
@@ -119,10 +128,7 @@ def evaluate(arm: Any, planned: list[dict[str, Any]]) -> dict[str, Any]:
         read_at = check["group"]
         lacking = [a for a in check["actions"] if not granted(entries, a)]
         if lacking and check["scope"].lower() != group_key:
-            key = check["scope"].lower()
-            if key not in reads:
-                reads[key] = _read(arm, check["scope_path"])
-            at_resource = reads[key]
+            at_resource = reads[check["scope"].lower()]
             if at_resource is not None:
                 read_at = check["scope"]
                 lacking = [a for a in check["actions"] if not granted(at_resource, a)]
@@ -143,3 +149,39 @@ class MissingRights(ModuleFailure):
 
     def failure_result(self) -> dict[str, Any]:
         return {"msg": str(self), **self.result}
+
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    "checks": {"type": "list", "elements": "dict", "required": True, "options": {
+        "scope": {"type": "str"},
+        "resource_group": {"type": "str"},
+        "actions": {"type": "list", "elements": "str", "required": True},
+    }},
+    "fail_on_missing": {"type": "bool", "default": True},
+}
+
+
+@dataclass(frozen=True)
+class PermissionsPlan:
+    checks: list[dict[str, Any]]
+    fail_on_missing: bool
+
+
+def build(params: dict[str, Any]) -> PermissionsPlan:
+    """Every check resolved and checked before any read; a resource group needs the subscription."""
+    subscription = ""
+    if any(check.get("resource_group") for check in params["checks"]):
+        subscription = params.get("subscription_id") or ""
+        if not subscription:
+            raise OptionError("subscription_id: required (the option or AZURE_SUBSCRIPTION_ID)")
+    return PermissionsPlan(build_checks(params["checks"], subscription), params["fail_on_missing"])
+
+
+def apply(connection: Connection, plan: PermissionsPlan, check_mode: bool) -> Outcome:
+    report = evaluate(connection.azure.arm(), plan.checks)
+    if report["missing"] and plan.fail_on_missing:
+        raise MissingRights(report)
+    return Outcome(False, values=report, diffable=False)
+
+
+RESOURCE = Resource("caller_permissions_info", ARGUMENT_SPEC, build, apply, azure=True)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, azure_errors, retry_on_codes
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import NIL_GUID, is_guid
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import resource_id, resource_id_segments
@@ -56,11 +58,27 @@ def validate_assignment(scope: str, role: str | None, principal_id: str, princip
     elif not role.isprintable() or len(role) > 512:
         raise OptionError(f"role: {role[:80]!r} is not a role name (printable characters, at most 512)")
     if not principal_id or not is_guid(principal_id):
-        raise OptionError(
-            f"principal_id: {principal_id!r} must be the object id GUID of the principal (for a managed "
-            f"identity its principal_id, not its client_id)")
+        raise principal_refused(principal_id)
     if principal_type not in PRINCIPAL_TYPES:
         raise OptionError(f"principal_type: must be one of {', '.join(PRINCIPAL_TYPES)}")
+
+
+def principal_refused(principal_id: str | None) -> OptionError:
+    return OptionError(f"principal_id: {principal_id!r} must be the object id GUID of the principal (for a managed "
+                       f"identity its principal_id, not its client_id)")
+
+
+@dataclass(frozen=True)
+class AssignmentPlan:
+    """One role assignment as checked: the scope normalised; a null ``principal_id`` is an identity an
+    earlier task would create (check mode only)."""
+
+    scope: str
+    role: str
+    principal_id: str | None
+    principal_type: str = "ServicePrincipal"
+    timeout: float = 300
+    state: str = "present"
 
 
 def role_guid(role: str) -> str | None:
@@ -147,23 +165,28 @@ def client_id_owner(conn: AzureConnection, principal_id: str) -> dict[str, Any] 
 
 
 def ensure_assignment_present(conn: AzureConnection, scope: str, role: str, principal_id: str, principal_type: str,
-                              check_mode: bool, timeout: float,
-                              on_retry: Callable[[AzureError, float], None] | None = None,
-                              warn: Callable[[str], None] | None = None,
-                              ) -> tuple[bool, dict[str, Any] | None, dict[str, Any]]:
-    """Returns (changed, before, after).
+                              check_mode: bool, timeout: float) -> tuple[bool, dict[str, Any] | None, dict[str, Any]]:
+    """``present`` for callers that checked the assignment themselves (``_bindings_plan``)."""
+    return present(conn, AssignmentPlan(normalize_scope(scope), role, principal_id, principal_type, timeout), check_mode)
+
+
+def present(conn: AzureConnection, plan: AssignmentPlan, check_mode: bool,
+            on_retry: Callable[[AzureError, float], None] | None = None,
+            warn: Callable[[str], None] | None = None) -> tuple[bool, dict[str, Any] | None, dict[str, Any]]:
+    """Returns (changed, before, after) for a plan ``build`` checked.
 
     In check mode a principal_id that is null (an identity an earlier task would create) predicts a
     new assignment with a warning instead of failing the check run.
     """
-    if check_mode and not principal_id:
-        validate_assignment(scope, role, NIL_GUID, principal_type)
+    scope, role, principal_id, principal_type, timeout = (plan.scope, plan.role, plan.principal_id or "",
+                                                          plan.principal_type, plan.timeout)
+    if not principal_id:
+        if not check_mode:
+            raise principal_refused(plan.principal_id)
         if warn:
             warn("principal_id is not known yet (check mode); the role would be assigned once it is")
-        return True, None, {"id": None, "name": None, "scope": normalize_scope(scope), "role_definition_id": None,
-                            "principal_id": principal_id, "principal_type": principal_type}
-    validate_assignment(scope, role, principal_id, principal_type)
-    scope = normalize_scope(scope)
+        return True, None, {"id": None, "name": None, "scope": scope, "role_definition_id": None,
+                            "principal_id": plan.principal_id, "principal_type": principal_type}
     guid = role_guid(role)
     role_definition_id = None
     if guid is None:
@@ -224,10 +247,14 @@ def ensure_assignment_present(conn: AzureConnection, scope: str, role: str, prin
 
 def ensure_assignment_absent(conn: AzureConnection, scope: str, role: str, principal_id: str, principal_type: str,
                              check_mode: bool) -> tuple[bool, dict[str, Any] | None]:
+    """``absent`` for callers that checked the assignment themselves (``_bindings_plan``)."""
+    return absent(conn, AssignmentPlan(normalize_scope(scope), role, principal_id, principal_type), check_mode)
+
+
+def absent(conn: AzureConnection, plan: AssignmentPlan, check_mode: bool) -> tuple[bool, dict[str, Any] | None]:
     """Deletes only the assignment of this role to this principal exactly at this scope."""
-    validate_assignment(scope, role, principal_id, principal_type)
-    scope = normalize_scope(scope)
-    guid = role_guid(role) or definition_guid(resolve_role(conn, scope, role))
+    scope, principal_id = plan.scope, plan.principal_id or ""
+    guid = role_guid(plan.role) or definition_guid(resolve_role(conn, scope, plan.role))
     before = find_assignment(conn, scope, guid, principal_id)
     if before is None:
         return False, None
@@ -236,3 +263,38 @@ def ensure_assignment_absent(conn: AzureConnection, scope: str, role: str, princ
         with azure_errors(f"deleting role assignment {before['id']}"):
             client.role_assignments.delete_by_id(before["id"])
     return True, before
+
+
+ARGUMENT_SPEC: dict[str, Any] = {
+    "scope": {"type": "str", "required": True},
+    "role": {"type": "str", "required": True},
+    "principal_id": {"type": "str", "required": True},
+    "principal_type": {"type": "str", "choices": list(PRINCIPAL_TYPES), "default": "ServicePrincipal"},
+    "timeout": {"type": "int", "default": 300},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+}
+
+
+def build(params: dict[str, Any]) -> AssignmentPlan:
+    """The assignment as checked, before anything is sent. A null principal_id passes only for state
+    present, where check mode predicts with it (``present`` refuses it in a real run)."""
+    principal_id = params["principal_id"] or None
+    if principal_id is None and params["state"] == "absent":
+        raise principal_refused(params["principal_id"])
+    validate_assignment(params["scope"], params["role"], principal_id or NIL_GUID, params["principal_type"])
+    return AssignmentPlan(normalize_scope(params["scope"]), params["role"], principal_id, params["principal_type"],
+                          params["timeout"], params["state"])
+
+
+def apply(connection: Connection, plan: AssignmentPlan, check_mode: bool) -> Outcome:
+    warnings: list[str] = []
+    after: dict[str, Any] | None = None
+    if plan.state == "absent":
+        changed, before = absent(connection.azure, plan, check_mode)
+    else:
+        changed, before, after = present(connection.azure, plan, check_mode, warn=warnings.append)
+    computed = ("principal_id", "id", "name", "role_definition_id") if check_mode else ()  # known after apply
+    return Outcome(changed, before, after, warnings=warnings, computed=computed, values={"assignment": after or {}})
+
+
+RESOURCE = Resource("role_assignment", ARGUMENT_SPEC, build, apply, azure=True)

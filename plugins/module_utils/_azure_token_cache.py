@@ -16,6 +16,11 @@ identity, the Azure CLI, which keeps its own cache) are not cached. The director
 user and be closed to group and others (it is created 0700; files are written 0600); if it is not,
 nothing is cached. A token is reused until 5 minutes before it expires; delete the directory after
 the run.
+
+The controller shell (the action plugins) does the same by default, per run and for every auth source,
+with a ``RunCache``: the directory is a private one inside the run's own local temp directory (0700,
+removed by ansible-playbook when the run ends), and the key is 32 random bytes drawn when the controller
+loads the plugin, inherited by the forked workers and never written anywhere.
 """
 
 from __future__ import annotations
@@ -26,12 +31,34 @@ import os
 import stat
 import tempfile
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 CACHE_ENV = "KEDAOPS_AZURE_TOKEN_CACHE"
 EXPIRY_MARGIN = 300  # seconds before expiry a cached token is no longer handed out
 CLOUD_TTL = 3600  # seconds the cloud's endpoints are reused
 _SALT = b"kedaops.aks azure token cache v1"
+
+
+@dataclass(frozen=True)
+class RunCache:
+    """The controller shell's per-run cache: a private directory and the run's in-memory key."""
+
+    directory: str
+    key: bytes = field(repr=False)
+
+    @classmethod
+    def open(cls, parent: str, key: bytes) -> RunCache | None:
+        """``parent``/kedaops-aks, created 0700 and checked to be the user's and closed to others; None if not."""
+        path = os.path.join(parent, "kedaops-aks")
+        try:
+            os.makedirs(path, mode=0o700, exist_ok=True)
+            info = os.lstat(path)
+        except OSError:
+            return None
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+            return None
+        return cls(path, key)
 
 
 def cache_dir(environ: Any = None) -> str | None:

@@ -1,11 +1,14 @@
 # Copyright (c) kedaops.aks contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The input of ``workload_bindings``: its options, the bindings and identities they name, and
-every rule checked before anything is read (the per-item modules' rules, by their own builders,
-and the rules only a list can break). ``_bindings`` reconciles the plan."""
+every rule checked before anything is read -- each binding validated with its own spec and built by
+``_bulk.build_items`` (the per-item modules' rules, by their own builders, every refusal naming
+``bindings[3].scaled_object.min_replicas``), then the rules only a list can break. ``_bindings``
+reconciles the plan."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +17,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as 
 from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_workload_sa as workload_sa
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda as keda
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda_conflicts as conflicts
+from ansible_collections.kedaops.aks.plugins.module_utils._bulk import build_items
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import NIL_GUID
 
@@ -151,60 +155,124 @@ def _k8s_params(binding: dict[str, Any], identity: Identity) -> tuple[dict, dict
     return sa, ta, so
 
 
-def build_k8s_plans(binding: Binding) -> None:
-    """The desired Kubernetes objects, by the per-item modules' builders (same rules, same messages)."""
-    sa, ta, so = _k8s_params(binding.params, binding.identity)
+@dataclass
+class BindingsPlan:
+    """Every binding, the identities they name (each once), and the options of the run.
+    ``issuer_required_by``: the first present binding when no issuer is given -- refused unless in check
+    mode, where an earlier task may enable the cluster's issuer (as federated_credential predicts)."""
+
+    params: dict[str, Any]
+    bindings: list[Binding]
+    identities: dict[tuple[str, str], Identity]
+    issuer_required_by: str | None = None
+
+
+@dataclass
+class _Built:
+    """One binding's own part of the plan, from its validated options (``_bulk.build_items``)."""
+
+    identity: Identity
+    credential_name: str
+    subject: str
+    service_account: workload_sa.ServiceAccountPlan
+    trigger_auth: keda.KedaPlan | None
+    scaled_object: keda.KedaPlan | None
+
+
+def _k8s_objects(params: dict[str, Any], identity: Identity
+                 ) -> tuple[workload_sa.ServiceAccountPlan, keda.KedaPlan | None, keda.KedaPlan | None]:
+    """The desired Kubernetes objects, by the per-item modules' builders (same rules, same messages, the
+    TriggerAuthentication's and ScaledObject's named under their option)."""
+    sa, ta, so = _k8s_params(params, identity)
+    service_account = workload_sa.build(sa)
     try:
-        binding.service_account = workload_sa.build(sa)
-        binding.trigger_auth = keda.build_trigger_auth(ta) if ta else None
-        binding.scaled_object = keda.build_scaled_object(so) if so else None
+        trigger_auth = keda.build_trigger_auth(ta) if ta else None
+    except OptionError as e:
+        raise e.at("trigger_auth") from None
+    try:
+        scaled_object = keda.build_scaled_object(so) if so else None
+    except OptionError as e:
+        raise e.at("scaled_object") from None
+    return service_account, trigger_auth, scaled_object
+
+
+def _build_binding(params: dict[str, Any], resource_group: str | None) -> _Built:
+    """The rules of one binding (raised bare: ``build_items`` names the binding)."""
+    group = params.get("identity_resource_group") or resource_group
+    if not group:
+        raise OptionError("identity_resource_group: required when resource_group is not set")
+    identity = Identity(group, params["identity"])
+    objects = _k8s_objects(params, identity)
+    for position, assignment in enumerate(params.get("role_assignments") or []):
+        try:
+            rbac.validate_assignment(assignment["scope"], assignment["role"], NIL_GUID, PRINCIPAL_TYPE)
+        except OptionError as e:
+            raise e.at(f"role_assignments[{position}]") from None
+    name = params.get("credential_name") or f"{params['namespace']}-{params['service_account']}"
+    subject = f"system:serviceaccount:{params['namespace']}:{params['service_account']}"
+    return _Built(identity, name, subject, *objects)
+
+
+def build_k8s_plans(binding: Binding) -> None:
+    """The desired Kubernetes objects again, now with the identity's real client id."""
+    try:
+        binding.service_account, binding.trigger_auth, binding.scaled_object = _k8s_objects(
+            binding.params, binding.identity)
     except OptionError as e:
         raise e.at(binding.where) from None
 
 
-def plan_bindings(params: dict[str, Any], check_mode: bool = False
-                  ) -> tuple[list[Binding], dict[tuple[str, str], Identity]]:
-    """Every input rule, checked before anything is read: the per-item rules per object, and the
-    rules that only a list can break (one binding per service account, one credential name per
-    subject, at most 20 credentials per identity, one identity per TriggerAuthentication).
+def _given(raw: Any, spec: dict[str, Any]) -> Any:
+    """What the user gave of a binding: AnsibleModule (the module's own ``bindings`` suboptions) sets every
+    option not given to None, which validating the binding again would read as given (a None is no choice)."""
+    if not isinstance(raw, dict):
+        return raw
+    given: dict[str, Any] = {}
+    for key, value in raw.items():
+        option = spec.get(key) or {}
+        if value is None and key in spec:
+            continue
+        if option.get("options") and isinstance(value, list):
+            value = [_given(element, option["options"]) for element in value]
+        elif option.get("options"):
+            value = _given(value, option["options"])
+        given[key] = value
+    return given
 
-    In check mode the issuer may be unknown (a cluster whose OIDC issuer an earlier task would
-    enable): the credentials are then checked with a stand-in, as federated_credential does.
+
+def plan_bindings(params: dict[str, Any]) -> BindingsPlan:
+    """Every input rule, checked before anything is read: each binding with its own spec and the per-item
+    rules per object, then the rules that only a list can break (one binding per service account, one
+    credential name per subject, at most 20 credentials per identity, one identity per TriggerAuthentication).
+
+    The issuer may be unknown in check mode (a cluster whose OIDC issuer an earlier task would enable): the
+    credentials are then checked with a stand-in, as federated_credential does.
     """
     if not params.get("bindings"):
         raise OptionError("bindings: at least one binding is required")
     if params["parallel"] < 1:
         raise OptionError("parallel: must be at least 1")
+    items = build_items([_given(raw, BINDING_OPTIONS) for raw in params["bindings"]], "bindings", BINDING_OPTIONS,
+                        functools.partial(_build_binding, resource_group=params.get("resource_group")))
     identities: dict[tuple[str, str], Identity] = {}
     bindings: list[Binding] = []
     issuer, audiences = params.get("issuer"), params.get("audiences")
-    for index, raw in enumerate(params["bindings"]):
-        where = f"bindings[{index}]"
-        group = raw.get("identity_resource_group") or params.get("resource_group")
-        if not group:
-            raise OptionError(f"{where}.identity_resource_group: required when resource_group is not set")
-        identity = Identity(group, raw["identity"])
-        identity = identities.setdefault(identity.key, identity)
-        name = raw.get("credential_name") or f"{raw['namespace']}-{raw['service_account']}"
-        subject = f"system:serviceaccount:{raw['namespace']}:{raw['service_account']}"
-        binding = Binding(index, raw, identity, name, subject)
-        build_k8s_plans(binding)
+    required_by = None
+    for index, item in enumerate(items):
+        built = item.plan
+        identity = identities.setdefault(built.identity.key, built.identity)
+        binding = Binding(index, item.params, identity, built.credential_name, built.subject,
+                          built.service_account, built.trigger_auth, built.scaled_object)
+        if item.params["state"] == "present" and not issuer and required_by is None:
+            required_by = item.path
         try:
-            if raw["state"] == "present" and not issuer and not check_mode:
-                raise OptionError("issuer: required when a binding is present (the cluster's OIDC issuer URL)")
-            msi.validate_credential(name, issuer or msi.UNKNOWN_ISSUER, subject, audiences, raw["state"])
+            msi.validate_credential(binding.credential_name, issuer or msi.UNKNOWN_ISSUER, binding.subject,
+                                    audiences, item.params["state"])
         except OptionError as e:
-            raise e.at(where, ": ") from None
-        for position, assignment in enumerate(raw.get("role_assignments") or []):
-            try:
-                rbac.validate_assignment(assignment["scope"], assignment["role"], NIL_GUID, PRINCIPAL_TYPE)
-            except OptionError as e:
-                raise e.at(f"{where}.role_assignments[{position}]") from None
+            raise e.at(item.path, ": ") from None
         bindings.append(binding)
     _check_list_rules(bindings)
-    return bindings, identities
-
-
+    return BindingsPlan(params, bindings, identities, required_by)
 def _check_list_rules(bindings: list[Binding]) -> None:
     accounts: dict[tuple[str, str], Binding] = {}
     credentials: dict[tuple[tuple[str, str], str], Binding] = {}

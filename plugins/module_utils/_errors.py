@@ -7,7 +7,9 @@
 - ``ConfigError``: no usable cluster configuration (nothing was sent).
 - ``ModuleFailure``: a failure that carries its own result (the bulk module's per-binding report).
 - ``AzureError`` (``_azure_errors``) and ``K8sError`` / ``ResourceNotServed`` (``_k8s_api``) keep the
-  service's code; ``failure`` puts it under ``error`` in the result.
+  service's code under ``error`` in the result.
+
+Every error of the family owns its result (``failure_result``); ``failure`` only asks it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 
-class OptionError(ValueError):
+class KedaopsError(Exception):
+    """The family: an error that knows its failure result (``msg``, and the service's code under ``error``)."""
+
+    def failure_result(self) -> dict[str, Any]:
+        return {"msg": str(self)}
+
+
+class OptionError(KedaopsError, ValueError):
     """An option breaks a rule; raised before anything is sent. The message starts with the option."""
 
     def at(self, path: str, separator: str = ".") -> OptionError:
@@ -24,31 +33,14 @@ class OptionError(ValueError):
         return OptionError(f"{path}{separator}{self}")
 
 
-class ConfigError(Exception):
+class ConfigError(KedaopsError):
     """No usable cluster configuration (nothing was sent)."""
 
 
-class ModuleFailure(Exception):
+class ModuleFailure(KedaopsError):
     """A failure with a result of its own (``msg`` plus what the module reports with it)."""
-
-    def failure_result(self) -> dict[str, Any]:
-        return {"msg": str(self)}
 
 
 def failure(error: BaseException) -> dict[str, Any] | None:
-    """The failure result (``msg``, and ``error`` with the service's code) for any error of ours;
-    None for anything else, which is a bug and keeps its traceback."""
-    from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
-    from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import K8sError, ResourceNotServed
-
-    if isinstance(error, ModuleFailure):
-        return error.failure_result()
-    if isinstance(error, (OptionError, ConfigError)):
-        return {"msg": str(error)}
-    if isinstance(error, AzureError):
-        return {"msg": error.msg, "error": error.as_dict()}
-    if isinstance(error, ResourceNotServed):
-        return {"msg": error.message, "error": error.as_dict()}
-    if isinstance(error, K8sError):
-        return {"msg": f"{error.reason} ({error.code}): {error.message}", "error": error.as_dict()}
-    return None
+    """The failure result of any error of ours; None for anything else, which is a bug and keeps its traceback."""
+    return error.failure_result() if isinstance(error, KedaopsError) else None

@@ -16,6 +16,7 @@ import random
 import time
 from typing import Any, Callable, NamedTuple, Protocol
 
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import KedaopsError
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, build
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -96,7 +97,7 @@ HORIZONTAL_POD_AUTOSCALER = Resource("autoscaling/v2", "HorizontalPodAutoscaler"
 WORKLOADS = {r.kind: r for r in (DEPLOYMENT, STATEFUL_SET, DAEMON_SET)}
 
 
-class K8sError(Exception):
+class K8sError(KedaopsError):
     """A failed call, with the server's Status (reason, code, message, details) kept."""
 
     def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
@@ -114,6 +115,9 @@ class K8sError(Exception):
         if self.details:
             error["details"] = self.details
         return error
+
+    def failure_result(self) -> dict[str, Any]:
+        return {"msg": f"{self.reason} ({self.code}): {self.message}", "error": self.as_dict()}
 
     @classmethod
     def from_response(cls, status: int, data: bytes) -> K8sError:
@@ -140,6 +144,9 @@ class ResourceNotServed(K8sError):
             message = f"the API server does not serve {resource.kind} ({resource.api_version})"
         super().__init__(404, "NotFound", message, cause.details)
         self.resource = resource
+
+    def failure_result(self) -> dict[str, Any]:
+        return {"msg": self.message, "error": self.as_dict()}
 
 
 def _reason(status: int) -> str:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff, is_subset, without_volatile
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Outcome, result
+from ansible_collections.kedaops.aks.plugins.module_utils._diff import is_subset, without_volatile
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     NAMESPACE,
     K8sError,
@@ -66,15 +67,6 @@ class Definition:
     @property
     def ref(self) -> str:
         return self.resource.ref(self.name, self.namespace)
-
-
-@dataclass
-class Outcome:
-    changed: bool
-    before: dict | None
-    after: dict | None
-    warnings: list[str] = field(default_factory=list)
-    kept: bool = False  # state absent found an object not ours (no managed-by label) and left it
 
 
 def _at(obj: Any, path: tuple[str, ...]) -> Any:
@@ -219,14 +211,15 @@ def clean(obj: dict | None) -> dict:
     return result
 
 
+def viewed(outcome: Outcome, key: str, view: Callable[[dict | None], Any] = clean) -> Outcome:
+    """The outcome as a module returns it: ``view`` of the object under ``key``, and the diff pair through
+    ``view`` without the metadata the server rewrites."""
+    before = view(without_volatile(outcome.before)) if outcome.before else None
+    after = view(without_volatile(outcome.after)) if outcome.after else None
+    return replace(outcome, before=before, after=after, values={**outcome.values, key: view(outcome.after)})
+
+
 def outcome_result(outcome: Outcome, key: str, want_diff: bool,
                    view: Callable[[dict | None], Any] = clean) -> dict[str, Any]:
     """The module result: changed, the object under ``key``, diff (before/after) on request."""
-    result: dict[str, Any] = {"changed": outcome.changed, key: view(outcome.after)}
-    if want_diff:
-        before = view(without_volatile(outcome.before)) if outcome.before else None
-        after = view(without_volatile(outcome.after)) if outcome.after else None
-        result["diff"] = diff(before, after)
-    if outcome.warnings:
-        result["warnings"] = list(outcome.warnings)
-    return result
+    return result(viewed(outcome, key, view), want_diff)

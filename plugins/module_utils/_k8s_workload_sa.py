@@ -18,18 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import SERVICE_ACCOUNT, Api, ObjectStore
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import SERVICE_ACCOUNT, ObjectStore
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
     Definition,
-    Outcome,
     created_by_us,
     ensure_present,
     not_ours,
-    outcome_result,
+    viewed,
 )
 
 CLIENT_ID = "azure.workload.identity/client-id"
@@ -121,8 +121,8 @@ def summary(obj: dict | None) -> dict[str, Any]:
             "annotations": dict(metadata.get("annotations") or {}), "labels": dict(metadata.get("labels") or {})}
 
 
-def apply(api: Api, plan: ServiceAccountPlan, check_mode: bool, want_diff: bool) -> dict[str, Any]:
-    return outcome_result(ensure(api, plan, check_mode), "service_account", want_diff, summary)
+def apply(connection: Connection, plan: ServiceAccountPlan, check_mode: bool) -> Outcome:
+    return viewed(ensure(connection.k8s, plan, check_mode), "service_account", summary)
 
 
 # workload_sa's options; keda_objects takes a list of them.
@@ -137,3 +137,5 @@ ARGSPEC: dict[str, Any] = dict(
     create_namespace=dict(type="bool", default=False),
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
+
+RESOURCE = Resource("workload_sa", ARGSPEC, build, apply, k8s=True)

@@ -18,6 +18,7 @@ from typing import Any, Callable, cast
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda_conflicts as conflicts
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Outcome
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import (
     CLUSTER_TRIGGER_AUTHENTICATION,
@@ -32,7 +33,6 @@ from ansible_collections.kedaops.aks.plugins.module_utils._k8s_runner import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
     Definition,
-    Outcome,
     clean,
     ensure_absent,
     ensure_present,

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import AUTH_ENV, AUTH_SOURCES
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import azure_auth_argspec
+from ansible_collections.kedaops.aks.plugins.module_utils._core import TIMEOUT_MINIMUM, Resource, execute
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import failure
 
 if TYPE_CHECKING:
@@ -22,27 +23,6 @@ if TYPE_CHECKING:
     from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
 
 Plan = TypeVar("Plan")
-
-# The least each module's waiting option may be, in seconds: a wait of 0 or less could only fail (or, for
-# the ARM poller, wait for ever); ``wait_timeout`` 0 means "do not wait" (workload_identity_info).
-TIMEOUT_MINIMUM = {"timeout": 1, "credential_timeout": 1, "wait_timeout": 0}
-
-
-def azure_auth_argspec() -> dict[str, Any]:
-    def env(option: str) -> tuple[Any, list[str]]:
-        return (env_fallback, list(AUTH_ENV[option]))
-
-    return {
-        "subscription_id": {"type": "str", "fallback": env("subscription_id")},
-        "auth_source": {"type": "str", "default": "auto", "choices": list(AUTH_SOURCES),
-                        "fallback": env("auth_source")},
-        "tenant": {"type": "str", "fallback": env("tenant")},
-        "client_id": {"type": "str", "fallback": env("client_id")},
-        "secret": {"type": "str", "no_log": True, "fallback": env("secret")},
-        "cloud_environment": {"type": "str", "default": "AzureCloud", "fallback": env("cloud_environment")},
-        "authority_host": {"type": "str", "fallback": env("authority_host")},
-    }
-
 
 class KedaopsModule(AnsibleModule):  # type: ignore[misc]  # ansible-core ships no type information
     """AnsibleModule with the shared auth options, lazy ``azure`` / ``k8s`` connections and failures
@@ -115,3 +95,15 @@ class KedaopsModule(AnsibleModule):  # type: ignore[misc]  # ansible-core ships 
             plan = build(module.params)
             return apply(module.k8s, plan, module.check_mode, module._diff)
         self.run(action)
+
+
+def run_module(resource: Resource[Any]) -> None:
+    """The module shell: validate with the resource's own spec, run ``execute`` and exit with its result."""
+    module = AnsibleModule(argument_spec=resource.full_spec(), supports_check_mode=resource.supports_check_mode,
+                           **resource.rules)
+    outcome = execute(resource, module.params, check_mode=module.check_mode, want_diff=module._diff)
+    for warning in outcome.pop("warnings", []):
+        module.warn(warning)
+    if outcome.pop("failed", False):
+        module.fail_json(**outcome)
+    module.exit_json(**outcome)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from ansible_collections.kedaops.aks.plugins.module_utils._arc import k3s_fix
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import DEFAULT_AUDIENCE as TOKEN_EXCHANGE_AUDIENCE
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import SERVICE_ACCOUNT, Api, K8sError
-from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import Check, Facts
+from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain_model import Check, Facts
 
 # Codes the token endpoint answers while a correct credential has not reached every Entra replica.
 PROPAGATING_CODES = ("70021", "700211", "700213")

@@ -92,7 +92,7 @@ EXAMPLES = r"""
     resource_group: rg-keda-integration
     identity_name: keda-int-identity
     name: kedaFedIdentity
-    issuer: "{{ aks.cluster.oidc_issuer_url }}"
+    issuer: "{{ aks.cluster.issuer_url }}"
     subject: system:serviceaccount:keda:keda-operator
 """
 
@@ -121,8 +121,14 @@ cluster:
     oidc_issuer:
       description: Whether the OIDC issuer is enabled.
       type: bool
+    issuer_url:
+      description:
+        - The issuer URL, exactly as federated credentials must state it (trailing slash included); null while disabled.
+        - The same key as M(kedaops.aks.connected_cluster) returns, so roles read one key for both cluster kinds.
+      type: str
+      sample: https://eastus.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/3f1e6b0a-5c2d-4e7f-9a8b-1c2d3e4f5a6b/
     oidc_issuer_url:
-      description: The issuer URL, exactly as federated credentials must state it (trailing slash included); null while disabled.
+      description: The same as RV(cluster.issuer_url), under the name of earlier releases.
       type: str
       sample: https://eastus.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/3f1e6b0a-5c2d-4e7f-9a8b-1c2d3e4f5a6b/
     workload_identity:
@@ -151,32 +157,14 @@ error:
       type: int
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
-from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_aks import RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-
-def run(module: KedaopsModule) -> dict:
-    p = module.params
-    requested = {feature: p[feature] for feature in aks.FEATURES}
-    changed, before, after = aks.ensure_features(module.azure, p["resource_group"], p["name"], requested,
-                                                 module.check_mode, p["timeout"])
-    computed = ("oidc_issuer_url",) if module.check_mode else ()  # known after apply
-    return {"changed": changed, "cluster": after, "diff": diff(before, after, computed)}
-
-
-ARGUMENT_SPEC = {
-    "resource_group": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
-    "oidc_issuer": {"type": "bool"},
-    "workload_identity": {"type": "bool"},
-    "keda": {"type": "bool"},
-    "timeout": {"type": "int", "default": 1800},
-}
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

@@ -121,34 +121,14 @@ reads:
   sample: 1
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_permissions import RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-
-def run(module: KedaopsModule) -> dict:
-    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_permissions as permissions
-
-    params = module.params
-    subscription = module.azure.subscription_id if any(c.get("resource_group") for c in params["checks"]) else ""
-    planned = permissions.build(params["checks"], subscription)
-    result = permissions.evaluate(module.azure.arm(), planned)
-    result["changed"] = False
-    if result["missing"] and params["fail_on_missing"]:
-        raise permissions.MissingRights(result)
-    return result
-
-
-ARGUMENT_SPEC = {
-    "checks": {"type": "list", "elements": "dict", "required": True, "options": {
-        "scope": {"type": "str"},
-        "resource_group": {"type": "str"},
-        "actions": {"type": "list", "elements": "str", "required": True},
-    }},
-    "fail_on_missing": {"type": "bool", "default": True},
-}
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

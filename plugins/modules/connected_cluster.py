@@ -148,6 +148,7 @@ cluster:
       description:
         - The effective issuer, the one federated credentials must carry (trailing slash included), C(self_hosted_issuer_url)
           when set, else the Arc-hosted C(arc_issuer_url); null while the issuer is disabled.
+        - The same key as M(kedaops.aks.aks_cluster) returns, so roles read one key for both cluster kinds.
       type: str
       sample: https://northamerica.oic.prod-arc.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/4d9c3a0e-3b1f-5e8a-9c2d-7f6e5d4c3b2a/
     arc_issuer_url:
@@ -178,36 +179,14 @@ error:
       type: int
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _arc as arc
-from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._arc import RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-REQUESTED = ("oidc_issuer", "workload_identity", "self_hosted_issuer_url")
-
-
-def run(module: KedaopsModule) -> dict:
-    p = module.params
-    requested = {option: p[option] for option in REQUESTED}
-    arc.validate(requested)  # before anything is sent
-    warnings: list[str] = []
-    changed, before, after = arc.ensure(module.azure, p["resource_group"], p["name"], requested, module.check_mode,
-                                        p["timeout"], warn=warnings.append)
-    computed = ("issuer_url", "oidc_issuer_url") if module.check_mode else ()  # known after apply
-    return {"changed": changed, "cluster": after, "diff": diff(before, after, computed), "warnings": warnings}
-
-
-ARGUMENT_SPEC = {
-    "resource_group": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
-    "oidc_issuer": {"type": "bool"},
-    "workload_identity": {"type": "bool"},
-    "self_hosted_issuer_url": {"type": "str"},
-    "timeout": {"type": "int", "default": 1800},
-}
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

@@ -139,6 +139,7 @@ from typing import Any, Callable, NamedTuple
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_workload_sa as sa
 from ansible_collections.kedaops.aks.plugins.module_utils import _keda_conflicts as conflicts
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, result
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._keda import (
     SCALED_JOB_ARGSPEC,
@@ -162,7 +163,9 @@ class Kind(NamedTuple):
 
 
 KINDS: dict[str, Kind] = {
-    "service_accounts": Kind(sa.ARGSPEC, sa.build, sa.apply, "ServiceAccount"),
+    "service_accounts": Kind(sa.ARGSPEC, sa.build,
+                             lambda api, plan, check, want_diff: result(sa.apply(Connection.of(k8s=api), plan, check),
+                                                                         want_diff), "ServiceAccount"),
     "trigger_auths": Kind(TRIGGER_AUTH_ARGSPEC, build_trigger_auth, apply, "TriggerAuthentication"),
     "scaled_objects": Kind(SCALED_OBJECT_ARGSPEC, build_scaled_object, apply, "ScaledObject"),
     "scaled_jobs": Kind(SCALED_JOB_ARGSPEC, build_scaled_job, apply, "ScaledJob"),

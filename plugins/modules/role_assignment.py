@@ -145,37 +145,14 @@ error:
       type: int
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as rbac
-from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_rbac import RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-
-def run(module: KedaopsModule) -> dict:
-    p = module.params
-    if p["state"] == "absent":
-        changed, before = rbac.ensure_assignment_absent(module.azure, p["scope"], p["role"], p["principal_id"],
-                                                        p["principal_type"], module.check_mode)
-        after = None
-    else:
-        changed, before, after = rbac.ensure_assignment_present(
-            module.azure, p["scope"], p["role"], p["principal_id"], p["principal_type"], module.check_mode, p["timeout"],
-            on_retry=lambda err, delay: module.debug(f"{err.code}: retrying in {delay:.1f} s"), warn=module.warn)
-    computed = ("principal_id", "id", "name", "role_definition_id") if module.check_mode else ()  # known after apply
-    return {"changed": changed, "assignment": after or {}, "diff": diff(before, after, computed)}
-
-
-ARGUMENT_SPEC = {
-    "scope": {"type": "str", "required": True},
-    "role": {"type": "str", "required": True},
-    "principal_id": {"type": "str", "required": True},
-    "principal_type": {"type": "str", "choices": list(rbac.PRINCIPAL_TYPES), "default": "ServicePrincipal"},
-    "timeout": {"type": "int", "default": 300},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-}
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

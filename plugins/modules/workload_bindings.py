@@ -408,19 +408,14 @@ errors:
   elements: dict
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import ARGSPEC
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._bindings import RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-
-def run(module: KedaopsModule) -> dict:
-    from ansible_collections.kedaops.aks.plugins.module_utils._bindings import Reconciler
-
-    return Reconciler(module.params, module.azure, lambda: module.k8s, module.check_mode, module._diff,
-                      module.warn).run()
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGSPEC, azure=True, k8s=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

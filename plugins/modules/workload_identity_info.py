@@ -261,52 +261,14 @@ probe:
       type: float
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
+from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import RESOURCE
 
-ARGUMENT_SPEC = dict(
-    cluster_resource_group={"type": "str"},
-    cluster_name={"type": "str"},
-    cluster_kind={"type": "str", "choices": ["aks", "arc"], "default": "aks"},
-    issuer_url={"type": "str"},
-    identity_resource_group={"type": "str"},
-    identity_name={"type": "str"},
-    identity_client_id={"type": "str"},
-    operator_namespace={"type": "str"},
-    operator_service_account={"type": "str"},
-    scalers={"type": "list", "elements": "dict", "options": {
-        "kind": {"type": "str", "choices": ["ScaledObject", "ScaledJob"], "default": "ScaledObject"},
-        "name": {"type": "str", "required": True},
-        "namespace": {"type": "str", "default": "default"},
-    }},
-    trigger_auths={"type": "list", "elements": "dict", "default": [], "options": {
-        "kind": {"type": "str", "choices": ["TriggerAuthentication", "ClusterTriggerAuthentication"],
-                 "default": "TriggerAuthentication"},
-        "name": {"type": "str", "required": True},
-        "namespace": {"type": "str"},
-    }},
-    role_assignments={"type": "list", "elements": "dict", "default": [], "options": {
-        "scope": {"type": "str", "required": True},
-        "role": {"type": "str", "required": True},
-    }},
-    probe_token_exchange={"type": "bool", "default": False},
-    wait_timeout={"type": "int", "default": 0},
-    fail_on_problems={"type": "bool", "default": False},
-)
-
-
-def run(module: KedaopsModule) -> dict:
-    from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import inspect
-
-    return inspect(module.azure, lambda: module.k8s, module.params)
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(
-        ARGUMENT_SPEC, azure=True, k8s=True,
-        required_one_of=[("cluster_name", "issuer_url"), ("identity_name", "identity_client_id")],
-        mutually_exclusive=[("cluster_name", "issuer_url"), ("identity_name", "identity_client_id")],
-        required_together=[("cluster_resource_group", "cluster_name"), ("identity_resource_group", "identity_name")],
-    ).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

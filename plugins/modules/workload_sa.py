@@ -174,14 +174,14 @@ error:
       type: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._k8s_workload_sa import ARGSPEC, apply, build
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_workload_sa import RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = ARGSPEC
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, k8s=True).run_plan(build, apply)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

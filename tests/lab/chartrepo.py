@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from .core import Request, Response, Service, StreamWriter
+from .core import Lab, Request, Response, Service, StreamWriter
 from .testing import REPO_ROOT
 
 # What static hosts (GitHub Pages, which serves https://kedacore.github.io/charts) answer.
@@ -30,7 +30,7 @@ class ChartRepoService(Service):
 
     name = "charts"
 
-    def __init__(self, lab):
+    def __init__(self, lab: Lab) -> None:
         super().__init__(lab)
         self.directory = charts_dir()
 

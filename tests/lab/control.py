@@ -32,7 +32,8 @@ class LabControl:
     def requests(self, service: str | None = None, *, writes: bool = False) -> list[dict[str, Any]]:
         """The request log since the last clear (the control endpoint's own calls included unless ``writes``)."""
         query = {k: v for k, v in (("service", service), ("writes", "1" if writes else None)) if v}
-        return self.control("GET", "/requests" + ("?" + urllib.parse.urlencode(query) if query else ""))
+        logged: list[dict[str, Any]] = self.control("GET", "/requests" + ("?" + urllib.parse.urlencode(query) if query else ""))
+        return logged
 
     def writes(self, service: str | None = None) -> list[dict[str, Any]]:
         """Calls that change something: not Kubernetes dry runs, not token requests at Entra."""
@@ -48,7 +49,8 @@ class LabControl:
         self.control("DELETE", "/faults")
 
     def settings(self, **values: Any) -> dict[str, Any]:
-        return self.control("PUT", "/settings", values)
+        settings: dict[str, Any] = self.control("PUT", "/settings", values)
+        return settings
 
     def reset(self) -> None:
         self.control("POST", "/reset")

@@ -15,8 +15,9 @@ import ssl
 import threading
 import time
 import urllib.parse
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from . import tls
 
@@ -76,7 +77,7 @@ ACTOR_HEADER = "X-Lab-Actor"
 class Request:
     """One parsed HTTP request as a service sees it."""
 
-    def __init__(self, method: str, target: str, headers, body: bytes):
+    def __init__(self, method: str, target: str, headers: Message, body: bytes) -> None:
         parsed = urllib.parse.urlsplit(target)
         self.method = method
         self.target = target
@@ -105,7 +106,7 @@ class Response:
         self.headers = dict(headers or {})
 
     @classmethod
-    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> "Response":
+    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
         merged = {"Content-Type": "application/json"}
         merged.update(headers or {})
         return cls(status, json.dumps(payload).encode("utf-8"), merged)
@@ -145,11 +146,11 @@ class Service:
 
     name = "service"
 
-    def __init__(self, lab: "Lab"):
+    def __init__(self, lab: Lab):
         self.lab = lab
         self.url = ""  # https://127.0.0.1:PORT, set when the server is bound
 
-    def handle(self, request: Request, stream: "StreamWriter") -> Response | None:
+    def handle(self, request: Request, stream: StreamWriter) -> Response | None:
         """Answer one request. Return None only after answering through ``stream``."""
         raise NotImplementedError
 
@@ -173,7 +174,7 @@ class Service:
 class StreamWriter:
     """Chunked responses for long-lived requests (Kubernetes watch)."""
 
-    def __init__(self, handler: "_Handler"):
+    def __init__(self, handler: _Handler):
         self._handler = handler
         self.started = False
         self.status = 0
@@ -223,9 +224,9 @@ class _Handler(BaseHTTPRequestHandler):
     # Without this every response on a kept-alive connection waits ~40 ms (Nagle + delayed ACK).
     disable_nagle_algorithm = True
     service: Service
-    lab: "Lab"
+    lab: Lab
 
-    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _serve(self) -> None:
@@ -253,7 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(response)
 
     def _read_chunked(self) -> bytes:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:
@@ -283,7 +284,7 @@ class _Server(ThreadingHTTPServer):
 class Lab:
     """All services of the lab, their shared state, and the control endpoint."""
 
-    def __init__(self, state_dir: str, service_factories: list[Callable[["Lab"], Service]] | None = None,
+    def __init__(self, state_dir: str, service_factories: list[Callable[[Lab], Service]] | None = None,
                  extra_env: dict[str, str] | None = None):
         self.state_dir = os.path.abspath(state_dir)
         self.stopping = threading.Event()
@@ -350,7 +351,7 @@ class Lab:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> "Lab":
+    def start(self) -> Lab:
         self.pki = tls.create_pki(self.state_dir)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.pki["cert"], self.pki["key"])
@@ -483,17 +484,17 @@ class ControlService(Service):
         if route == ("GET", "/env"):
             return Response.json(200, lab.env())
         parts = [p for p in request.path.split("/") if p]
-        if len(parts) >= 2 and parts[0] == "services" and hasattr(lab.services.get(parts[1]), "control"):
-            # A service's own control routes (e.g. /services/prometheus/metrics).
-            return lab.services[parts[1]].control(request, parts[2:])
+        control = getattr(lab.services.get(parts[1]), "control", None) if len(parts) >= 2 and parts[0] == "services" else None
+        if control is not None:  # a service's own control routes (e.g. /services/prometheus/metrics)
+            return cast("Response | None", control(request, parts[2:]))
         return Response.json(404, {"error": f"no control route {request.method} {request.path}"})
 
 
 def default_services() -> list[Callable[[Lab], Service]]:
     """The full lab: Kubernetes API, then Azure (which links to Kubernetes at start), the chart repository."""
-    from .k8s import KubernetesService
     from .azure import ArmService, EntraService, GraphService, PrometheusService, ServiceBusDataService
     from .chartrepo import ChartRepoService
+    from .k8s import KubernetesService
     from .keda import KedaService
     return [KubernetesService, ArmService, EntraService, GraphService, ChartRepoService, ServiceBusDataService,
             PrometheusService, KedaService]

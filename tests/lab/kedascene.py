@@ -41,7 +41,8 @@ def enable_cluster(env: dict[str, str], keda: bool = True) -> str:
         cluster.workload_auto_scaler_profile = models.ManagedClusterWorkloadAutoScalerProfile(
             keda=models.ManagedClusterWorkloadAutoScalerProfileKeda(enabled=True))
     cluster = aks.managed_clusters.begin_create_or_update(RG, ids.AKS_NAME, cluster).result()
-    return cluster.oidc_issuer_profile.issuer_url
+    issuer: str = cluster.oidc_issuer_profile.issuer_url
+    return issuer
 
 
 def identity(env: dict[str, str], name: str) -> Any:
@@ -140,4 +141,5 @@ def operator_log(core: Any, namespace: str) -> str:
     pods = core.list_namespaced_pod(namespace, label_selector="app=keda-operator").items
     running = [p for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
     newest = max(running, key=lambda p: p.metadata.creation_timestamp)
-    return core.read_namespaced_pod_log(newest.metadata.name, namespace)
+    log: str = core.read_namespaced_pod_log(newest.metadata.name, namespace)
+    return log

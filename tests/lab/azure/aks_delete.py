@@ -15,7 +15,8 @@ import uuid
 
 from .. import fleetk8s, ids
 from ..core import Response
-from .containerservice import Operation, cluster_id, keda_addon
+from . import keda_addon
+from .containerservice import Operation, cluster_id
 from .context import ArmContext
 
 

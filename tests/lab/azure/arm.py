@@ -17,10 +17,25 @@ from typing import Any, Callable
 import jwt
 
 from .. import fleetk8s, ids
-from ..core import Fault, Request, Response, Service, StreamWriter
-from . import (authorization, connectedclusters, containerservice, errors, fleet, monitor, monitor_delete, msi, rbac,
-               seed, servicebus, servicebus_lro, servicebus_rules, versions)
-from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, resource_group_id
+from .. import services as lab_services
+from ..core import Fault, Lab, Request, Response, Service, StreamWriter
+from . import (
+    authorization,
+    connectedclusters,
+    containerservice,
+    errors,
+    fleet,
+    monitor,
+    monitor_delete,
+    msi,
+    rbac,
+    seed,
+    servicebus,
+    servicebus_lro,
+    servicebus_rules,
+    versions,
+)
+from .context import ArmContext, ArmPath, check_tags, normalize_location, paginate, required_location, resource_group_id
 from .errors import ArmError
 from .store import ArmStore, Record
 
@@ -37,7 +52,7 @@ class ArmService(Service):
 
     name = "arm"
 
-    def __init__(self, lab) -> None:
+    def __init__(self, lab: Lab) -> None:
         super().__init__(lab)
         self.store = ArmStore()
         # Identities with a federated-credential write in flight (facts 1.5): lower-cased identity id.
@@ -136,8 +151,8 @@ class ArmService(Service):
 
     def issuer_url(self) -> str:
         """The cluster's OIDC issuer: the Kubernetes lab's when it runs, else a placeholder under this lab."""
-        k8s = self.lab.services.get("k8s")
-        url = getattr(k8s, "issuer_url", None) if k8s is not None else None
+        k8s = lab_services.k8s(self.lab)
+        url: str | None = getattr(k8s, "issuer_url", None) if k8s is not None else None
         if url:
             return url
         return f"{self.url}/oidc/{ids.TENANT_ID}/{ids.AKS_ISSUER_GUID}/"
@@ -187,7 +202,7 @@ class ArmService(Service):
             raise self._unauthenticated("AuthenticationFailed",
                                         "Authentication failed. The 'Authorization' header is provided in an invalid format.",
                                         "The authentication failed because of an invalid 'Authorization' header.")
-        entra = self.lab.services.get("entra")
+        entra = lab_services.entra(self.lab)
         audiences = ARM_AUDIENCES + [self.url, self.url + "/"]
         claims, problem = entra.inspect_access_token(token.strip(), audiences) if entra is not None else (None, "invalid")
         if claims is not None:
@@ -209,7 +224,7 @@ class ArmService(Service):
                                     "The access token is invalid.")
 
     def _unauthenticated(self, code: str, message: str, description: str) -> ArmError:
-        entra = self.lab.services.get("entra")
+        entra = lab_services.entra(self.lab)
         authority = f"{entra.url}/{ids.TENANT_ID}" if entra is not None else "https://login.microsoftonline.com/"
         # ARM's challenge: azure-core's BearerTokenCredentialPolicy reads error= and claims= from it.
         challenge = f'Bearer authorization_uri="{authority}", error="invalid_token", error_description="{description}"'
@@ -264,11 +279,7 @@ class ArmService(Service):
             return Response(204) if ctx.method == "HEAD" else Response.json(200, record.view())
         if ctx.method == "PUT":
             body = ctx.body()
-            location = body.get("location")
-            if location in (None, ""):
-                raise errors.location_required()
-            if not isinstance(location, str):
-                raise errors.invalid_request_content("Error converting value to type 'String'. Path 'location'")
+            location = required_location(body)
             tags = check_tags(body.get("tags"))
             with self.store.lock:
                 record = self.store.get(resource_group_id(name))
@@ -332,7 +343,7 @@ class ArmService(Service):
         if group is None:
             raise errors.resource_group_not_found(segments[3])
         if len(segments) == 4:
-            return group.body["id"]
+            return str(group.body["id"])
         if len(segments) < 8 or segments[4].lower() != "providers" or len(segments) % 2:
             raise ArmError(400, "InvalidScope", f"The scope '{scope}' is not valid.")
         record = self.store.get("/" + "/".join(segments))
@@ -399,7 +410,7 @@ class ArmService(Service):
 
     def _metadata(self, request: Request) -> Response:
         version = versions.check(request.arg("api-version"), versions.METADATA_ENDPOINTS)
-        entra = self.lab.services.get("entra")
+        entra = lab_services.entra(self.lab)
         login = entra.url if entra is not None else ""
         audiences = ["https://management.core.windows.net/", "https://management.azure.com/"]
         graph = self.lab.services.get("graph")

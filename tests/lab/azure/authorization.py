@@ -308,7 +308,7 @@ def _put_assignment(ctx: ArmContext, scope: str, name: str, rid: str) -> Respons
         return Response.json(201, body_out)
 
 
-def assignments_for(service: "ArmService", principal_id: str) -> list[dict[str, Any]]:
+def assignments_for(service: ArmService, principal_id: str) -> list[dict[str, Any]]:
     """Every role assignment naming this principal (for tests and diagnostics)."""
     wanted = principal_id.lower()
     return [r.view() for r in service.store.find(ASSIGNMENT_KIND) if r.body["properties"]["principalId"].lower() == wanted]

@@ -10,14 +10,21 @@ import json
 import ssl
 import urllib.error
 import urllib.request
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import ids
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.identity import ClientAssertionCredential, ClientSecretCredential
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.containerservice import ContainerServiceClient
+    from azure.mgmt.msi import ManagedServiceIdentityClient
 
 ARM_SCOPE = "https://management.azure.com/.default"
 
 
-def credential(env: dict[str, str], client_id: str | None = None, secret: str | None = None):
+def credential(env: dict[str, str], client_id: str | None = None, secret: str | None = None) -> ClientSecretCredential:
     from azure.identity import ClientSecretCredential
     return ClientSecretCredential(
         env["AZURE_TENANT_ID"], client_id or env["AZURE_CLIENT_ID"], secret or env["AZURE_CLIENT_SECRET"],
@@ -25,7 +32,7 @@ def credential(env: dict[str, str], client_id: str | None = None, secret: str | 
     )
 
 
-def assertion_credential(env: dict[str, str], client_id: str, assertion: Callable[[], str]):
+def assertion_credential(env: dict[str, str], client_id: str, assertion: Callable[[], str]) -> ClientAssertionCredential:
     from azure.identity import ClientAssertionCredential
     return ClientAssertionCredential(env["AZURE_TENANT_ID"], client_id, assertion, authority=env["AZURE_AUTHORITY_HOST"],
                                      connection_verify=env["LAB_CA_FILE"])
@@ -35,17 +42,17 @@ def _arm_kwargs(env: dict[str, str]) -> dict[str, Any]:
     return {"base_url": env["AZURE_CLOUD_ENVIRONMENT"], "credential_scopes": [ARM_SCOPE], "connection_verify": env["LAB_CA_FILE"]}
 
 
-def msi_client(env: dict[str, str], cred=None):
+def msi_client(env: dict[str, str], cred: TokenCredential | None = None) -> ManagedServiceIdentityClient:
     from azure.mgmt.msi import ManagedServiceIdentityClient
     return ManagedServiceIdentityClient(cred or credential(env), env["AZURE_SUBSCRIPTION_ID"], **_arm_kwargs(env))
 
 
-def authorization_client(env: dict[str, str], cred=None):
+def authorization_client(env: dict[str, str], cred: TokenCredential | None = None) -> AuthorizationManagementClient:
     from azure.mgmt.authorization import AuthorizationManagementClient
     return AuthorizationManagementClient(cred or credential(env), env["AZURE_SUBSCRIPTION_ID"], **_arm_kwargs(env))
 
 
-def containerservice_client(env: dict[str, str], cred=None):
+def containerservice_client(env: dict[str, str], cred: TokenCredential | None = None) -> ContainerServiceClient:
     from azure.mgmt.containerservice import ContainerServiceClient
     return ContainerServiceClient(cred or credential(env), env["AZURE_SUBSCRIPTION_ID"], **_arm_kwargs(env))
 
@@ -80,7 +87,8 @@ def http(env: dict[str, str], method: str, url: str, body: Any = None, headers: 
 
 
 def arm_token(env: dict[str, str], scope: str = ARM_SCOPE) -> str:
-    return credential(env).get_token(scope).token
+    token: str = credential(env).get_token(scope).token
+    return token
 
 
 def arm(env: dict[str, str], method: str, path: str, body: Any = None, api_version: str | None = "2024-11-30",

@@ -39,10 +39,11 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from .. import fleetk8s, ids
+from .. import services as lab_services
 from ..core import Response
 from . import errors, versions
 from .authorization import iso
-from .context import ArmContext, check_tags, normalize_location, paginate
+from .context import ArmContext, check_tags, flag, list_or_target, normalize_location, required_location
 from .errors import ArmError
 from .store import Record
 
@@ -91,32 +92,39 @@ def issuer_for(record_id: str, location: str) -> str:
     return f"https://{geography}.oic.prod-arc.azure.com/{ids.TENANT_ID}/{guid}/"
 
 
-def _operations(service: "ArmService") -> dict[str, dict[str, Any]]:
+def _operations(service: ArmService) -> dict[str, dict[str, Any]]:
     table = getattr(service, "arc_operations", None)
     if table is None:
         table = service.arc_operations = {}  # type: ignore[attr-defined]
     return table
 
 
-def seed(service: "ArmService") -> Record:
-    """The connected cluster as ``az connectedk8s connect`` leaves it: OIDC issuer and workload identity off."""
-    _operations(service).clear()
-    rid = cluster_id(ids.RESOURCE_GROUP, ARC_NAME)
-    body = {
-        "id": rid, "name": ARC_NAME, "type": CLUSTER_TYPE, "location": ids.LOCATION, "tags": {},
-        "identity": {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, "arc-principal")),
-                     "tenantId": ids.TENANT_ID},
+def cluster_body(rid: str, name: str, location: str, tags: dict[str, str], principal_id: str, certificate: str, *,
+                 oidc: bool, workload_identity: bool) -> dict[str, Any]:
+    """A connected cluster as ``az connectedk8s connect`` creates it (before the agents' computed fields)."""
+    return {
+        "id": rid, "name": name, "type": CLUSTER_TYPE, "location": location, "tags": tags,
+        "identity": {"type": "SystemAssigned", "principalId": principal_id, "tenantId": ids.TENANT_ID},
         "kind": "",
         "properties": {
             # A base64 DER public key, as the CLI's connect sends it (any opaque string to the lab).
-            "agentPublicKeyCertificate": "MIICCgKCAgEAlabAgentPublicKeyCertificateForTheKedaopsLab0000000000000000000000000000000000000000000AQAB",
+            "agentPublicKeyCertificate": certificate,
             "distribution": "k3s", "distributionVersion": "v1.32.6+k3s1", "infrastructure": "generic",
             "privateLinkState": "Disabled", "azureHybridBenefit": "NotApplicable",
             "arcAgentProfile": {"agentAutoUpgrade": "Enabled", "desiredAgentVersion": "1.24.4"},
-            "oidcIssuerProfile": {"enabled": False},
-            "securityProfile": {"workloadIdentity": {"enabled": False}},
+            "oidcIssuerProfile": {"enabled": oidc},
+            "securityProfile": {"workloadIdentity": {"enabled": workload_identity}},
         },
     }
+
+
+def seed(service: ArmService) -> Record:
+    """The connected cluster as ``az connectedk8s connect`` leaves it: OIDC issuer and workload identity off."""
+    _operations(service).clear()
+    rid = cluster_id(ids.RESOURCE_GROUP, ARC_NAME)
+    body = cluster_body(rid, ARC_NAME, ids.LOCATION, {}, str(uuid.uuid5(uuid.NAMESPACE_URL, "arc-principal")),
+                        "MIICCgKCAgEAlabAgentPublicKeyCertificateForTheKedaopsLab0000000000000000000000000000000000000000000AQAB",
+                        oidc=False, workload_identity=False)
     _computed(body, "Succeeded")
     record = Record(rid, CLUSTER_KIND, body, meta={"operation": None})
     record.created = record.updated = 0.0
@@ -146,30 +154,13 @@ def _view(record: Record, version: str) -> dict[str, Any]:
     return body
 
 
-def _flag(profile: Any, path: str) -> bool | None:
-    if profile is None:
-        return None
-    if not isinstance(profile, dict):
-        raise errors.invalid_request_content(f"Error converting value to type 'Object'. Path '{path}'")
-    value = profile.get("enabled")
-    if value is not None and not isinstance(value, bool):
-        raise errors.invalid_request_content(f"Could not convert '{value}' to Boolean. Path '{path}.enabled'")
-    return value
-
-
 def handle_cluster(ctx: ArmContext) -> Response:
     version = versions.for_type(ctx, API_VERSIONS, "connectedClusters")
+    target = list_or_target(ctx, CLUSTER_TYPE, CLUSTER_KIND, lambda r: _view(r, version))
+    if isinstance(target, Response):
+        return target
     path = ctx.path
-    if not path.scope_is_group_or_subscription or len(path.types) != 1:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    if path.is_collection:
-        if ctx.method != "GET":
-            raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE)
-        under = ctx.resource_group_record().body["id"] if path.resource_group else f"/subscriptions/{ids.SUBSCRIPTION_ID}"
-        return paginate(ctx, [_view(r, version) for r in ctx.store.find(CLUSTER_KIND, under)])
-    if not path.resource_group:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    rg_name = ctx.resource_group_record().body["name"]
+    rg_name = target.body["name"]
     name = path.names[0]
     rid = cluster_id(rg_name, name)
     if ctx.method == "PUT":
@@ -224,12 +215,7 @@ def _patch(ctx: ArmContext, record: Record, version: str) -> Response:
 
 def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
     body = ctx.body()
-    location = body.get("location")
-    if location in (None, ""):
-        raise errors.location_required()
-    if not isinstance(location, str):
-        raise errors.invalid_request_content("Error converting value to type 'String'. Path 'location'")
-    location = normalize_location(location)
+    location = normalize_location(required_location(body))
     identity = body.get("identity")
     if not isinstance(identity, dict):
         raise errors.invalid_request_content("Required property 'identity' not found in JSON. Path ''")
@@ -241,11 +227,11 @@ def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
         raise errors.invalid_request_content("Required property 'properties' not found in JSON. Path ''")
     if not isinstance(properties.get("agentPublicKeyCertificate"), str):
         raise errors.invalid_request_content("Required property 'agentPublicKeyCertificate' not found in JSON. Path 'properties'")
-    oidc_sent = _flag(properties.get("oidcIssuerProfile"), "properties.oidcIssuerProfile")
+    oidc_sent = flag(properties.get("oidcIssuerProfile"), "properties.oidcIssuerProfile")
     security = properties.get("securityProfile")
     if security is not None and not isinstance(security, dict):
         raise errors.invalid_request_content("Error converting value to type 'Object'. Path 'properties.securityProfile'")
-    _flag((security or {}).get("workloadIdentity"), "properties.securityProfile.workloadIdentity")
+    flag((security or {}).get("workloadIdentity"), "properties.securityProfile.workloadIdentity")
     self_hosted = (properties.get("oidcIssuerProfile") or {}).get("selfHostedIssuerUrl")
     if self_hosted not in (None, "") and not (isinstance(self_hosted, str) and self_hosted.startswith("https://")):
         raise ArmError(400, "InvalidParameter", "The selfHostedIssuerUrl must be an https URL.",
@@ -288,8 +274,8 @@ def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
         _computed(new_body, "Updating" if record is not None else "Accepted")
         # Arc's operation reads "Accepted" while it runs (recordings README fact 17: azure-cli-extensions
         # test_connectedk8s.yaml #26), not ARM's usual InProgress.
-        operation = {"id": str(uuid.uuid4()), "cluster": rid, "location": location, "status": "Accepted",
-                     "polls": int(ctx.setting("arc_lro_polls") or 0), "started": time.time(), "ended": None}
+        operation: dict[str, Any] = {"id": str(uuid.uuid4()), "cluster": rid, "location": location, "status": "Accepted",
+                                     "polls": int(ctx.setting("arc_lro_polls") or 0), "started": time.time(), "ended": None}
         status = 201 if record is None else 200
         if record is None:
             record = ctx.store.put(Record(rid, CLUSTER_KIND, new_body, meta={"operation": operation}))
@@ -305,7 +291,7 @@ def _put(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
                                           "x-ms-retry-after-ms": "100"})
 
 
-def operation_url(service: "ArmService", operation: dict[str, Any], version: str) -> str:
+def operation_url(service: ArmService, operation: dict[str, Any], version: str) -> str:
     """Arc's operation status is tenant-level, with the location upper-cased (recordings README fact 17:
     azure-cli-extensions test_connectedk8s.yaml #25: https://management.azure.com/providers/Microsoft.Kubernetes/
     locations/EASTUS/operationStatuses/<id>)."""
@@ -313,7 +299,7 @@ def operation_url(service: "ArmService", operation: dict[str, Any], version: str
             f"/operationStatuses/{operation['id']}?api-version={version}")
 
 
-def _finish(service: "ArmService", operation: dict[str, Any]) -> None:
+def _finish(service: ArmService, operation: dict[str, Any]) -> None:
     operation.update(status="Succeeded", ended=time.time())
     record = service.store.get(operation["cluster"])
     if record is not None and record.meta.get("operation") is operation:
@@ -351,7 +337,7 @@ def handle_operation(ctx: ArmContext) -> Response:
 # -- what the Kubernetes lab and Entra ask --------------------------------------------------------
 
 
-def backing_cluster(service: "ArmService") -> dict[str, Any] | None:
+def backing_cluster(service: ArmService) -> dict[str, Any] | None:
     """The connected cluster the lab's Kubernetes API stands for (setting ``k8s_cluster: arc``), else None."""
     if service is None or service.lab.setting("k8s_cluster") != "arc":
         return None
@@ -359,7 +345,7 @@ def backing_cluster(service: "ArmService") -> dict[str, Any] | None:
     return copy.deepcopy(record.body) if record is not None else None
 
 
-def workload_identity_webhook(service: "ArmService") -> bool:
+def workload_identity_webhook(service: ArmService | None) -> bool:
     """Whether the workload identity webhook runs: on AKS-backed labs always (the lab's historic
     behaviour), on an Arc-backed lab only while the connected cluster has workload identity enabled."""
     if service is None or service.lab.setting("k8s_cluster") != "arc":
@@ -368,13 +354,13 @@ def workload_identity_webhook(service: "ArmService") -> bool:
     return bool(cluster and ((cluster["properties"].get("securityProfile") or {}).get("workloadIdentity") or {}).get("enabled"))
 
 
-def oidc_document(service: "ArmService", url: str) -> Any:
+def oidc_document(service: ArmService | None, url: str) -> Any:
     """The Arc-hosted issuer's discovery document or JWKS for ``url``; None for a URL outside Arc's
     issuer host (fetched normally). The lab has no DNS for ``*.oic.prod-arc.azure.com``: Entra asks here."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "https" or not ISSUER_HOST.match(parts.hostname or ""):
         return None
-    k8s = service.lab.services.get("k8s") if service is not None else None
+    k8s = lab_services.k8s(service.lab) if service is not None else None
     for record in service.store.find(CLUSTER_KIND) if service is not None else []:
         issuer = ((record.body["properties"].get("oidcIssuerProfile") or {}).get("issuerUrl")) or ""
         if not issuer or not url.startswith(issuer):

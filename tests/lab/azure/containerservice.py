@@ -20,7 +20,7 @@ from .. import fleetk8s, ids
 from ..core import Response
 from . import aks_versions, errors, keda_addon, versions, wi_webhook
 from .authorization import iso
-from .context import ArmContext, check_tags, normalize_location, paginate
+from .context import ArmContext, check_tags, flag, list_or_target, normalize_location, required_location
 from .errors import ArmError
 from .store import Record
 
@@ -87,34 +87,22 @@ class OperationTable:
             self._operations.clear()
 
 
-def _flag(profile: Any, path: str) -> bool | None:
-    """``enabled`` of a profile dict (None when absent); wrong types are the 400 ARM gives for them."""
-    if profile is None:
-        return None
-    if not isinstance(profile, dict):
-        raise errors.invalid_request_content(f"Error converting value to type 'Object'. Path '{path}'")
-    value = profile.get("enabled")
-    if value is not None and not isinstance(value, bool):
-        raise errors.invalid_request_content(f"Could not convert '{value}' to Boolean. Path '{path}.enabled'")
-    return value
-
-
 def _profiles(properties: dict[str, Any]) -> dict[str, bool | None]:
     """The three modelled switches as sent (None = not sent, keep the cluster's)."""
-    oidc = _flag(properties.get("oidcIssuerProfile"), "properties.oidcIssuerProfile")
+    oidc = flag(properties.get("oidcIssuerProfile"), "properties.oidcIssuerProfile")
     security = properties.get("securityProfile")
     if security is not None and not isinstance(security, dict):
         raise errors.invalid_request_content("Error converting value to type 'Object'. Path 'properties.securityProfile'")
-    workload_identity = _flag((security or {}).get("workloadIdentity"), "properties.securityProfile.workloadIdentity")
+    workload_identity = flag((security or {}).get("workloadIdentity"), "properties.securityProfile.workloadIdentity")
     autoscaler = properties.get("workloadAutoScalerProfile")
     if autoscaler is not None and not isinstance(autoscaler, dict):
         raise errors.invalid_request_content("Error converting value to type 'Object'. Path 'properties.workloadAutoScalerProfile'")
     keda_profile = (autoscaler or {}).get("keda")
-    keda = _flag(keda_profile, "properties.workloadAutoScalerProfile.keda")
+    keda = flag(keda_profile, "properties.workloadAutoScalerProfile.keda")
     if keda_profile is not None and keda is None:
         # ManagedClusterWorkloadAutoScalerProfileKeda.enabled is required.
         raise errors.invalid_request_content("Required property 'enabled' not found in JSON. Path 'properties.workloadAutoScalerProfile.keda'")
-    _flag((autoscaler or {}).get("verticalPodAutoscaler"), "properties.workloadAutoScalerProfile.verticalPodAutoscaler")
+    flag((autoscaler or {}).get("verticalPodAutoscaler"), "properties.workloadAutoScalerProfile.verticalPodAutoscaler")
     return {"oidc": oidc, "workload_identity": workload_identity, "keda": keda}
 
 
@@ -143,7 +131,7 @@ def _apply_switches(properties: dict[str, Any], switches: dict[str, bool], issue
     properties["workloadAutoScalerProfile"] = autoscaler
 
 
-def _issuer(service: "ArmService", rid: str, guid: str) -> str:
+def _issuer(service: ArmService, rid: str, guid: str) -> str:
     """Each cluster's own issuer: ``<host>/<tenant>/<cluster GUID>/`` (facts 1.4: AKS issuers are
     ``https://<region>.oic.prod-aks.azure.com/<tenant>/<guid>/``, a new GUID per cluster).
 
@@ -182,7 +170,7 @@ def _computed(name: str, location: str, resource_group: str, properties: dict[st
             pool.setdefault("orchestratorVersion", version)
 
 
-def seed_cluster(service: "ArmService", kubelet: Record, cluster_principal: str) -> Record:
+def seed_cluster(service: ArmService, kubelet: Record, cluster_principal: str) -> Record:
     """The seeded cluster: OIDC issuer, workload identity and KEDA all off, as after ``az aks create``."""
     properties: dict[str, Any] = {
         "kubernetesVersion": DEFAULT_KUBERNETES_VERSION,
@@ -216,7 +204,7 @@ def seed_cluster(service: "ArmService", kubelet: Record, cluster_principal: str)
         "workloadAutoScalerProfile": {},
     }
     _computed(ids.AKS_NAME, ids.LOCATION, ids.RESOURCE_GROUP, properties, "Succeeded")
-    body = {
+    body: dict[str, Any] = {
         "id": cluster_id(ids.RESOURCE_GROUP, ids.AKS_NAME),
         "location": ids.LOCATION,
         "name": ids.AKS_NAME,
@@ -236,17 +224,11 @@ def seed_cluster(service: "ArmService", kubelet: Record, cluster_principal: str)
 
 def handle_cluster(ctx: ArmContext) -> Response:
     version = versions.check_managed_clusters(ctx)
+    target = list_or_target(ctx, CLUSTER_TYPE, CLUSTER_KIND, lambda r: r.view())
+    if isinstance(target, Response):
+        return target
     path = ctx.path
-    if not path.scope_is_group_or_subscription or len(path.types) != 1:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    if path.is_collection:
-        if ctx.method != "GET":
-            raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE)
-        under = ctx.resource_group_record().body["id"] if path.resource_group else f"/subscriptions/{ids.SUBSCRIPTION_ID}"
-        return paginate(ctx, [r.view() for r in ctx.store.find(CLUSTER_KIND, under)])
-    if not path.resource_group:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    rg_name = ctx.resource_group_record().body["name"]
+    rg_name = target.body["name"]
     name = path.names[0]
     if ctx.method == "GET":
         record = ctx.store.get(cluster_id(rg_name, name))
@@ -263,12 +245,7 @@ def handle_cluster(ctx: ArmContext) -> Response:
 
 def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
     body = ctx.body()
-    location = body.get("location")
-    if location in (None, ""):
-        raise errors.location_required()
-    if not isinstance(location, str):
-        raise errors.invalid_request_content("Error converting value to type 'String'. Path 'location'")
-    location = normalize_location(location)
+    location = normalize_location(required_location(body))
     properties = body.get("properties")
     if properties is None:
         properties = {}
@@ -293,7 +270,7 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
                 raise errors.invalid_resource_location(record.body["name"], record.body["location"], rg_name, location)
         before = _enabled(record.body["properties"]) if record is not None else {"oidc": False, "workload_identity": False, "keda": False}
         before_minor = aks_versions.minor_of(record.body["properties"].get("currentKubernetesVersion")) if record is not None else None
-        after = {k: (before[k] if sent[k] is None else sent[k]) for k in before}
+        after = {k: before[k] if (wanted := sent[k]) is None else wanted for k in before}
         if before["oidc"] and not after["oidc"]:
             raise ArmError(400, "OIDCIssuerFeatureCannotBeDisabled", OIDC_CANNOT_BE_DISABLED)
         if after["workload_identity"] and not after["oidc"]:
@@ -359,7 +336,7 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
         wi_webhook.uninstall(k8s)
     if operation.polls <= 0:
         _finish(service, operation)
-        answer = ctx.store.get(rid).view()
+        answer = record.view()
     base = f"{service.url}/subscriptions/{ids.SUBSCRIPTION_ID}/providers/Microsoft.ContainerService/locations/{location}"
     # PUT (create or update) answers Azure-AsyncOperation only, no Location (recordings README facts 5, 8:
     # azure-cli test_aks_create_with_workload_identity_enabled.yaml #1, test_aks_update_with_keda.yaml #17).
@@ -372,7 +349,7 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
     return Response.json(status, answer, headers)
 
 
-def _finish(service: "ArmService", operation: Operation) -> None:
+def _finish(service: ArmService, operation: Operation) -> None:
     with service.store.lock:
         operation.status = "Succeeded"
         operation.ended = time.time()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import ids
 from ..core import Request, Response
@@ -33,7 +33,7 @@ class ArmPath:
     names: list[str] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, path: str) -> "ArmPath":
+    def parse(cls, path: str) -> ArmPath:
         segments = [s for s in path.split("/") if s]
         parsed = cls(segments)
         last = max((i for i, s in enumerate(segments) if s.lower() == "providers"), default=None)
@@ -78,7 +78,7 @@ class ArmPath:
 class ArmContext:
     """One ARM request after the front door: who is calling, where, with which api-version."""
 
-    service: "ArmService"
+    service: ArmService
     request: Request
     path: ArmPath
     caller: dict[str, Any]
@@ -168,6 +168,28 @@ def check_tags(tags: Any) -> dict[str, str]:
     return dict(tags)
 
 
+def flag(profile: Any, path: str) -> bool | None:
+    """``enabled`` of a profile dict (None when absent); wrong types are the 400 ARM gives for them."""
+    if profile is None:
+        return None
+    if not isinstance(profile, dict):
+        raise errors.invalid_request_content(f"Error converting value to type 'Object'. Path '{path}'")
+    value = profile.get("enabled")
+    if value is not None and not isinstance(value, bool):
+        raise errors.invalid_request_content(f"Could not convert '{value}' to Boolean. Path '{path}.enabled'")
+    return value
+
+
+def required_location(body: dict[str, Any]) -> str:
+    """The body's ``location`` as sent: LocationRequired when missing or empty, a 400 when not a string."""
+    location = body.get("location")
+    if location is None or location == "":
+        raise errors.location_required()
+    if not isinstance(location, str):
+        raise errors.invalid_request_content("Error converting value to type 'String'. Path 'location'")
+    return location
+
+
 # Public Azure regions (`az account list-locations --query "[].name"`, physical regions).
 REGIONS = frozenset("""
 eastus eastus2 southcentralus westus2 westus3 australiaeast southeastasia northeurope swedencentral uksouth
@@ -208,3 +230,23 @@ def paginate(ctx: ArmContext, items: list[dict[str, Any]], default_top: int | No
     if top and skip + top < len(items):
         payload["nextLink"] = ctx.next_link(ctx.request.raw_path, **{"$top": str(top), "$skipToken": f"X'{skip + top}'"})
     return Response.json(200, payload)
+
+
+def list_or_target(ctx: ArmContext, resource_type: str, kind: str, view: Callable[[Record], dict[str, Any]],
+                   default_top: int | None = None) -> Response | Record:
+    """A top-level resource type's route: the list answer for a collection, else the resource group addressed.
+
+    Only GET lists (405 otherwise); a named resource outside a resource group, or a path of nested
+    types, is the 404 ARM gives for a path that does not exist.
+    """
+    path = ctx.path
+    if not path.scope_is_group_or_subscription or len(path.types) != 1:
+        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
+    if path.is_collection:
+        if ctx.method != "GET":
+            raise errors.method_not_allowed(ctx.method, resource_type)
+        under = ctx.resource_group_record().body["id"] if path.resource_group else f"/subscriptions/{ids.SUBSCRIPTION_ID}"
+        return paginate(ctx, [view(r) for r in ctx.store.find(kind, under)], default_top=default_top)
+    if not path.resource_group:
+        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
+    return ctx.resource_group_record()

@@ -17,6 +17,7 @@ import re
 import time
 from typing import Any
 
+from .. import services as lab_services
 from .store import key_of
 
 
@@ -31,7 +32,7 @@ def bearer_claims(lab: Any, header: str | None, audiences: list[str]) -> tuple[d
     value = header.strip()
     if value.lower().startswith("bearer "):
         value = value[7:].strip()
-    entra = lab.services.get("entra")
+    entra = lab_services.entra(lab)
     if entra is None:
         return None, "invalid"
     claims, problem = entra.inspect_access_token(value, audiences)
@@ -57,7 +58,7 @@ def granted_roles(lab: Any, principal_id: str, scope: str) -> list[dict[str, Any
     """The built-in role definitions assigned to ``principal_id`` at ``scope`` or above, propagated."""
     from . import authorization
 
-    arm = lab.services.get("arm")
+    arm = lab_services.arm(lab)
     if arm is None:
         return []
     delay = float(lab.settings.get("rbac_propagation_seconds") or 0)

@@ -35,7 +35,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .. import ids
-from ..core import Fault, Request, Response, Service, StreamWriter
+from .. import services as lab_services
+from ..core import Fault, Lab, Request, Response, Service, StreamWriter
 from .federation import AssertionVerifier, EntraError, IssuerKeys, https_fetcher
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -68,7 +69,7 @@ class EntraService(Service):
 
     name = "entra"
 
-    def __init__(self, lab) -> None:
+    def __init__(self, lab: Lab) -> None:
         super().__init__(lab)
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         public_der = self._key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -79,7 +80,7 @@ class EntraService(Service):
     def _fetch_issuer_document(self, url: str) -> Any:
         from .connectedclusters import oidc_document
         # Arc's issuer host (*.oic.prod-arc.azure.com) has no DNS here: its documents come from ARM's half.
-        hosted = oidc_document(self.lab.services.get("arm"), url)
+        hosted = oidc_document(lab_services.arm(self.lab), url)
         if hosted is not None:
             return hosted
         # The lab CA exists only once the lab has started, so the fetcher is built per use.
@@ -236,7 +237,7 @@ class EntraService(Service):
         if client_id.lower() == ids.AUTOMATION_CLIENT_ID:
             principal, identity = ids.AUTOMATION_PRINCIPAL_ID, None
         else:
-            arm = self.lab.services.get("arm")
+            arm = lab_services.arm(self.lab)
             identity = arm.find_identity_by_client_id(client_id) if arm is not None else None
             if identity is None:
                 raise EntraError(400, "unauthorized_client", 700016,

@@ -164,20 +164,10 @@ def _aks(service: ArmService, spec: dict[str, Any]) -> Record:
 def _arc(spec: dict[str, Any]) -> Record:
     name, group, location = spec["name"], spec["resource_group"], spec["location"]
     rid = connectedclusters.cluster_id(group, name)
-    body: dict[str, Any] = {
-        "id": rid, "name": name, "type": connectedclusters.CLUSTER_TYPE, "location": location, "tags": spec["tags"],
-        "identity": {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, "principal/" + rid.lower())),
-                     "tenantId": ids.TENANT_ID},
-        "kind": "",
-        "properties": {
-            "agentPublicKeyCertificate": "MIICCgKCAgEAlabAgentPublicKeyCertificateForTheKedaopsLabFleet000000000000000000000000000000000000AQAB",
-            "distribution": "k3s", "distributionVersion": "v1.32.6+k3s1", "infrastructure": "generic",
-            "privateLinkState": "Disabled", "azureHybridBenefit": "NotApplicable",
-            "arcAgentProfile": {"agentAutoUpgrade": "Enabled", "desiredAgentVersion": "1.24.4"},
-            "oidcIssuerProfile": {"enabled": bool(spec.get("oidc_issuer"))},
-            "securityProfile": {"workloadIdentity": {"enabled": bool(spec.get("workload_identity"))}},
-        },
-    }
+    body = connectedclusters.cluster_body(
+        rid, name, location, spec["tags"], str(uuid.uuid5(uuid.NAMESPACE_URL, "principal/" + rid.lower())),
+        "MIICCgKCAgEAlabAgentPublicKeyCertificateForTheKedaopsLabFleet000000000000000000000000000000000000AQAB",
+        oidc=bool(spec.get("oidc_issuer")), workload_identity=bool(spec.get("workload_identity")))
     connectedclusters._computed(body, spec.get("provisioning_state") or "Succeeded")  # pylint: disable=protected-access
     if spec.get("kubernetes_version"):
         body["properties"]["kubernetesVersion"] = spec["kubernetes_version"]

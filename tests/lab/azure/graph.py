@@ -19,6 +19,7 @@ import uuid
 from typing import Any
 
 from .. import ids
+from .. import services as lab_services
 from ..core import Request, Response, Service, StreamWriter
 
 PUBLIC_GRAPH = "https://graph.microsoft.com"
@@ -53,7 +54,7 @@ class GraphService(Service):
 
     def service_principals(self) -> list[dict[str, Any]]:
         principals = [self._sp(ids.AUTOMATION_PRINCIPAL_ID, ids.AUTOMATION_CLIENT_ID, "kedaops-automation", "Application")]
-        arm = self.lab.services.get("arm")
+        arm = lab_services.arm(self.lab)
         if arm is not None:
             from .msi import IDENTITY_KIND  # pylint: disable=import-outside-toplevel
             for record in arm.store.find(IDENTITY_KIND):
@@ -102,7 +103,7 @@ class GraphService(Service):
 
     def _authenticated(self, request: Request) -> bool:
         scheme, _space, token = (request.headers.get("Authorization") or "").partition(" ")
-        entra = self.lab.services.get("entra")
+        entra = lab_services.entra(self.lab)
         if scheme.lower() != "bearer" or entra is None:
             return False
         audiences = [self.url, self.url + "/", PUBLIC_GRAPH, PUBLIC_GRAPH + "/", "00000003-0000-0000-c000-000000000000"]

@@ -44,10 +44,11 @@ def crd_dir() -> str:
     return os.environ.get("KEDA_CRD_DIR") or os.path.join(os.path.dirname(REPO_ROOT), "shared", "reference", "keda")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _shipped_crd(plural: str) -> dict[str, Any]:
     with open(os.path.join(crd_dir(), f"{GROUP}_{plural}.yaml"), encoding="utf-8") as f:
-        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        crd: dict[str, Any] = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return crd
 
 
 def _labels(name: str, version: str = KEDA_VERSION) -> dict[str, str]:

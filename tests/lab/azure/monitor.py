@@ -29,7 +29,8 @@ import uuid
 from typing import Any
 
 from .. import ids
-from ..core import Fault, Request, Response, Service, StreamWriter
+from .. import services as lab_services
+from ..core import Fault, Lab, Request, Response, Service, StreamWriter
 from . import dataplane, errors, prometheus_api, versions
 from .context import ArmContext, check_tags, normalize_location, paginate
 from .store import Record
@@ -112,7 +113,7 @@ class PrometheusService(Service):
 
     name = "prometheus"
 
-    def __init__(self, lab) -> None:
+    def __init__(self, lab: Lab) -> None:
         super().__init__(lab)
         self._lock = threading.RLock()
         self._values: dict[str, float | None] = {}
@@ -169,7 +170,7 @@ class PrometheusService(Service):
 
     def workspace(self, host: str) -> Record | None:
         host = host.split(":")[0].lower()
-        arm = self.lab.services.get("arm")
+        arm = lab_services.arm(self.lab)
         if arm is None:
             return None
         for record in arm.store.find(KIND):

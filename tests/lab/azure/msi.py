@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 from .. import ids
 from ..core import Response
 from . import errors, versions
-from .context import ArmContext, check_location, check_tags, normalize_location, paginate
+from .context import (
+    ArmContext,
+    check_location,
+    check_tags,
+    list_or_target,
+    normalize_location,
+    paginate,
+    required_location,
+)
 from .errors import ArmError
 from .store import Record, key_of
 
@@ -50,11 +58,11 @@ def identity_id(resource_group: str, name: str) -> str:
     return f"/subscriptions/{ids.SUBSCRIPTION_ID}/resourcegroups/{resource_group}/providers/{IDENTITY_TYPE}/{name}"
 
 
-def create_identity(service: "ArmService", resource_group: str, name: str, location: str,
+def create_identity(service: ArmService, resource_group: str, name: str, location: str,
                     tags: dict[str, str] | None = None, created: float | None = None,
                     client_id: str | None = None, principal_id: str | None = None,
                     isolation_scope: str = "None") -> Record:
-    body = {
+    body: dict[str, Any] = {
         "id": identity_id(resource_group, name),
         "name": name,
         "type": IDENTITY_TYPE,
@@ -85,18 +93,11 @@ def render_identity(record: Record, api_version: str | None) -> dict[str, Any]:
 
 def handle_identity(ctx: ArmContext) -> Response:
     version = versions.for_type(ctx, versions.USER_ASSIGNED_IDENTITIES, "userAssignedIdentities")
+    target = list_or_target(ctx, IDENTITY_TYPE, IDENTITY_KIND, lambda r: render_identity(r, version), default_top=100)
+    if isinstance(target, Response):
+        return target
     path = ctx.path
-    if not path.scope_is_group_or_subscription or len(path.types) != 1:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    if path.is_collection:
-        if ctx.method != "GET":
-            raise errors.method_not_allowed(ctx.method, IDENTITY_TYPE)
-        under = ctx.resource_group_record().body["id"] if path.resource_group else f"/subscriptions/{ids.SUBSCRIPTION_ID}"
-        items = [render_identity(r, version) for r in ctx.store.find(IDENTITY_KIND, under)]
-        return paginate(ctx, items, default_top=100)
-    if not path.resource_group:
-        raise ArmError(404, "NotFound", f"The requested path '{ctx.request.path}' does not exist.")
-    group = ctx.resource_group_record()
+    group = target
     rg_name = group.body["name"]
     name = path.names[0]
     rid = identity_id(rg_name, name)
@@ -127,16 +128,12 @@ def _isolation_scope(properties: Any) -> str | None:
         return None
     if scope not in ISOLATION_SCOPES:
         raise ArmError(400, "BadRequest", f"The value '{scope}' is not valid for isolationScope. Allowed values: None, Regional.")
-    return scope
+    return str(scope)
 
 
 def _put_identity(ctx: ArmContext, rg_name: str, name: str, version: str) -> Response:
     body = ctx.body()
-    location = body.get("location")
-    if location is None or location == "":
-        raise errors.location_required()
-    if not isinstance(location, str):
-        raise errors.invalid_request_content("Error converting value to type 'String'. Path 'location'")
+    location = required_location(body)
     tags = check_tags(body.get("tags"))
     scope = _isolation_scope(body.get("properties"))
     # Microsoft.ManagedIdentity/userAssignedIdentities: 3-128 characters, alphanumerics, '-' and '_', starting
@@ -265,7 +262,7 @@ class WriteSlot:
         self.key = key_of(parent.id)
         self.parent = parent
 
-    def __enter__(self) -> "WriteSlot":
+    def __enter__(self) -> WriteSlot:
         service = self.ctx.service
         with self.ctx.store.lock:
             if self.key in service.fic_writes_in_flight:
@@ -309,7 +306,7 @@ def _put_credential(ctx: ArmContext, parent_id: str, name: str) -> Response:
                     existing.body["properties"] = properties
                     existing.updated = time.time()
                 return Response.json(200, existing.view())
-            body = {
+            body: dict[str, Any] = {
                 "id": f"{parent.id}/federatedIdentityCredentials/{name}",
                 "name": name,
                 "type": CREDENTIAL_TYPE,
@@ -324,7 +321,7 @@ def _put_credential(ctx: ArmContext, parent_id: str, name: str) -> Response:
 # -- what the Entra half reads ------------------------------------------------------------------------
 
 
-def find_by_client_id(service: "ArmService", client_id: str) -> dict[str, Any] | None:
+def find_by_client_id(service: ArmService, client_id: str) -> dict[str, Any] | None:
     wanted = client_id.strip().lower()
     with service.store.lock:
         identity = next((r for r in service.store.find(IDENTITY_KIND)
@@ -351,7 +348,7 @@ def find_by_client_id(service: "ArmService", client_id: str) -> dict[str, Any] |
         }
 
 
-def principal(service: "ArmService", object_id: str) -> tuple[str, float] | None:
+def principal(service: ArmService, object_id: str) -> tuple[str, float] | None:
     with service.store.lock:
         for record in service.store.find(IDENTITY_KIND):
             if record.body["properties"]["principalId"].lower() == object_id:

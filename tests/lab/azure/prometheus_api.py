@@ -92,7 +92,7 @@ def _parse(query: str) -> promql.Node:
         raise ValueError(f'invalid parameter "query": {exc}') from exc
 
 
-def _series(service: "PrometheusService", query: str, node: promql.Node) -> list[tuple[dict[str, str], float]]:
+def _series(service: PrometheusService, query: str, node: promql.Node) -> list[tuple[dict[str, str], float]]:
     """The (labels, value) pairs an instant-vector query answers."""
     value = service.value(query)
     if value is None:
@@ -101,7 +101,7 @@ def _series(service: "PrometheusService", query: str, node: promql.Node) -> list
     return [(labels, value)]
 
 
-def _scalar(service: "PrometheusService", query: str, node: promql.Node) -> float:
+def _scalar(service: PrometheusService, query: str, node: promql.Node) -> float:
     computed = promql.constant(node)
     if computed is not None:
         return computed
@@ -109,9 +109,9 @@ def _scalar(service: "PrometheusService", query: str, node: promql.Node) -> floa
     return float("nan") if value is None else value
 
 
-def instant(service: "PrometheusService", params: dict[str, list[str]]) -> Response:
+def instant(service: PrometheusService, params: dict[str, list[str]]) -> Response:
     query = (params.get("query") or [""])[-1]
-    at = _timestamp((params.get("time") or [None])[-1], "time", round(time.time(), 3))
+    at = _timestamp((params.get("time") or [""])[-1], "time", round(time.time(), 3))
     node = _parse(query)
     if node.type == "scalar":
         return _ok({"resultType": "scalar", "result": [at, _sample(_scalar(service, query, node))]})
@@ -123,13 +123,13 @@ def instant(service: "PrometheusService", params: dict[str, list[str]]) -> Respo
     return _ok({"resultType": "vector", "result": [{"metric": labels, "value": [at, _sample(v)]} for labels, v in series]})
 
 
-def ranged(service: "PrometheusService", params: dict[str, list[str]]) -> Response:
+def ranged(service: PrometheusService, params: dict[str, list[str]]) -> Response:
     query = (params.get("query") or [""])[-1]
-    start = _timestamp((params.get("start") or [None])[-1], "start")
-    end = _timestamp((params.get("end") or [None])[-1], "end")
+    start = _timestamp((params.get("start") or [""])[-1], "start")
+    end = _timestamp((params.get("end") or [""])[-1], "end")
     if end < start:
         return _bad('invalid parameter "end": end timestamp must not be before start time')
-    step = _step((params.get("step") or [None])[-1])
+    step = _step((params.get("step") or [""])[-1])
     if step <= 0:
         return _bad('invalid parameter "step": zero or negative query resolution step widths are not accepted. '
                     "Try a positive integer")
@@ -148,7 +148,7 @@ def ranged(service: "PrometheusService", params: dict[str, list[str]]) -> Respon
         {"metric": labels, "values": [[t, _sample(v)] for t in times]} for labels, v in _series(service, query, node)]})
 
 
-def known_series(service: "PrometheusService") -> list[dict[str, str]]:
+def known_series(service: PrometheusService) -> list[dict[str, str]]:
     found: list[dict[str, str]] = []
     for query in service.queries():
         try:
@@ -160,7 +160,7 @@ def known_series(service: "PrometheusService") -> list[dict[str, str]]:
     return found
 
 
-def series(service: "PrometheusService", params: dict[str, list[str]]) -> Response:
+def series(service: PrometheusService, params: dict[str, list[str]]) -> Response:
     selectors = params.get("match[]") or []
     if not selectors:
         return _bad("no match[] parameter provided")
@@ -176,7 +176,7 @@ def series(service: "PrometheusService", params: dict[str, list[str]]) -> Respon
     return _ok([labels for labels in known_series(service) if any(promql.matches(n, labels) for n in nodes)])
 
 
-def handle(service: "PrometheusService", request: Request) -> Response | None:
+def handle(service: PrometheusService, request: Request) -> Response | None:
     """The answer for an API path, or None for a path the API does not serve."""
     path = request.path.split("?")[0].rstrip("/")
     if request.method not in ("GET", "POST"):

@@ -53,7 +53,7 @@ class Node:
     text: str = ""
     name: str | None = None
     matchers: list[tuple[str, str, str]] = field(default_factory=list)
-    children: list["Node"] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
     op: str = ""
 
 
@@ -195,7 +195,7 @@ class _Parser:
         return names
 
     def primary(self) -> Node:
-        kind, value, pos = self.peek()
+        kind, value, _pos = self.peek()
         if kind == "number":
             self.take()
             return Node("scalar", "number", value=_number(value))
@@ -293,7 +293,7 @@ def _number(text: str) -> float:
     lowered = text.lower()
     if lowered.startswith("0x"):
         return float(int(lowered, 16))
-    return float(lowered) if lowered not in ("inf", "nan") else float(lowered)
+    return float(lowered)
 
 
 def _unquote(raw: str) -> str:

@@ -43,7 +43,7 @@ PERMISSIONS_VERSIONS = ["2015-07-01", "2018-01-01-preview", "2022-04-01", "2022-
 _VERBS = {"GET": "read", "HEAD": "read", "DELETE": "delete", "PUT": "write", "PATCH": "write"}
 
 
-def seed(service: "ArmService") -> None:
+def seed(service: ArmService) -> None:
     """The automation principal holds Owner on the subscription: everything the demo does, and a real
     assignment that ``az role assignment list --assignee`` shows and a test can remove."""
     from .authorization import ASSIGNMENT_TYPE, definition_id
@@ -70,7 +70,7 @@ def _applies(assigned_at: str, target: str) -> bool:
     return upper == "/" or upper == lower or lower.startswith(upper + "/")
 
 
-def permissions(service: "ArmService", principal_id: str, target: str) -> list[dict[str, Any]]:
+def permissions(service: ArmService, principal_id: str, target: str) -> list[dict[str, Any]]:
     """One permission entry per role assignment of the principal that applies at ``target``."""
     from .authorization import builtin_role
 
@@ -101,7 +101,7 @@ def grants(entries: list[dict[str, Any]], action: str, data: bool = False) -> bo
                for e in entries)
 
 
-def action_of(ctx: "ArmContext") -> str:
+def action_of(ctx: ArmContext) -> str:
     """The operation ARM authorizes: ``{Namespace}/{type}[/{child}]/{read|write|delete}``, or
     ``.../{name}/action`` for a POST to an action path (listKeys, listClusterUserCredential)."""
     path = ctx.path
@@ -118,7 +118,7 @@ def action_of(ctx: "ArmContext") -> str:
     return f"{base}/{_VERBS.get(ctx.method, 'write')}"
 
 
-def authorize(ctx: "ArmContext") -> None:
+def authorize(ctx: ArmContext) -> None:
     """403 AuthorizationFailed unless one of the caller's role assignments grants the action here."""
     if ctx.path.kind == "microsoft.authorization/permissions":
         return
@@ -139,7 +139,7 @@ def authorize(ctx: "ArmContext") -> None:
                    "If access was recently granted, please refresh your credentials.")
 
 
-def handle_permissions(ctx: "ArmContext") -> Response:
+def handle_permissions(ctx: ArmContext) -> Response:
     versions.check(ctx.api_version, PERMISSIONS_VERSIONS)
     if ctx.method != "GET":
         raise errors.method_not_allowed(ctx.method, "Microsoft.Authorization/permissions")

@@ -154,17 +154,18 @@ def key_paths(value: Any, prefix: str = "") -> set[str]:
 def error_code(value: Any) -> str | None:
     if isinstance(value, dict):
         error = value.get("error")
-        if isinstance(error, dict) and isinstance(error.get("code"), str):
-            return error["code"]
-        if isinstance(value.get("code"), str) and "message" in value:
-            return value["code"]
+        nested = error.get("code") if isinstance(error, dict) else None
+        if isinstance(nested, str):
+            return nested
+        code = value.get("code")
+        if isinstance(code, str) and "message" in value:
+            return code
     return None
 
 
 def poll_status(value: Any) -> str | None:
-    if isinstance(value, dict) and isinstance(value.get("status"), str):
-        return value["status"].lower()
-    return None
+    status = value.get("status") if isinstance(value, dict) else None
+    return status.lower() if isinstance(status, str) else None
 
 
 @dataclass

@@ -48,7 +48,7 @@ def node_resource_group() -> str:
     return f"MC_{ids.RESOURCE_GROUP}_{ids.AKS_NAME}_{ids.LOCATION}"
 
 
-def resource_group(service: "ArmService", name: str, location: str, tags: dict[str, str] | None = None,
+def resource_group(service: ArmService, name: str, location: str, tags: dict[str, str] | None = None,
                    managed_by: str | None = None, created: float | None = None) -> Record:
     body: dict[str, Any] = {
         "id": group_prefix(name), "name": name, "type": "Microsoft.Resources/resourceGroups",
@@ -64,13 +64,13 @@ def resource_group(service: "ArmService", name: str, location: str, tags: dict[s
     return service.store.put(record)
 
 
-def _generic(service: "ArmService", body: dict[str, Any]) -> Record:
+def _generic(service: ArmService, body: dict[str, Any]) -> Record:
     record = Record(body["id"], body["type"].lower(), body)
     record.created = record.updated = 0.0
     return service.store.put(record)
 
 
-def seed(service: "ArmService") -> None:
+def seed(service: ArmService) -> None:
     """Resource group, AKS cluster (with its node resource group and kubelet identity),
     Azure Monitor workspace, Service Bus namespace with one queue."""
     resource_group(service, ids.RESOURCE_GROUP, ids.LOCATION, created=0.0)

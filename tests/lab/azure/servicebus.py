@@ -42,11 +42,12 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from .. import ids
-from ..core import Fault, Request, Response, Service, StreamWriter
+from .. import services as lab_services
+from ..core import Fault, Lab, Request, Response, Service, StreamWriter
 from . import dataplane, errors, servicebus_atom, servicebus_rules, versions
 from .context import ArmContext, check_tags, normalize_location, paginate
 from .errors import ArmError
-from .store import Record
+from .store import ArmStore, Record
 
 NAMESPACE_KIND = "microsoft.servicebus/namespaces"
 QUEUE_KIND = "microsoft.servicebus/namespaces/queues"
@@ -97,8 +98,8 @@ def namespace_body(name: str, resource_group: str, location: str, sku: str, disa
 # -- ARM -------------------------------------------------------------------------------------------
 
 
-def _data(ctx: ArmContext) -> "ServiceBusDataService | None":
-    return ctx.service.lab.services.get("servicebus")
+def _data(ctx: ArmContext) -> ServiceBusDataService | None:
+    return lab_services.servicebus(ctx.service.lab)
 
 
 def handle_namespace(ctx: ArmContext) -> Response:
@@ -233,7 +234,7 @@ def handle_queue(ctx: ArmContext) -> Response:
     return Response.json(200, _queue_view(data, namespace, record))
 
 
-def _queue_view(data: "ServiceBusDataService | None", namespace: Record, record: Record) -> dict[str, Any]:
+def _queue_view(data: ServiceBusDataService | None, namespace: Record, record: Record) -> dict[str, Any]:
     view = record.view()
     active = data.count(namespace.body["name"], record.body["name"]) if data is not None else 0
     view["properties"].update({
@@ -259,10 +260,10 @@ class ServiceBusDataService(Service):
 
     name = "servicebus"
 
-    def __init__(self, lab) -> None:
+    def __init__(self, lab: Lab) -> None:
         super().__init__(lab)
         self._lock = threading.RLock()
-        self._messages: dict[tuple[str, str], collections.deque] = {}
+        self._messages: dict[tuple[str, str], collections.deque[dict[str, Any]]] = {}
         self._sequence = 0
 
     def reset(self) -> None:
@@ -295,14 +296,20 @@ class ServiceBusDataService(Service):
         if not host.endswith(HOST_SUFFIX):
             return None
         name = host[: -len(HOST_SUFFIX)]
-        arm = self.lab.services.get("arm")
+        arm = lab_services.arm(self.lab)
         if arm is None:
             return None
         return next((r for r in arm.store.find(NAMESPACE_KIND) if r.body["name"].lower() == name), None)
 
     def _queue_record(self, namespace: Record, queue: str) -> Record | None:
-        arm = self.lab.services["arm"]
-        return arm.store.get(f"{namespace.id}/queues/{queue}")
+        return self._arm_store().get(f"{namespace.id}/queues/{queue}")
+
+    def _arm_store(self) -> ArmStore:
+        """ARM's records (namespaces, queues, rules): the data plane runs beside the lab's ARM."""
+        arm = lab_services.arm(self.lab)
+        if arm is None:
+            raise RuntimeError("the Service Bus data plane needs the lab's ARM service")
+        return arm.store
 
     # -- requests ----------------------------------------------------------------------------------
 
@@ -319,8 +326,7 @@ class ServiceBusDataService(Service):
             lowered = [s.lower() for s in segments]
             if request.method == "GET" and lowered == ["$resources", "queues"]:
                 self._require(namespace, "", oid, MANAGE, "Manage,EntityRead claims required for this operation.")
-                arm = self.lab.services["arm"]
-                return servicebus_atom.queue_feed(self, namespace, arm.store.find(QUEUE_KIND, namespace.id), request)
+                return servicebus_atom.queue_feed(self, namespace, self._arm_store().find(QUEUE_KIND, namespace.id), request)
             if request.method == "GET" and lowered == ["$namespaceinfo"]:
                 self._require(namespace, "", oid, MANAGE, "Manage,EntityRead claims required for this operation.")
                 return servicebus_atom.namespace_info(namespace)
@@ -340,7 +346,7 @@ class ServiceBusDataService(Service):
             if namespace.body["properties"].get("disableLocalAuth"):
                 raise _SbError(401, "LocalAuthDisabled: Authorization failed because SAS authentication has been disabled "
                                     "for the namespace.")
-            rights = servicebus_rules.sas_rights(self.lab.services["arm"].store, namespace, header)
+            rights = servicebus_rules.sas_rights(self._arm_store(), namespace, header)
             if rights is None:
                 raise _SbError(401, "InvalidSignature: The token has an invalid signature.")
             return _SAS + ",".join(rights)

@@ -43,7 +43,7 @@ def _arg(request: Request, name: str, default: int) -> int:
     return default
 
 
-def queue_feed(service: "ServiceBusDataService", namespace: Record, queues: list[Record], request: Request) -> Response:
+def queue_feed(service: ServiceBusDataService, namespace: Record, queues: list[Record], request: Request) -> Response:
     skip, top = _arg(request, "$skip", 0), _arg(request, "$top", 100)
     host = f"https://{namespace.body['name']}.servicebus.windows.net"
     query = urllib.parse.urlencode({"$skip": skip, "$top": top, "api-version": "2021-05"}, safe="$")

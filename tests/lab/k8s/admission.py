@@ -35,7 +35,8 @@ from . import errors
 from .selectors import label_selector_matches
 
 if TYPE_CHECKING:
-    from .api import Api, Options
+    from .api import Api
+    from .options import Options
     from .resources import ResourceType
 
 # A webhook server: (the pod behind the service, the AdmissionReview request) -> the AdmissionResponse.

@@ -11,23 +11,22 @@ there is one code path for every write.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import copy
-import datetime
 import itertools
 import json
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from . import defaults, errors, events_api, managedfields, schema, validation, webhook
+from . import errors, events_api, gc, managedfields, strategy, validation, webhook
 from .admission import ValidatingAdmission
 from .apply import Ownership
+from .decode import decode
 from .oidc import TokenIssuer
+from .options import Options
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
 from .resources import Registry, ResourceType
 from .selectors import Selector, label_selector_string
-from .store import Store, new_uid, now_rfc3339, random_suffix
+from .store import Store, random_suffix
 
 if TYPE_CHECKING:
     from .controllers import Controllers
@@ -42,24 +41,11 @@ BUILTIN_PATCH_TYPES = [PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC, PATCH_APPLY]
 # kube-apiserver refuses to delete these (pkg/registry/core/namespace/storage + NamespaceLifecycle).
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
 _PROPAGATION = ("Foreground", "Background", "Orphan")
+# Schema and validation errors found on the way (``list`` inside Api names its method).
+FieldErrors = list[errors.FieldError]
 _METADATA_ORDER = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
                    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
                    "ownerReferences", "finalizers", "managedFields")
-
-
-class Options:
-    """Per-request options (the query parameters of a write) and the warnings it produced."""
-
-    def __init__(self, *, dry_run: bool = False, manager: str = "", field_validation: str = "Warn",
-                 force: bool | None = None, propagation: str | None = None,
-                 preconditions: dict[str, Any] | None = None):
-        self.dry_run = dry_run
-        self.manager = manager
-        self.field_validation = field_validation or "Warn"
-        self.force = force
-        self.propagation = propagation
-        self.preconditions = preconditions or {}
-        self.warnings: list[str] = []
 
 
 def order(obj: dict[str, Any]) -> dict[str, Any]:
@@ -76,25 +62,6 @@ def order(obj: dict[str, Any]) -> dict[str, Any]:
         out["metadata"] = {k: meta[k] for k in _METADATA_ORDER if k in meta}
         out["metadata"].update({k: v for k, v in meta.items() if k not in out["metadata"]})
     return out
-
-
-def _content(obj: dict[str, Any], rt: ResourceType) -> dict[str, Any]:
-    """What a generation bump looks at: everything but metadata (and status with a status subresource)."""
-    skip = {"metadata", "apiVersion", "kind"} | ({"status"} if rt.has_status else set())
-    return {k: v for k, v in obj.items() if k not in skip}
-
-
-def _qos(spec: dict[str, Any]) -> str:
-    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
-    resources = [c.get("resources") or {} for c in containers]
-    if not any(r.get("requests") or r.get("limits") for r in resources):
-        return "BestEffort"
-    for res in resources:
-        limits, requests = res.get("limits") or {}, res.get("requests") or {}
-        for name in ("cpu", "memory"):
-            if name not in limits or requests.get(name, limits[name]) != limits[name]:
-                return "Burstable"
-    return "Guaranteed"
 
 
 class Api:
@@ -206,91 +173,6 @@ class Api:
 
     # -- decoding ----------------------------------------------------------------------------
 
-    def _decode(self, rt: ResourceType, namespace: str, body: Any, opts: Options,
-                url_name: str | None = None) -> tuple[dict[str, Any], list[errors.FieldError]]:
-        """The request body as the registry sees it after decoding; returns (obj, schema errors)."""
-        version = rt.version
-        if not isinstance(body, dict):
-            raise errors.bad_request(f"the object provided is unrecognized (must be of type {rt.kind})")
-        obj = copy.deepcopy(body)
-        if not rt.builtin:
-            for field in ("kind", "apiVersion"):
-                if not obj.get(field):
-                    raise errors.bad_request(f"Object '{'Kind' if field == 'kind' else 'apiVersion'}' is missing in "
-                                             f"'{json.dumps(body, separators=(',', ':'))}'")
-        if obj.get("apiVersion") and obj["apiVersion"] != rt.api_version:
-            raise errors.bad_request(f"the API version in the data ({obj['apiVersion']}) does not match the expected "
-                                     f"API version ({rt.api_version})")
-        if obj.get("kind") and obj["kind"] != rt.kind:
-            raise errors.bad_request(f"{obj['kind']} in version \"{version}\" cannot be handled as a {rt.kind}: "
-                                     f"the kind in the data ({obj['kind']}) does not match the expected kind ({rt.kind})")
-        obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
-        meta = obj.setdefault("metadata", {})
-        if meta is None:
-            meta = obj["metadata"] = {}
-        if not isinstance(meta, dict):
-            raise errors.bad_request(f"{rt.kind} in version \"{version}\" cannot be handled as a {rt.kind}: "
-                                     "json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta")
-        for field in ("labels", "annotations"):
-            values = meta.get(field)
-            if values is None:
-                meta.pop(field, None)
-                continue
-            if not isinstance(values, dict) or any(not isinstance(v, str) for v in values.values()):
-                bad = next((v for v in (values.values() if isinstance(values, dict) else [values]) if not isinstance(v, str)), values)
-                raise errors.bad_request(
-                    f"{rt.kind} in version \"{version}\" cannot be handled as a {rt.kind}: json: cannot unmarshal "
-                    f"{schema.type_name(bad).replace('integer', 'number')} into Go struct field "
-                    f"ObjectMeta.metadata.{field} of type string")
-        # rest.EnsureObjectNamespaceMatchesRequestNamespace
-        if rt.namespaced:
-            if meta.get("namespace") and meta["namespace"] != namespace:
-                raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the request")
-            meta["namespace"] = namespace
-        else:
-            meta.pop("namespace", None)
-        if url_name is not None and meta.get("name") and meta["name"] != url_name:
-            raise errors.bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL ({url_name})")
-        if url_name is not None and not meta.get("name"):
-            meta["name"] = url_name
-        found: list[errors.FieldError] = []
-        if rt.builtin:
-            if rt.kind == "Secret" and rt.group == "":
-                self._decode_secret(obj, rt)
-            defaults.apply(rt.group, rt.kind, obj)
-        else:
-            obj, result = schema.process(obj, rt.schema)
-            if result.unknown:
-                rendered = [f'unknown field "{path}"' for path in result.unknown]
-                if opts.field_validation == "Strict":
-                    raise errors.bad_request("strict decoding error: " + ", ".join(rendered))
-                if opts.field_validation == "Warn":
-                    opts.warnings.extend(rendered)
-            found = result.errors
-        return obj, found
-
-    @staticmethod
-    def _decode_secret(obj: dict[str, Any], rt: ResourceType) -> None:
-        data = obj.get("data")
-        if data is not None and not isinstance(data, dict):
-            raise errors.bad_request(f"{rt.kind} in version \"v1\" cannot be handled as a Secret: json: cannot unmarshal "
-                                     "into Go struct field Secret.data of type map[string][]uint8")
-        for key, value in (data or {}).items():
-            try:
-                base64.b64decode(str(value), validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise errors.bad_request(f"Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data "
-                                         f"at input byte {len(str(value)) - 1}") from exc
-            if value is None:
-                data[key] = ""
-        # stringData is write-only: it is merged into data (pkg/apis/core/v1/conversion.go).
-        string_data = obj.pop("stringData", None) or {}
-        if string_data:
-            merged = dict(obj.get("data") or {})
-            for key, value in string_data.items():
-                merged[key] = base64.b64encode(str(value).encode()).decode("ascii")
-            obj["data"] = merged
-
     # -- admission ---------------------------------------------------------------------------
 
     def _require_namespace(self, rt: ResourceType, namespace: str) -> None:
@@ -317,99 +199,8 @@ class Api:
 
     # -- strategies --------------------------------------------------------------------------
 
-    def _prepare_create(self, rt: ResourceType, obj: dict[str, Any]) -> None:
-        meta = obj["metadata"]
-        for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields",
-                      "selfLink", "generation"):
-            meta.pop(field, None)
-        meta["uid"] = new_uid()
-        meta["creationTimestamp"] = now_rfc3339()
-        if rt.generation:
-            meta["generation"] = 1
-        if rt.has_status:
-            obj.pop("status", None)
-            if rt.builtin:
-                obj["status"] = {}
-        key = (rt.group, rt.kind)
-        if key == ("", "Namespace"):
-            obj.setdefault("spec", {})["finalizers"] = ["kubernetes"]
-            obj["status"] = {"phase": "Active"}
-            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
-        elif key == ("", "Pod"):
-            obj["status"] = {"phase": "Pending", "qosClass": _qos(obj.get("spec") or {})}
-        elif key == ("", "Service"):
-            spec = obj.setdefault("spec", {})
-            if spec.get("type", "ClusterIP") != "ExternalName" and not spec.get("clusterIP"):
-                index = next(self._cluster_ips)
-                spec["clusterIP"] = f"10.0.{index // 250}.{index % 250 + 1}"
-            if spec.get("clusterIP"):
-                spec["clusterIPs"] = [spec["clusterIP"]]
-                spec.setdefault("ipFamilies", ["IPv4"])
-                spec.setdefault("ipFamilyPolicy", "SingleStack")
-            obj["status"] = {"loadBalancer": {}}
-            if spec.get("type") == "LoadBalancer":
-                # The cloud provider assigns a public IP (helm --wait waits for it).
-                index = next(self._cluster_ips)
-                obj["status"]["loadBalancer"]["ingress"] = [{"ip": f"20.62.{index // 250}.{index % 250 + 1}", "ipMode": "VIP"}]
-        elif key == ("batch", "Job"):
-            self._job_selector(obj)
-
-    @staticmethod
-    def _job_selector(obj: dict[str, Any]) -> None:
-        # Job PrepareForCreate: a generated selector on the controller-uid label (unless manualSelector).
-        spec = obj.setdefault("spec", {})
-        if spec.get("manualSelector"):
-            return
-        uid = obj["metadata"]["uid"]
-        name = obj["metadata"]["name"]
-        spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
-        labels = spec.setdefault("template", {}).setdefault("metadata", {}).setdefault("labels", {})
-        labels.update({"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
-                       "controller-uid": uid, "job-name": name})
-
-    def _prepare_update(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], subresource: str) -> dict[str, Any]:
-        meta = obj["metadata"]
-        old_meta = old["metadata"]
-        for field in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
-            if field in old_meta:
-                meta[field] = old_meta[field]
-            else:
-                meta.pop(field, None)
-        meta.pop("managedFields", None)
-        meta.pop("selfLink", None)
-        if subresource == "status":
-            # Status strategies keep everything but status (metav1.ResetObjectMetaForStatus).
-            status = obj.get("status")
-            obj = copy.deepcopy(old)
-            if status is None:
-                obj.pop("status", None)
-            else:
-                obj["status"] = status
-            return obj
-        if rt.has_status:
-            if "status" in old:
-                obj["status"] = copy.deepcopy(old["status"])
-            else:
-                obj.pop("status", None)
-        key = (rt.group, rt.kind)
-        if key == ("", "Namespace"):
-            obj["spec"] = copy.deepcopy(old.get("spec") or {})
-            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
-        elif key == ("", "Service"):
-            spec, old_spec = obj.setdefault("spec", {}), old.get("spec") or {}
-            for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
-                if field not in spec and field in old_spec:
-                    spec[field] = copy.deepcopy(old_spec[field])
-        elif key == ("batch", "Job"):
-            spec, old_spec = obj.setdefault("spec", {}), old.get("spec") or {}
-            if "selector" not in spec and "selector" in old_spec:
-                spec["selector"] = copy.deepcopy(old_spec["selector"])
-        if rt.generation and _content(obj, rt) != _content(old, rt):
-            meta["generation"] = int(old_meta.get("generation") or 1) + 1
-        return obj
-
     def _validate(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None,
-                  schema_errors: list[errors.FieldError]) -> None:
+                  schema_errors: FieldErrors) -> None:
         found = validation.validate(rt, obj, old) + schema_errors
         if found:
             raise errors.invalid_object(rt.kind, rt.group, obj["metadata"].get("name", ""), found)
@@ -432,7 +223,7 @@ class Api:
             return self.present(rt, self._create_event(rt, namespace, body, opts))
         namespace = self._ns(rt, namespace)
         with self.transaction():
-            obj, schema_errors = self._decode(rt, namespace, body, opts)
+            obj, schema_errors = decode(rt, namespace, body, opts)
             if obj["metadata"].get("resourceVersion"):
                 # etcd3 store: storage.ErrResourceVersionSetOnCreate surfaces as an internal error.
                 raise errors.internal("resourceVersion should not be set on objects to be created")
@@ -441,7 +232,7 @@ class Api:
             meta = obj["metadata"]
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = meta["generateName"] + random_suffix()
-            self._prepare_create(rt, obj)
+            strategy.prepare_create(rt, obj, self._cluster_ips)
             self._validate(rt, obj, None, schema_errors)
             self.admission.validate(rt, "CREATE", obj, None, opts)
             if self.store.exists(rt.group_resource, namespace, meta["name"]):
@@ -475,7 +266,7 @@ class Api:
         namespace = self._ns(rt, namespace)
         with self.transaction():
             old = self._existing(rt, namespace, name)
-            obj, schema_errors = self._decode(rt, namespace, body, opts, url_name=name)
+            obj, schema_errors = decode(rt, namespace, body, opts, url_name=name)
             wanted_rv = obj["metadata"].get("resourceVersion")
             if not wanted_rv and not _unconditional_update(rt):
                 raise errors.invalid_object(rt.kind, rt.group, name, [errors.FieldError(
@@ -485,12 +276,12 @@ class Api:
             return self._finish_update(rt, obj, old, opts, subresource, schema_errors)
 
     def _finish_update(self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], opts: Options,
-                       subresource: str, schema_errors: list[errors.FieldError], record_update: bool = True) -> dict[str, Any]:
+                       subresource: str, schema_errors: FieldErrors, record_update: bool = True) -> dict[str, Any]:
         if events_api.applies(rt):
             # Stored as the core Event it is (events_api.py); answered in the events.k8s.io shape.
             return self.present(rt, self._finish_update(self.resolve("v1", "Event"), events_api.to_core(obj), old, opts,
                                                         subresource, schema_errors, record_update))
-        obj = self._prepare_update(rt, obj, old, subresource)
+        obj = strategy.prepare_update(rt, obj, old, subresource)
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         self._validate(rt, obj, old, schema_errors)
         self.admission.validate(rt, "UPDATE", obj, old, opts, subresource)
@@ -529,7 +320,7 @@ class Api:
             patched_meta = patched.get("metadata") or {}
             if patched_meta.get("name") not in (None, name):
                 raise errors.bad_request(f"the name of the object ({patched_meta.get('name')}) does not match the name on the URL ({name})")
-            obj, schema_errors = self._decode(rt, namespace, patched, opts, url_name=name)
+            obj, schema_errors = decode(rt, namespace, patched, opts, url_name=name)
             wanted_rv = obj["metadata"].get("resourceVersion")
             if wanted_rv and wanted_rv != old["metadata"].get("resourceVersion"):
                 raise errors.conflict(rt.plural, rt.group, name)
@@ -546,7 +337,7 @@ class Api:
                 raise errors.bad_request(f"Object '{label}' is missing in '{json.dumps(body, separators=(',', ':'))}'")
         with self.transaction():
             old = self.store.get(rt.group_resource, namespace, name)
-            config, schema_errors = self._decode(rt, namespace, body, opts, url_name=name)
+            config, schema_errors = decode(rt, namespace, body, opts, url_name=name)
             oid = self._oid(rt, namespace, name)
             if old is None:
                 if subresource:
@@ -568,7 +359,7 @@ class Api:
             merged = scratch.apply(oid, opts.manager, rt.api_version, self.present(rt, old), config, rt.kind,
                                    rt.has_status, bool(opts.force))
             merged["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-            obj, more_errors = self._decode(rt, namespace, merged, Options(field_validation="Ignore"), url_name=name)
+            obj, more_errors = decode(rt, namespace, merged, Options(field_validation="Ignore"), url_name=name)
             result = self._finish_update(rt, obj, old, opts, subresource, schema_errors + more_errors, record_update=False)
             if not opts.dry_run:
                 self.ownership.managers(oid).clear()
@@ -595,90 +386,8 @@ class Api:
                                       f"ResourceVersion in object meta: {meta.get('resourceVersion')}")
             if rt.group == "" and rt.kind == "Namespace" and name in PROTECTED_NAMESPACES:
                 raise errors.forbidden("namespaces", "", name, "this namespace may not be deleted")
-            final = old if opts.dry_run else self._remove(rt, old, opts.propagation or "Background")
-            return self._delete_response(rt, final)
-
-    def _delete_response(self, rt: ResourceType, final: dict[str, Any]) -> dict[str, Any]:
-        meta = final["metadata"]
-        if not rt.returns_deleted_object:
-            details = {"name": meta["name"]}
-            if rt.group:
-                details["group"] = rt.group
-            details["kind"] = rt.plural
-            details["uid"] = meta.get("uid", "")
-            return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
-        shown = copy.deepcopy(final)
-        key = (rt.group, rt.kind)
-        if key == ("", "Namespace"):
-            # The namespace registry answers with the namespace switched to Terminating.
-            shown["metadata"]["deletionTimestamp"] = now_rfc3339()
-            shown["status"] = {"phase": "Terminating"}
-        elif key == ("apiextensions.k8s.io", "CustomResourceDefinition"):
-            shown["metadata"]["deletionTimestamp"] = now_rfc3339()
-            shown["metadata"]["finalizers"] = ["customresourcecleanup.apiextensions.k8s.io"]
-        elif key == ("", "Pod"):
-            shown["metadata"]["deletionTimestamp"] = now_rfc3339()
-            shown["metadata"]["deletionGracePeriodSeconds"] = (shown.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
-        return self.present(rt, shown)
-
-    def _remove(self, rt: ResourceType, old: dict[str, Any], propagation: str) -> dict[str, Any]:
-        """Remove an object, what it owns (garbage collection) and what lives in it (namespaces, CRDs)."""
-        meta = old["metadata"]
-        namespace, name = meta.get("namespace", ""), meta["name"]
-        if (rt.group, rt.kind) == ("", "Namespace"):
-            for gr in self.store.group_resources():
-                for obj in self.store.items(gr, name):
-                    self._remove_plain(gr, obj)
-        if (rt.group, rt.kind) == ("apiextensions.k8s.io", "CustomResourceDefinition"):
-            spec = old.get("spec") or {}
-            gr = (spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
-            for obj in self.store.items(gr):
-                self._remove_plain(gr, obj)
-            self.registry.unregister_crd(name)
-        if (rt.group, rt.kind) == ("", "Pod"):
-            # Graceful deletion: watchers see the pod Terminating (deletionTimestamp set), then
-            # DELETED once the kubelet confirms, which in the lab is immediately.
-            terminating = copy.deepcopy(old)
-            terminating["metadata"]["deletionTimestamp"] = now_rfc3339()
-            terminating["metadata"]["deletionGracePeriodSeconds"] = (old.get("spec") or {}).get(
-                "terminationGracePeriodSeconds", 30)
-            old = self.store.put(rt.group_resource, terminating)
-        final = self.store.remove(rt.group_resource, namespace, name)
-        self.ownership.forget(self._oid(rt, namespace, name))
-        if self.controllers is not None and final is not None:
-            self.controllers.observe(rt, "DELETED", final, old)
-        self._collect_dependents(meta.get("uid", ""), namespace, propagation)
-        return final or old
-
-    def _remove_plain(self, gr: tuple[str, str], obj: dict[str, Any]) -> None:
-        meta = obj["metadata"]
-        final = self.store.remove(gr, meta.get("namespace", ""), meta["name"])
-        self.ownership.forget((gr[0], gr[1], meta.get("namespace", ""), meta["name"]))
-        rt = next((t for t in self.registry.versions_of(*gr)), None)
-        if rt is not None and final is not None and self.controllers is not None:
-            self.controllers.observe(rt, "DELETED", final, obj)
-
-    def _collect_dependents(self, uid: str, namespace: str, propagation: str) -> None:
-        """The garbage collector: dependents whose ownerReferences point at uid."""
-        if not uid:
-            return
-        for gr in self.store.group_resources():
-            types = self.registry.versions_of(*gr)
-            if not types:
-                continue
-            rt = types[0]
-            for obj in self.store.items(gr, namespace if rt.namespaced else None):
-                refs = obj["metadata"].get("ownerReferences") or []
-                if not any(ref.get("uid") == uid for ref in refs):
-                    continue
-                if propagation == "Orphan":
-                    obj["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != uid] or None
-                    if obj["metadata"]["ownerReferences"] is None:
-                        del obj["metadata"]["ownerReferences"]
-                    self._commit(rt, obj, self.store.get(gr, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]),
-                                 Options(manager="kube-controller-manager"))
-                else:
-                    self._remove(rt, obj, propagation)
+            final = old if opts.dry_run else gc.remove(self, rt, old, opts.propagation or "Background")
+            return gc.delete_response(self, rt, final)
 
     def delete_collection(self, rt: ResourceType, namespace: str | None, selector: Selector,
                           opts: Options) -> dict[str, Any]:
@@ -688,8 +397,8 @@ class Api:
             for obj in items:
                 meta = obj["metadata"]
                 if not opts.dry_run:
-                    self._remove(rt, self.store.get(rt.group_resource, meta.get("namespace", ""), meta["name"]) or obj,
-                                 opts.propagation or "Background")
+                    gc.remove(self, rt, self.store.get(rt.group_resource, meta.get("namespace", ""), meta["name"]) or obj,
+                              opts.propagation or "Background")
                 deleted.append(obj)
             return {"kind": rt.list_kind_name, "apiVersion": rt.api_version,
                     "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted}
@@ -708,7 +417,7 @@ class Api:
             mutate(obj)
             if obj == old:
                 return old
-            if rt.generation and _content(obj, rt) != _content(old, rt):
+            if rt.generation and strategy.content(obj, rt) != strategy.content(old, rt):
                 obj["metadata"]["generation"] = int(old["metadata"].get("generation") or 1) + 1
             return self._commit(rt, obj, old, Options(manager=manager))
 
@@ -745,78 +454,6 @@ class Api:
             result = self._finish_update(rt, obj, old, opts, "", [])
             return _scale_of(result)
 
-    def token_request(self, namespace: str, name: str, body: Any, opts: Options) -> dict[str, Any]:
-        with self.transaction():
-            account = self.store.get(("", "serviceaccounts"), namespace, name)
-            if account is None:
-                raise errors.not_found("serviceaccounts", "", name)
-            request = body if isinstance(body, dict) else {}
-            spec = dict(request.get("spec") or {})
-            audiences = spec.get("audiences") or [self.api_audience]
-            expiration = spec.get("expirationSeconds")
-            expiration = 3600 if expiration is None else expiration
-            problems = []
-            if not isinstance(expiration, int) or expiration < 600:
-                problems.append(errors.invalid("spec.expirationSeconds", expiration,
-                                               "may not specify a duration less than 10 minutes"))
-            elif expiration > 2 ** 32:
-                problems.append(errors.invalid("spec.expirationSeconds", expiration,
-                                               "may not specify a duration larger than 2^32 seconds"))
-            if problems:
-                raise errors.invalid_object("TokenRequest", "authentication.k8s.io", "", problems)
-            bound = None
-            ref = spec.get("boundObjectRef")
-            if ref:
-                kind = ref.get("kind")
-                plural = {"Pod": "pods", "Secret": "secrets"}.get(kind)
-                if plural is None:
-                    raise errors.bad_request(f"cannot bind token for serviceaccount \"{name}\" to object of type {kind}")
-                target = self.store.get(("", plural), namespace, ref.get("name", ""))
-                if target is None:
-                    raise errors.not_found(plural, "", ref.get("name", ""))
-                if ref.get("uid") and ref["uid"] != target["metadata"]["uid"]:
-                    raise errors.conflict(plural, "", ref.get("name", ""), "the UID in the bound object reference "
-                                          f"({ref['uid']}) does not match the UID in record. The object might have been deleted "
-                                          "and then recreated")
-                bound = {"kind": kind, "name": ref.get("name", ""), "uid": target["metadata"]["uid"]}
-            response = {
-                "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-                "metadata": {"name": name, "namespace": namespace, "creationTimestamp": None},
-                "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": ref or None},
-                "status": {"token": "", "expirationTimestamp": ""},
-            }
-            if opts.dry_run:
-                return response
-            token, exp = self.issuer.issue(self.issuer_url, namespace, name, account["metadata"]["uid"], audiences,
-                                           expiration, bound)
-            response["status"] = {"token": token, "expirationTimestamp": _rfc3339(exp)}
-            return response
-
-    @property
-    def api_audience(self) -> str:
-        return "https://kubernetes.default.svc.cluster.local"
-
-    def authenticate(self, token: str) -> dict[str, Any] | None:
-        """The user a bearer token stands for (TokenReview semantics), or None."""
-        accepted = self.accepted_issuers()
-        claims = next((c for c in (self.issuer.verify(token, issuer) for issuer in accepted) if c is not None), None)
-        if claims is None:
-            return None
-        audiences = claims.get("aud") or []
-        if isinstance(audiences, str):
-            audiences = [audiences]
-        if not set(audiences) & {self.api_audience, *accepted}:
-            return None
-        private = claims.get("kubernetes.io") or {}
-        account = private.get("serviceaccount") or {}
-        namespace = private.get("namespace", "")
-        stored = self.store.get(("", "serviceaccounts"), namespace, account.get("name", ""))
-        if stored is None or stored["metadata"]["uid"] != account.get("uid"):
-            return None
-        return {"username": claims.get("sub"), "uid": account.get("uid"),
-                "groups": ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"],
-                "audiences": audiences}
-
 
 def _unconditional_update(rt: ResourceType) -> bool:
     """Strategy.AllowUnconditionalUpdate: custom resources and CRDs demand a resourceVersion on PUT."""
@@ -838,7 +475,3 @@ def _scale_of(obj: dict[str, Any]) -> dict[str, Any]:
         "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
                    "selector": label_selector_string((obj.get("spec") or {}).get("selector"))},
     }
-
-
-def _rfc3339(epoch: int) -> str:
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

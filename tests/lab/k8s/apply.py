@@ -153,14 +153,14 @@ def apply_merge(live: Any, config: Any, kind: str, names: tuple[str, ...] = ()) 
         if merge_key == SET:
             return list(config) + [v for v in live if v not in config]
         if merge_key and all(isinstance(i, dict) and merge_key in i for i in config + live):
-            result = copy.deepcopy(live)
+            merged = copy.deepcopy(live)
             for item in config:
-                position = next((i for i, existing in enumerate(result) if existing.get(merge_key) == item[merge_key]), None)
+                position = next((i for i, existing in enumerate(merged) if existing.get(merge_key) == item[merge_key]), None)
                 if position is None:
-                    result.append(copy.deepcopy(item))
+                    merged.append(copy.deepcopy(item))
                 else:
-                    result[position] = apply_merge(result[position], item, kind, names)
-            return result
+                    merged[position] = apply_merge(merged[position], item, kind, names)
+            return merged
     return copy.deepcopy(config)
 
 
@@ -178,7 +178,7 @@ def _render_path(path: Path) -> str:
 
 
 class Manager:
-    __slots__ = ("name", "operation", "api_version", "time", "fields")
+    __slots__ = ("api_version", "fields", "name", "operation", "time")
 
     def __init__(self, name: str, operation: str, api_version: str):
         self.name = name
@@ -231,12 +231,12 @@ class Ownership:
         managers = self.managers(oid)
         for entry in managers.values():
             entry.fields -= changed
-        entry = managers.get((manager, "Update"))
-        if entry is None:
-            entry = managers[(manager, "Update")] = Manager(manager, "Update", api_version)
-        entry.fields |= {p for p in changed if p in new_paths}
-        entry.time = now_rfc3339()
-        entry.api_version = api_version
+        updater = managers.get((manager, "Update"))
+        if updater is None:
+            updater = managers[(manager, "Update")] = Manager(manager, "Update", api_version)
+        updater.fields |= {p for p in changed if p in new_paths}
+        updater.time = now_rfc3339()
+        updater.api_version = api_version
         for key in [k for k, m in managers.items() if not m.fields]:
             del managers[key]
 
@@ -263,7 +263,7 @@ class Ownership:
         if force:
             for entry, path in conflicts:
                 entry.fields.discard(path)
-        result = apply_merge(live, config, kind)
+        result: dict[str, Any] = apply_merge(live, config, kind)
         mine = managers.get((manager, "Apply"))
         previous = mine.fields if mine else set()
         others = set()

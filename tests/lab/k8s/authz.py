@@ -25,31 +25,17 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import errors
-from .protobuf import fields, object_meta
+from .protobuf import fields, object_meta, strings, with_spec
 
 RBAC = "rbac.authorization.k8s.io"
 
 
-def _pb_resource_attributes(data: bytes) -> dict[str, Any]:
-    names = {1: "namespace", 2: "verb", 3: "group", 4: "version", 5: "resource", 6: "subresource", 7: "name"}
-    return {names[n]: v.decode("utf-8") for n, v in fields(data) if n in names}
-
-
-def _pb_self_subject_access_review(data: bytes) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for number, value in fields(data):
-        if number == 1:
-            obj["metadata"] = object_meta(value)
-        elif number == 2:
-            spec: dict[str, Any] = {}
-            for sub, item in fields(value):
-                if sub == 1:
-                    spec["resourceAttributes"] = _pb_resource_attributes(item)
-                elif sub == 2:
-                    names = {1: "path", 2: "verb"}
-                    spec["nonResourceAttributes"] = {names[n]: v.decode("utf-8") for n, v in fields(item) if n in names}
-            obj["spec"] = spec
-    return obj
+def _pb_access_review_spec(spec: dict[str, Any], number: int, value: Any) -> None:
+    if number == 1:
+        spec["resourceAttributes"] = strings(value, {1: "namespace", 2: "verb", 3: "group", 4: "version", 5: "resource",
+                                                     6: "subresource", 7: "name"})
+    elif number == 2:
+        spec["nonResourceAttributes"] = strings(value, {1: "path", 2: "verb"})
 
 
 def _pb_self_subject_review(data: bytes) -> dict[str, Any]:
@@ -58,7 +44,7 @@ def _pb_self_subject_review(data: bytes) -> dict[str, Any]:
 
 
 DECODERS: dict[tuple[str, str], Callable[[bytes], dict[str, Any]]] = {
-    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): _pb_self_subject_access_review,
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): lambda data: with_spec(data, _pb_access_review_spec),
     ("authentication.k8s.io/v1", "SelfSubjectReview"): _pb_self_subject_review,
 }
 
@@ -139,7 +125,7 @@ def self_subject_access_review(store: Any, body: Any, user: dict[str, Any]) -> d
     if not resource and not non_resource:
         raise errors.invalid_object("SelfSubjectAccessReview", "authorization.k8s.io", "", [errors.invalid(
             "spec.resourceAttributes", None, "exactly one of nonResourceAttributes or resourceAttributes must be specified")])
-    allowed, reason = decide(store, user, resource or non_resource, bool(non_resource))
+    allowed, reason = decide(store, user, resource or non_resource or {}, bool(non_resource))
     status: dict[str, Any] = {"allowed": allowed}
     if reason:
         status["reason"] = reason

@@ -131,7 +131,7 @@ def _convert(node: Any, refs: dict[str, str]) -> Any:
     return converted
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _builtin_schemas(kinds: tuple[ResourceType, ...]) -> dict[str, dict[str, Any]]:
     """Every definition the built-in kinds reach, keyed by spec name (computed once)."""
     namer = _Namer()
@@ -164,7 +164,8 @@ def kind_name(rt: ResourceType) -> str:
 
 
 def _crd_schema(rt: ResourceType) -> dict[str, Any]:
-    schema = copy.deepcopy(rt.schema) if rt.schema else {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    schema: dict[str, Any] = (copy.deepcopy(rt.schema) if rt.schema
+                              else {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
     properties = schema.setdefault("properties", {})
     properties["metadata"] = {
         "description": "Standard object's metadata. More info: "

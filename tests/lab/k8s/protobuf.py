@@ -42,6 +42,7 @@ def fields(data: bytes) -> list[tuple[int, Any]]:
     """(field number, value) pairs; varints are ints, length-delimited values are bytes."""
     out: list[tuple[int, Any]] = []
     pos = 0
+    value: Any
     while pos < len(data):
         key, pos = _varint(data, pos)
         number, wire = key >> 3, key & 7
@@ -66,7 +67,33 @@ def _str(value: bytes) -> str:
     return value.decode("utf-8")
 
 
-def _map_entry(value: bytes) -> tuple[str, bytes]:
+def strings(data: bytes, names: dict[int, str]) -> dict[str, str]:
+    """The string fields of a message that ``names`` lists, by their JSON names."""
+    return {names[n]: _str(v) for n, v in fields(data) if n in names}
+
+
+def with_meta(data: bytes, field: Callable[[dict[str, Any], int, Any], None]) -> dict[str, Any]:
+    """A kind's message: ObjectMeta at field 1, every other field set on the object by ``field``."""
+    obj: dict[str, Any] = {}
+    for number, value in fields(data):
+        if number == 1:
+            obj["metadata"] = object_meta(value)
+        else:
+            field(obj, number, value)
+    return obj
+
+
+def with_spec(data: bytes, spec_field: Callable[[dict[str, Any], int, Any], None]) -> dict[str, Any]:
+    """A message of {metadata=1, spec=2}: ObjectMeta, and a spec whose fields ``spec_field`` sets one by one."""
+    def field(obj: dict[str, Any], number: int, value: Any) -> None:
+        if number == 2:
+            spec = obj["spec"] = {}
+            for sub, item in fields(value):
+                spec_field(spec, sub, item)
+    return with_meta(data, field)
+
+
+def map_entry(value: bytes) -> tuple[str, bytes]:
     key, val = "", b""
     for number, item in fields(value):
         if number == 1:
@@ -108,7 +135,7 @@ def object_meta(data: bytes) -> dict[str, Any]:
         elif number == 9:
             meta["deletionTimestamp"] = _time(value)
         elif number in (11, 12):
-            key, val = _map_entry(value)
+            key, val = map_entry(value)
             meta.setdefault("labels" if number == 11 else "annotations", {})[key] = _str(val)
         elif number == 13:
             meta.setdefault("ownerReferences", []).append(_owner_reference(value))
@@ -118,66 +145,45 @@ def object_meta(data: bytes) -> dict[str, Any]:
     return meta
 
 
-def _secret(data: bytes) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for number, value in fields(data):
-        if number == 1:
-            obj["metadata"] = object_meta(value)
-        elif number == 2:
-            key, val = _map_entry(value)
-            obj.setdefault("data", {})[key] = base64.b64encode(val).decode("ascii")
-        elif number == 3:
-            obj["type"] = _str(value)
-        elif number == 4:
-            key, val = _map_entry(value)
-            obj.setdefault("stringData", {})[key] = _str(val)
-        elif number == 5:
-            obj["immutable"] = bool(value)
-    return obj
+def _secret(obj: dict[str, Any], number: int, value: Any) -> None:
+    if number == 2:
+        key, val = map_entry(value)
+        obj.setdefault("data", {})[key] = base64.b64encode(val).decode("ascii")
+    elif number == 3:
+        obj["type"] = _str(value)
+    elif number == 4:
+        key, val = map_entry(value)
+        obj.setdefault("stringData", {})[key] = _str(val)
+    elif number == 5:
+        obj["immutable"] = bool(value)
 
 
-def _config_map(data: bytes) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for number, value in fields(data):
-        if number == 1:
-            obj["metadata"] = object_meta(value)
-        elif number == 2:
-            key, val = _map_entry(value)
-            obj.setdefault("data", {})[key] = _str(val)
-        elif number == 3:
-            key, val = _map_entry(value)
-            obj.setdefault("binaryData", {})[key] = base64.b64encode(val).decode("ascii")
-        elif number == 4:
-            obj["immutable"] = bool(value)
-    return obj
+def _config_map(obj: dict[str, Any], number: int, value: Any) -> None:
+    if number == 2:
+        key, val = map_entry(value)
+        obj.setdefault("data", {})[key] = _str(val)
+    elif number == 3:
+        key, val = map_entry(value)
+        obj.setdefault("binaryData", {})[key] = base64.b64encode(val).decode("ascii")
+    elif number == 4:
+        obj["immutable"] = bool(value)
 
 
-def _namespace(data: bytes) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for number, value in fields(data):
-        if number == 1:
-            obj["metadata"] = object_meta(value)
-        elif number == 2:
-            finalizers = [_str(v) for n, v in fields(value) if n == 1]
-            obj["spec"] = {"finalizers": finalizers} if finalizers else {}
-    return obj
+def _namespace(obj: dict[str, Any], number: int, value: Any) -> None:
+    if number == 2:
+        finalizers = [_str(v) for n, v in fields(value) if n == 1]
+        obj["spec"] = {"finalizers": finalizers} if finalizers else {}
 
 
-def _service_account(data: bytes) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for number, value in fields(data):
-        if number == 1:
-            obj["metadata"] = object_meta(value)
-        elif number == 2:
-            ref = {{1: "kind", 2: "namespace", 3: "name", 4: "uid", 5: "apiVersion"}[n]: _str(v)
-                   for n, v in fields(value) if n in (1, 2, 3, 4, 5)}
-            obj.setdefault("secrets", []).append(ref)
-        elif number == 3:
-            name = next((_str(v) for n, v in fields(value) if n == 1), "")
-            obj.setdefault("imagePullSecrets", []).append({"name": name})
-        elif number == 4:
-            obj["automountServiceAccountToken"] = bool(value)
-    return obj
+def _service_account(obj: dict[str, Any], number: int, value: Any) -> None:
+    if number == 2:
+        ref = strings(value, {1: "kind", 2: "namespace", 3: "name", 4: "uid", 5: "apiVersion"})
+        obj.setdefault("secrets", []).append(ref)
+    elif number == 3:
+        name = next((_str(v) for n, v in fields(value) if n == 1), "")
+        obj.setdefault("imagePullSecrets", []).append({"name": name})
+    elif number == 4:
+        obj["automountServiceAccountToken"] = bool(value)
 
 
 def _delete_options(data: bytes) -> dict[str, Any]:
@@ -188,8 +194,7 @@ def _delete_options(data: bytes) -> dict[str, Any]:
         if number == 1:
             obj["gracePeriodSeconds"] = value
         elif number == 2:
-            names = {1: "uid", 2: "resourceVersion"}
-            obj["preconditions"] = {names[n]: _str(v) for n, v in fields(value) if n in names}
+            obj["preconditions"] = strings(value, {1: "uid", 2: "resourceVersion"})
         elif number == 3:
             obj["orphanDependents"] = bool(value)
         elif number == 4:
@@ -199,51 +204,32 @@ def _delete_options(data: bytes) -> dict[str, Any]:
     return obj
 
 
-def _token_request(data: bytes) -> dict[str, Any]:
+def _token_request_spec(spec: dict[str, Any], number: int, value: Any) -> None:
     # authentication/v1 TokenRequest: spec=2 {audiences=1, boundObjectRef=3 {kind=1, apiVersion=2,
     # name=3, uid=4}, expirationSeconds=4}.
-    obj: dict[str, Any] = {}
-    for number, value in fields(data):
-        if number == 1:
-            obj["metadata"] = object_meta(value)
-        elif number == 2:
-            spec: dict[str, Any] = {}
-            for sub, item in fields(value):
-                if sub == 1:
-                    spec.setdefault("audiences", []).append(_str(item))
-                elif sub == 3:
-                    names = {1: "kind", 2: "apiVersion", 3: "name", 4: "uid"}
-                    spec["boundObjectRef"] = {names[n]: _str(v) for n, v in fields(item) if n in names}
-                elif sub == 4:
-                    spec["expirationSeconds"] = item
-            obj["spec"] = spec
-    return obj
+    if number == 1:
+        spec.setdefault("audiences", []).append(_str(value))
+    elif number == 3:
+        spec["boundObjectRef"] = strings(value, {1: "kind", 2: "apiVersion", 3: "name", 4: "uid"})
+    elif number == 4:
+        spec["expirationSeconds"] = value
 
 
-def _token_review(data: bytes) -> dict[str, Any]:
+def _token_review_spec(spec: dict[str, Any], number: int, value: Any) -> None:
     # authentication/v1 TokenReview: spec=2 {token=1, audiences=2}.
-    obj: dict[str, Any] = {}
-    for number, value in fields(data):
-        if number == 1:
-            obj["metadata"] = object_meta(value)
-        elif number == 2:
-            spec: dict[str, Any] = {}
-            for sub, item in fields(value):
-                if sub == 1:
-                    spec["token"] = _str(item)
-                elif sub == 2:
-                    spec.setdefault("audiences", []).append(_str(item))
-            obj["spec"] = spec
-    return obj
+    if number == 1:
+        spec["token"] = _str(value)
+    elif number == 2:
+        spec.setdefault("audiences", []).append(_str(value))
 
 
 DECODERS: dict[tuple[str, str], Callable[[bytes], dict[str, Any]]] = {
-    ("authentication.k8s.io/v1", "TokenRequest"): _token_request,
-    ("authentication.k8s.io/v1", "TokenReview"): _token_review,
-    ("v1", "Secret"): _secret,
-    ("v1", "ConfigMap"): _config_map,
-    ("v1", "Namespace"): _namespace,
-    ("v1", "ServiceAccount"): _service_account,
+    ("authentication.k8s.io/v1", "TokenRequest"): lambda data: with_spec(data, _token_request_spec),
+    ("authentication.k8s.io/v1", "TokenReview"): lambda data: with_spec(data, _token_review_spec),
+    ("v1", "Secret"): lambda data: with_meta(data, _secret),
+    ("v1", "ConfigMap"): lambda data: with_meta(data, _config_map),
+    ("v1", "Namespace"): lambda data: with_meta(data, _namespace),
+    ("v1", "ServiceAccount"): lambda data: with_meta(data, _service_account),
 }
 
 

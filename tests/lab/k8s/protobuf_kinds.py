@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .protobuf import fields, object_meta
+from .protobuf import fields, map_entry, object_meta, strings
 
 # Go pointer fields among the messages below (k8s.io/api apps/v1 and core/v1 types.go).
 POINTERS = frozenset((
@@ -259,15 +259,12 @@ def _value(kind: str, raw: Any) -> Any:
         selector: dict[str, Any] = {}
         for number, item in fields(raw):
             if number == 1:
-                key, val = _entry(item)
+                key, val = map_entry(item)
                 selector.setdefault("matchLabels", {})[key] = val.decode("utf-8")
             elif number == 2:
-                names = {1: "key", 2: "operator"}
-                requirement: dict[str, Any] = {}
+                requirement: dict[str, Any] = strings(item, {1: "key", 2: "operator"})
                 for sub, part in fields(item):
-                    if sub in names:
-                        requirement[names[sub]] = part.decode("utf-8")
-                    elif sub == 3:
+                    if sub == 3:
                         requirement.setdefault("values", []).append(part.decode("utf-8"))
                 selector.setdefault("matchExpressions", []).append(requirement)
             else:
@@ -278,16 +275,6 @@ def _value(kind: str, raw: Any) -> Any:
         parts = dict(fields(raw))
         return parts.get(2, 0) if parts.get(1, 0) == 0 else parts.get(3, b"").decode("utf-8")
     return message(kind, raw)
-
-
-def _entry(raw: bytes) -> tuple[str, bytes]:
-    key, val = "", b""
-    for number, item in fields(raw):
-        if number == 1:
-            key = item.decode("utf-8")
-        elif number == 2:
-            val = item
-    return key, val
 
 
 def message(name: str, raw: bytes) -> dict[str, Any]:
@@ -301,7 +288,7 @@ def message(name: str, raw: bytes) -> dict[str, Any]:
         if kind == "ignore":
             continue
         if kind in ("map", "quantities"):
-            key, val = _entry(raw_value)
+            key, val = map_entry(raw_value)
             if kind == "quantities":
                 val = next((v for n, v in fields(val) if n == 1), b"")  # resource.Quantity: string=1
             obj.setdefault(field, {})[key] = val.decode("utf-8")

@@ -1,4 +1,4 @@
-"""HTTP routing for the emulated apiserver: paths, verbs, query parameters, bodies, list and watch.
+"""HTTP routing for the emulated apiserver: paths, verbs, query parameters and bodies (list and watch: listwatch.py).
 
 Path layout (k8s.io/apiserver/pkg/endpoints/request/requestinfo.go):
 ``/api/v1[/watch][/namespaces/{ns}]/{resource}[/{name}[/{subresource}]]`` and the same under
@@ -9,63 +9,39 @@ details: clients tell "CRD not installed" from "object missing" by exactly that 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .. import ids
 from ..core import Request, Response, StreamWriter
-from . import authz, discovery, errors, openapi, protobuf, protobuf_kinds, tables
-from .api import BUILTIN_PATCH_TYPES, CUSTOM_PATCH_TYPES, PATCH_APPLY, PATCH_JSON, PATCH_STRATEGIC, Options, order
+from . import authz, discovery, errors, openapi, protobuf, protobuf_kinds, tables, tokens
+from .api import BUILTIN_PATCH_TYPES, CUSTOM_PATCH_TYPES, PATCH_APPLY, PATCH_JSON, PATCH_STRATEGIC
+from .listwatch import ListWatch
+from .options import Options
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
 from .resources import ResourceType
+from .responses import JSON, json_response, status_response, text_404, truthy
 from .selectors import Selector
 
 if TYPE_CHECKING:
     from .service import KubernetesService
 
-JSON = "application/json"
-TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 ACCEPTED_BODIES = [JSON, "application/yaml", protobuf.CONTENT_TYPE]
 ADMIN = {"username": "kubernetes-admin", "groups": ["system:masters", "system:authenticated"]}
 PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
-INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 # Protobuf request bodies of the kinds served from their own files.
 protobuf.DECODERS.update(authz.DECODERS)
 protobuf.DECODERS.update(protobuf_kinds.DECODERS)
-BOOKMARK_INTERVAL = 30.0
 
 
 class PageNotFound(Exception):
     """No route at all: the mux's plain-text 404."""
 
 
-def _text_404() -> Response:
-    return Response(404, b"404 page not found\n", {"Content-Type": "text/plain; charset=utf-8",
-                                                   "X-Content-Type-Options": "nosniff"})
-
-
-def _headers(extra: dict[str, str] | None = None) -> dict[str, str]:
-    headers = {"Content-Type": JSON, "Cache-Control": "no-cache, private", "Audit-Id": str(uuid.uuid4())}
-    headers.update(extra or {})
-    return headers
-
-
-def status_response(error: errors.ApiError) -> Response:
-    return Response(error.code, json.dumps(error.status).encode(), _headers())
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").lower() in ("1", "true")
-
-
 class Route:
-    __slots__ = ("group", "version", "namespace", "resource", "name", "subresource", "watch")
+    __slots__ = ("group", "name", "namespace", "resource", "subresource", "version", "watch")
 
     def __init__(self) -> None:
         self.group = ""
@@ -81,6 +57,7 @@ class Router:
     def __init__(self, service: KubernetesService):
         self.service = service
         self.api = service.api
+        self.listwatch = ListWatch(service.api)
 
     # -- entry -------------------------------------------------------------------------------
 
@@ -95,7 +72,7 @@ class Router:
         try:
             return self._dispatch(request, stream, path, user)
         except PageNotFound:
-            return _text_404()
+            return text_404()
         except errors.ApiError as exc:
             return status_response(exc)
 
@@ -124,10 +101,10 @@ class Router:
         token = token.strip()
         if token == ids.KUBE_ADMIN_TOKEN:
             return ADMIN
-        return self.api.authenticate(token)
+        return tokens.authenticate(self.api, token)
 
     def _json(self, code: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
-        return Response(code, json.dumps(payload).encode(), _headers(headers))
+        return json_response(code, payload, headers)
 
     # -- routing -----------------------------------------------------------------------------
 
@@ -231,13 +208,13 @@ class Router:
         ns = route.namespace
         if rt.namespaced and route.name is not None and ns is None:
             raise errors.resource_not_found()
-        if route.watch or (method == "GET" and route.name is None and _truthy(request.arg("watch"))):
+        if route.watch or (method == "GET" and route.name is None and truthy(request.arg("watch"))):
             self._verb(rt, "watch")
-            return self._watch(request, stream, rt, ns, route.name)
+            return self.listwatch.watch(request, stream, rt, ns, route.name)
         if method in ("GET", "HEAD"):
             if route.name is None:
                 self._verb(rt, "list")
-                return self._list(request, rt, ns)
+                return self.listwatch.list_objects(request, rt, ns)
             self._verb(rt, "get")
             if route.subresource == "scale":
                 return self._json(200, self.api.scale(rt, ns, route.name))
@@ -246,7 +223,7 @@ class Router:
             if route.subresource in ("", "status"):
                 obj = self.api.get(rt, ns, route.name)
                 if not route.subresource and tables.wants_table(request.headers.get("Accept") or ""):
-                    return self._table(request, rt, [obj], obj["metadata"].get("resourceVersion", ""))
+                    return self.listwatch.table(request, rt, [obj], obj["metadata"].get("resourceVersion", ""))
                 return self._json(200, obj)
             raise errors.ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if method == "POST":
@@ -282,7 +259,7 @@ class Router:
 
     def _pod_log(self, request: Request, namespace: str, name: str) -> Response:
         """pods/log: what the lab's processes wrote for the pod (kubectl logs; ``tailLines`` honoured)."""
-        self.api.get(self.api.registry.by_kind("v1", "Pod"), namespace, name)
+        self.api.get(self.api.resolve("v1", "Pod"), namespace, name)
         lines = self.service.pod_log(namespace, name)
         tail = request.arg("tailLines")
         if tail and tail.isdigit():
@@ -294,7 +271,7 @@ class Router:
         if route.name is not None:
             if route.subresource == "token" and rt.plural == "serviceaccounts":
                 opts = self._write_options(request, "CreateOptions")
-                result = self.api.token_request(route.namespace or "", route.name, self._body(request), opts)
+                result = tokens.token_request(self.api, route.namespace or "", route.name, self._body(request), opts)
                 return self._json(201, result)
             raise errors.ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         self._verb(rt, "create")
@@ -314,12 +291,12 @@ class Router:
                     "metadata": {"creationTimestamp": None}, "status": {"userInfo": info}}
         spec = (body or {}).get("spec") or {}
         token = spec.get("token") or ""
-        found = ADMIN if token == ids.KUBE_ADMIN_TOKEN else self.api.authenticate(token)
+        found = ADMIN if token == ids.KUBE_ADMIN_TOKEN else tokens.authenticate(self.api, token)
         status: dict[str, Any] = {"user": {}}
         if found:
             status = {"authenticated": True,
                       "user": {k: v for k, v in found.items() if k in ("username", "uid", "groups")},
-                      "audiences": spec.get("audiences") or found.get("audiences") or [self.api.api_audience]}
+                      "audiences": spec.get("audiences") or found.get("audiences") or [tokens.API_AUDIENCE]}
         else:
             status["error"] = "[invalid bearer token, service account token has been invalidated]"
         return {"kind": "TokenReview", "apiVersion": "authentication.k8s.io/v1",
@@ -381,7 +358,7 @@ class Router:
             # managerOrUserAgent: the User-Agent up to its first "/".
             manager = (request.headers.get("User-Agent") or "unknown").split("/")[0][:128]
         return Options(dry_run=bool(dry_run_values), manager=manager, field_validation=validation or "Warn",
-                       force=None if force is None else _truthy(force))
+                       force=None if force is None else truthy(force))
 
     def _delete_options(self, request: Request) -> Options:
         body: dict[str, Any] = {}
@@ -395,7 +372,7 @@ class Router:
         propagation = request.arg("propagationPolicy") or body.get("propagationPolicy")
         orphan = request.arg("orphanDependents")
         if propagation is None and (orphan is not None or body.get("orphanDependents") is not None):
-            propagation = "Orphan" if _truthy(orphan) or body.get("orphanDependents") is True else "Background"
+            propagation = "Orphan" if truthy(orphan) or body.get("orphanDependents") is True else "Background"
         return Options(dry_run=bool(dry_run_values), propagation=propagation,
                        preconditions=body.get("preconditions") or {})
 
@@ -431,154 +408,3 @@ class Router:
         if not opts.warnings:
             return {}
         return {"Warning": ", ".join(f'299 - {json.dumps(w)}' for w in opts.warnings)}
-
-    # -- list and watch ----------------------------------------------------------------------
-
-    def _list(self, request: Request, rt: ResourceType, namespace: str | None) -> Response:
-        selector = Selector(request.arg("labelSelector"), request.arg("fieldSelector"), rt.group, rt.kind)
-        items, rv = self.api.list(rt, namespace, selector)
-        start = ""
-        token = request.arg("continue")
-        if token:
-            try:
-                state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-                start = state["start"]
-            except (ValueError, KeyError, binascii.Error) as exc:
-                raise errors.bad_request(f"continue key is not valid: {exc}") from exc
-            items = [i for i in items if _list_key(i) > start]
-        metadata: dict[str, Any] = {"resourceVersion": str(rv)}
-        limit = int(request.arg("limit") or 0)
-        if limit > 0 and len(items) > limit:
-            remaining = len(items) - limit
-            items = items[:limit]
-            state = {"v": "meta.k8s.io/v1", "rv": rv, "start": _list_key(items[-1])}
-            metadata["continue"] = base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
-            if selector.empty:
-                metadata["remainingItemCount"] = remaining
-        if tables.wants_table(request.headers.get("Accept") or ""):
-            response = self._table(request, rt, items, metadata["resourceVersion"])
-            if "continue" in metadata:
-                body = json.loads(response.body)
-                body["metadata"]["continue"] = metadata["continue"]
-                response.body = json.dumps(body).encode()
-            return response
-        body = {"kind": rt.list_kind_name, "apiVersion": rt.api_version, "metadata": metadata, "items": items}
-        return self._json(200, body)
-
-    def _table(self, request: Request, rt: ResourceType, items: list[dict[str, Any]], rv: str) -> Response:
-        include = request.arg("includeObject") or "Metadata"
-        return self._json(200, tables.table(rt, items, rv, include), {"Content-Type": TABLE})
-
-    def _watch(self, request: Request, stream: StreamWriter, rt: ResourceType, namespace: str | None,
-               name: str | None) -> Response | None:
-        field_selector = request.arg("fieldSelector")
-        if name is not None:
-            field_selector = f"metadata.name={name}" + (f",{field_selector}" if field_selector else "")
-        selector = Selector(request.arg("labelSelector"), field_selector, rt.group, rt.kind)
-        send_initial = request.arg("sendInitialEvents")
-        bookmarks = _truthy(request.arg("allowWatchBookmarks"))
-        rv_param = request.arg("resourceVersion") or ""
-        problems = []
-        if send_initial is not None and request.arg("resourceVersionMatch") != "NotOlderThan":
-            problems.append(errors.forbidden_field("resourceVersionMatch",
-                                                   "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
-        if _truthy(send_initial) and not bookmarks:
-            problems.append(errors.forbidden_field("allowWatchBookmarks",
-                                                   "sendInitialEvents requires setting allowWatchBookmarks to true"))
-        if problems:
-            raise errors.invalid_object("ListOptions", "meta.k8s.io", "", problems)
-        timeout = float(request.arg("timeoutSeconds") or 1800)
-        deadline = time.monotonic() + timeout
-        store = self.api.store
-        gr = rt.group_resource
-        initial: list[dict[str, Any]] = []
-        with store.lock:
-            current = store.resource_version
-            if _truthy(send_initial) or (send_initial is None and rv_param in ("", "0")):
-                initial = self.api.list(rt, namespace, selector)[0]
-                last = current
-            else:
-                try:
-                    last = int(rv_param) if rv_param else current
-                except ValueError as exc:
-                    raise errors.bad_request(f"invalid resource version: {rv_param}") from exc
-                if last < store.compacted_rv:
-                    stream.start(200, _headers())
-                    self._send(stream, "ERROR", errors.gone(f"too old resource version: {last} ({store.compacted_rv + 1})").status)
-                    stream.end()
-                    return None
-        as_table = tables.wants_table(request.headers.get("Accept") or "")
-        include = request.arg("includeObject") or "Metadata"
-
-        def send(event_type: str, obj: dict[str, Any]) -> None:
-            if as_table:
-                # Watch events carry one-row Tables when the client asked for server-side printing.
-                obj = tables.table(rt, [obj], obj["metadata"].get("resourceVersion", ""), include)
-            self._send(stream, event_type, obj)
-
-        stream.start(200, _headers())
-        try:
-            for obj in initial:
-                send("ADDED", obj)
-            if _truthy(send_initial):
-                self._bookmark(stream, rt, current, initial_end=True)
-            last_bookmark = time.monotonic()
-            while not stream.closed and time.monotonic() < deadline:
-                with store.changed:
-                    events = store.events_after(last, gr)
-                    if not events:
-                        store.changed.wait(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
-                        events = store.events_after(last, gr)
-                for event in events:
-                    last = event.rv
-                    translated = self._translate(event, rt, namespace, selector)
-                    if translated is not None:
-                        send(*translated)
-                if stream.peer_closed:
-                    return None
-                if bookmarks and time.monotonic() - last_bookmark > BOOKMARK_INTERVAL:
-                    self._bookmark(stream, rt, store.resource_version)
-                    last_bookmark = time.monotonic()
-            stream.end()
-        except OSError:
-            # The client went away mid-stream: nothing left to answer.
-            return None
-        return None
-
-    def _translate(self, event: Any, rt: ResourceType, namespace: str | None,
-                   selector: Selector) -> tuple[str, dict[str, Any]] | None:
-        def visible(obj: dict[str, Any] | None) -> bool:
-            if obj is None:
-                return False
-            if namespace is not None and obj["metadata"].get("namespace") != namespace:
-                return False
-            return selector.matches(self.api.present(rt, obj))
-
-        now, before = visible(event.obj), visible(event.old)
-        obj = self.api.present(rt, event.obj)
-        if event.type == "ADDED":
-            return ("ADDED", obj) if now else None
-        if event.type == "DELETED":
-            return ("DELETED", obj) if before else None
-        if now and before:
-            return ("MODIFIED", obj)
-        if now:
-            return ("ADDED", obj)
-        if before:
-            return ("DELETED", obj)
-        return None
-
-    @staticmethod
-    def _send(stream: StreamWriter, event_type: str, obj: dict[str, Any]) -> None:
-        stream.write(json.dumps({"type": event_type, "object": order(obj)}).encode() + b"\n")
-
-    def _bookmark(self, stream: StreamWriter, rt: ResourceType, rv: int, initial_end: bool = False) -> None:
-        metadata: dict[str, Any] = {"resourceVersion": str(rv), "creationTimestamp": None}
-        if initial_end:
-            metadata["annotations"] = {INITIAL_EVENTS_END: "true"}
-        self._send(stream, "BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": metadata})
-
-
-def _list_key(obj: dict[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
-    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"

@@ -28,6 +28,7 @@ import datetime
 import time
 from typing import TYPE_CHECKING, Any
 
+from .options import Options
 from .store import now_rfc3339
 
 if TYPE_CHECKING:
@@ -162,7 +163,6 @@ class Scheduler:
         return involved
 
     def _create(self, pod: dict[str, Any], event: dict[str, Any]) -> None:
-        from .api import Options
         namespace = pod["metadata"]["namespace"]
         # client-go's recorder: <object name>.<unix nanoseconds in hex>.
         event["metadata"] = {"name": f"{pod['metadata']['name']}.{time.time_ns():x}", "namespace": namespace}

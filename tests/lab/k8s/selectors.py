@@ -23,7 +23,9 @@ _EXISTS_RE = re.compile(rf"^\s*(?P<neg>!?)\s*(?P<key>{_KEY})\s*$")
 
 def _split_top_level(selector: str) -> list[str]:
     """Split on commas that are not inside an ``in (...)`` value set."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in selector:
         if ch == "(":
             depth += 1
@@ -60,9 +62,9 @@ def parse_label_selector(selector: str | None) -> list[Requirement]:
             for value in values:
                 _check_value(value, key)
             if match.group("op") == "in":
-                requirements.append(lambda labels, k=key, vs=values: k in labels and labels[k] in vs)
+                requirements.append(_in(key, values))
             else:
-                requirements.append(lambda labels, k=key, vs=values: k not in labels or labels[k] not in vs)
+                requirements.append(_not_in(key, values))
             continue
         match = _CMP_RE.match(part)
         if match:
@@ -71,29 +73,55 @@ def parse_label_selector(selector: str | None) -> list[Requirement]:
                 if not re.fullmatch(r"-?\d+", value):
                     raise bad_request(f"unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer: {value}")
                 bound = int(value)
-                if op == ">":
-                    requirements.append(lambda labels, k=key, b=bound: k in labels and _int(labels[k]) is not None
-                                        and _int(labels[k]) > b)
-                else:
-                    requirements.append(lambda labels, k=key, b=bound: k in labels and _int(labels[k]) is not None
-                                        and _int(labels[k]) < b)
+                requirements.append(_compare(key, bound, op == ">"))
                 continue
             _check_value(value, key)
             if op == "!=":
-                requirements.append(lambda labels, k=key, v=value: labels.get(k) != v)
+                requirements.append(_not_equals(key, value))
             else:
-                requirements.append(lambda labels, k=key, v=value: k in labels and labels[k] == v)
+                requirements.append(_equals(key, value))
             continue
         match = _EXISTS_RE.match(part)
         if match:
             key = match.group("key")
             if match.group("neg"):
-                requirements.append(lambda labels, k=key: k not in labels)
+                requirements.append(_lacks(key))
             else:
-                requirements.append(lambda labels, k=key: k in labels)
+                requirements.append(_has(key))
             continue
         raise bad_request(f"unable to parse requirement: invalid label selector {selector!r}")
     return requirements
+
+
+def _in(key: str, values: set[str]) -> Requirement:
+    return lambda labels: key in labels and labels[key] in values
+
+
+def _not_in(key: str, values: set[str]) -> Requirement:
+    return lambda labels: key not in labels or labels[key] not in values
+
+
+def _compare(key: str, bound: int, greater: bool) -> Requirement:
+    def matches(labels: dict[str, str]) -> bool:
+        number = _int(labels[key]) if key in labels else None
+        return number is not None and (number > bound if greater else number < bound)
+    return matches
+
+
+def _equals(key: str, value: str) -> Requirement:
+    return lambda labels: key in labels and labels[key] == value
+
+
+def _not_equals(key: str, value: str) -> Requirement:
+    return lambda labels: labels.get(key) != value
+
+
+def _has(key: str) -> Requirement:
+    return lambda labels: key in labels
+
+
+def _lacks(key: str) -> Requirement:
+    return lambda labels: key not in labels
 
 
 def _int(value: str) -> int | None:

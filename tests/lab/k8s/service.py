@@ -10,12 +10,15 @@ from typing import Any
 import yaml
 
 from .. import ids
+from .. import services as lab_services
 from ..core import Fault, Request, Response, Service, StreamWriter
 from . import errors
 from .aggregation import Aggregator
-from .api import Api, Options
-from .controllers import NODE_NAME, Controllers
+from .api import Api
+from .controller_base import NODE_NAME
+from .controllers import Controllers
 from .oidc import TokenIssuer
+from .options import Options
 from .resources import BUILTINS, ResourceType
 from .routes import Router
 
@@ -74,7 +77,7 @@ class KubernetesService(Service):
         """The API server's gitVersion: the backing cluster's Kubernetes version as ARM reports it (the AKS
         cluster's currentKubernetesVersion, or the connected cluster's distributionVersion), so both agree."""
         from ..azure import aks_versions, connectedclusters, seed
-        arm = self.lab.services.get("arm")
+        arm = lab_services.arm(self.lab)
         version = None
         if arm is not None and self.lab.setting("k8s_cluster") == "arc":
             cluster = connectedclusters.backing_cluster(arm) or {}
@@ -86,7 +89,7 @@ class KubernetesService(Service):
 
     def _workload_identity_webhook(self) -> bool:
         from ..azure.connectedclusters import workload_identity_webhook
-        return workload_identity_webhook(self.lab.services.get("arm"))
+        return workload_identity_webhook(lab_services.arm(self.lab))
 
     @property
     def api_root_issuer(self) -> str:
@@ -98,7 +101,7 @@ class KubernetesService(Service):
         return os.path.join(self.lab.state_dir, "kubeconfig")
 
     def _authority_host(self) -> str:
-        entra = self.lab.services.get("entra")
+        entra = lab_services.entra(self.lab)
         if entra is not None and entra.url:
             return entra.url.rstrip("/") + "/"
         return PUBLIC_AUTHORITY

@@ -41,7 +41,7 @@ def object_key(obj: dict[str, Any]) -> Key:
 
 
 class WatchEvent:
-    __slots__ = ("rv", "group_resource", "type", "obj", "old")
+    __slots__ = ("group_resource", "obj", "old", "rv", "type")
 
     def __init__(self, rv: int, group_resource: GroupResource, type_: str, obj: dict[str, Any],
                  old: dict[str, Any] | None):

@@ -14,10 +14,11 @@ import threading
 import traceback
 from typing import Any
 
+from .. import services as lab_services
 from ..core import Request, Response, Service, StreamWriter
 from .controller import Keda
-from .sampleapp import SampleApp, is_sample
 from .metrics_api import MetricsApi
+from .sampleapp import SampleApp, is_sample
 from .webhooks import KedaWebhooks
 
 TICK_SECONDS = 0.1
@@ -35,7 +36,7 @@ class KedaService(Service):
         self._wake = threading.Event()
 
     def started(self) -> None:
-        k8s = self.lab.services.get("k8s")
+        k8s = lab_services.k8s(self.lab)
         if k8s is None:
             return
         # Job pods of the sample app stay Running until the app has done its work.

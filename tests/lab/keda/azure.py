@@ -55,10 +55,12 @@ def _target(lab: Any, host: str) -> str | None:
     services = lab.services
     servicebus = services.get("servicebus")
     if servicebus is not None and servicebus.namespace_record(host) is not None:
-        return servicebus.url
+        url: str = servicebus.url
+        return url
     prometheus = services.get("prometheus")
     if prometheus is not None and prometheus.workspace(host) is not None:
-        return prometheus.url
+        url = prometheus.url
+        return url
     return None
 
 
@@ -72,7 +74,7 @@ def request(lab: Any, method: str, url: str, headers: dict[str, str] | None = No
         raise NetError(f'{method.title()} "{url}": dial tcp: lookup {host}: no such host')
     if target:
         lab_parts = urllib.parse.urlsplit(target)
-        connect_host, connect_port = lab_parts.hostname, lab_parts.port
+        connect_host, connect_port = lab_parts.hostname or "127.0.0.1", lab_parts.port
     else:
         connect_host, connect_port = host, parts.port or 443
     context = ssl.create_default_context(cafile=lab.pki.get("ca"))
@@ -136,7 +138,8 @@ def get_token(lab: Any, credential: WorkloadCredential, assertion: str, scope: s
     except NetError as exc:
         raise ScalerError(chain_error(f"WorkloadIdentityCredential: {exc}")) from exc
     if answer.status == 200:
-        return json.loads(answer.body)["access_token"]
+        token: str = json.loads(answer.body)["access_token"]
+        return token
     try:
         pretty = json.dumps(json.loads(answer.body), indent=2)
     except ValueError:
@@ -182,7 +185,7 @@ def milli(value: float) -> str:
     """A value as the HPA sees it: a resource.Quantity, milli-units when not whole (scaler.go quantityFromFloat64)."""
     if value < 0:
         value = 0.0
-    thousandths = int(round(value * 1000))
+    thousandths = round(value * 1000)
     return str(thousandths // 1000) if thousandths % 1000 == 0 else f"{thousandths}m"
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..k8s import errors as k8s_errors
 from . import azure, oplog
@@ -29,9 +29,8 @@ from .clock import Clock
 from .events import Recorder
 from .scaledjob import ScaledJobLoop
 from .scaledobject import ScaledObjectLoop
-from .status import version_of
+from .status import GROUP_VERSION, init_conditions, version_of
 
-GROUP_VERSION = "keda.sh/v1alpha1"
 OPERATOR_MANAGER = "keda-operator"
 DEFAULT_POLLING = 30
 FINALIZER = "finalizer.keda.sh"
@@ -40,11 +39,26 @@ FINALIZER = "finalizer.keda.sh"
 def signing_issuer(k8s: Any) -> str:
     """The issuer kube-apiserver signs new service account tokens with (the first --service-account-issuer)."""
     issuers = getattr(k8s, "token_issuers", None)
-    return issuers[0] if issuers else k8s.issuer_url
+    issuer: str = issuers[0] if issuers else k8s.issuer_url
+    return issuer
 
 
 def _rfc3339() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class Pass(NamedTuple):
+    """What one reconcile pass of a ScaledObject or ScaledJob starts from."""
+
+    meta: dict[str, Any]
+    spec: dict[str, Any]
+    namespace: str
+    name: str
+    version: tuple[int, ...]
+    fields: dict[str, Any]  # the structured log's object fields
+    rt: Any  # the kind's ResourceType
+    state: dict[str, Any]  # what the loop keeps for this object under this operator
+    status: dict[str, Any]  # a copy of the status, conditions initialised
 
 
 class Keda(ScaledObjectLoop, ScaledJobLoop):
@@ -64,7 +78,7 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
             self.known: dict[str, tuple[str, dict[str, Any], str]] = {}
             self.clock.reset()
             self.recorder.reset()
-            self.tokens: dict[tuple, tuple[str, float]] = {}
+            self.tokens: dict[tuple[Any, ...], tuple[str, float]] = {}
             self.started_pods: set[str] = set()
 
     # -- cluster access ------------------------------------------------------------------------------
@@ -80,14 +94,16 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
         rt = self._rt(api_version, kind)
         if rt is None:
             return []
-        return self.k8s.api.list(rt, namespace)[0]
+        items: list[dict[str, Any]] = self.k8s.api.list(rt, namespace)[0]
+        return items
 
     def _find(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         rt = self._rt(api_version, kind)
         if rt is None:
             return None
         with self.k8s.api.lock:
-            return self.k8s.api.find(rt, namespace, name)
+            found: dict[str, Any] | None = self.k8s.api.find(rt, namespace, name)
+            return found
 
     def operator_pod(self) -> dict[str, Any] | None:
         pods = [p for p in self._list("v1", "Pod")
@@ -109,6 +125,24 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
         with self.lock:
             self.recorder.emit(operator, obj, etype, reason, message, component, action or reason,
                                version_of(operator) >= (2, 20))
+
+    def begin(self, operator: dict[str, Any], obj: dict[str, Any], labels: dict[str, str] | None = None) -> Pass:
+        """The start of a reconcile pass: the object's parts, its state, a status copy; then bookkeeping."""
+        meta, kind = obj["metadata"], obj["kind"]
+        status = copy.deepcopy(obj.get("status") or {})
+        init_conditions(status)
+        # The status' trigger and authentication summaries (scaledobject_controller.go / scaledjob_controller.go).
+        triggers = (obj.get("spec") or {}).get("triggers") or []
+        status["triggersTypes"] = ",".join(dict.fromkeys(t.get("type", "") for t in triggers))
+        auth_names = ",".join(dict.fromkeys(str((t.get("authenticationRef") or {}).get("name")) for t in triggers
+                                            if (t.get("authenticationRef") or {}).get("name")))
+        if auth_names:
+            status["authenticationsTypes"] = auth_names
+        begun = Pass(meta, obj.get("spec") or {}, meta["namespace"], meta["name"], version_of(operator),
+                     {"type": kind, "namespace": meta["namespace"], "name": meta["name"]}, self._rt(GROUP_VERSION, kind),
+                     self.state.setdefault(f"{meta['uid']}/{operator['metadata']['uid']}", {}), status)
+        self.bookkeeping(operator, obj, labels)
+        return begun
 
     # -- bookkeeping -----------------------------------------------------------------------------------
 
@@ -259,6 +293,7 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
     def _measure(self, operator: dict[str, Any], obj: dict[str, Any], scaler: dict[str, Any],
                  fields: dict[str, Any]) -> float:
         meta, auth = scaler["meta"], scaler["auth"]
+        token: str | None = None
         if scaler["type"] == "azure-servicebus":
             try:
                 token = self._token(operator, obj, auth, azure.SERVICEBUS_SCOPE, scaler["logger"], fields)
@@ -266,7 +301,6 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
             except azure.ScalerError as exc:
                 self.log(operator, "ERROR", scaler["logger"], "error getting service bus entity length", dict(fields, error=str(exc)))
                 raise
-        token = None
         url = azure.prometheus_url(meta)
         if auth["provider"] == "azure-workload":
             try:
@@ -286,7 +320,7 @@ class Keda(ScaledObjectLoop, ScaledJobLoop):
 
     def _poll(self, operator: dict[str, Any], obj: dict[str, Any], scalers: list[dict[str, Any]],
               fields: dict[str, Any]) -> list[tuple[dict[str, Any], float | None, str | None]]:
-        results = []
+        results: list[tuple[dict[str, Any], float | None, str | None]] = []
         for scaler in scalers:
             try:
                 value = self._measure(operator, obj, scaler, fields)

@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from ..k8s import errors as k8s_errors
-from ..k8s.api import Options
+from ..k8s.options import Options
 
 AGGREGATE_MAX_EVENTS = 10  # defaultAggregateMaxEvents
 AGGREGATE_INTERVAL = 600  # defaultAggregateIntervalInSeconds
@@ -51,10 +51,10 @@ class Recorder:
         self.reset()
 
     def reset(self) -> None:
-        self.series: dict[tuple, tuple[str, str, float]] = {}
-        self.aggregates: dict[tuple, tuple[set[str], float]] = {}
-        self.observed: dict[tuple, tuple[str, str]] = {}
-        self.buckets: dict[tuple, tuple[float, float]] = {}
+        self.series: dict[tuple[Any, ...], tuple[str, str, float]] = {}
+        self.aggregates: dict[tuple[Any, ...], tuple[set[str], float]] = {}
+        self.observed: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self.buckets: dict[tuple[Any, ...], tuple[float, float]] = {}
 
     def emit(self, operator: dict[str, Any], obj: dict[str, Any], etype: str, reason: str, message: str,
              component: str, action: str, v20: bool) -> None:
@@ -104,7 +104,7 @@ class Recorder:
 
     # -- core/v1 with the EventCorrelator (≤ 2.19) ------------------------------------------------------
 
-    def _take_token(self, spam_key: tuple, now: float) -> bool:
+    def _take_token(self, spam_key: tuple[Any, ...], now: float) -> bool:
         tokens, last = self.buckets.get(spam_key, (float(SPAM_BURST), now))
         tokens = min(float(SPAM_BURST), tokens + (now - last) * SPAM_QPS)
         if tokens < 1.0:
@@ -126,7 +126,7 @@ class Recorder:
         self.aggregates[aggregate_key] = (local_keys, now)
         if len(local_keys) >= AGGREGATE_MAX_EVENTS:
             local_keys.discard(next(iter(local_keys)))
-            key: tuple = ("aggregate", *aggregate_key)
+            key: tuple[Any, ...] = ("aggregate", *aggregate_key)
             message = COMBINED + message
         else:
             key = ("event", *aggregate_key, message)

@@ -20,11 +20,10 @@ import math
 from typing import Any
 
 from ..k8s import errors as k8s_errors
-from ..k8s.api import Options
+from ..k8s.options import Options
 from . import clock
-from .status import get_condition, init_conditions, set_condition, version_of
+from .status import GROUP_VERSION, get_condition, set_condition, version_of
 
-GROUP_VERSION = "keda.sh/v1alpha1"
 SJ_LABEL = "scaledjob.keda.sh/name"
 PAUSED = "autoscaling.keda.sh/paused"
 OPERATOR_MANAGER = "keda-operator"
@@ -146,21 +145,8 @@ class ScaledJobLoop:
 
     def scaled_job(self, operator: dict[str, Any], sj: dict[str, Any]) -> None:
         keda: Any = self
-        meta, spec = sj["metadata"], sj.get("spec") or {}
-        namespace, name = meta["namespace"], meta["name"]
-        version = version_of(operator)
-        fields = {"type": "ScaledJob", "namespace": namespace, "name": name}
-        rt = keda._rt(GROUP_VERSION, "ScaledJob")
-        state = keda.state.setdefault(f"{meta['uid']}/{operator['metadata']['uid']}", {})
-        status = copy.deepcopy(sj.get("status") or {})
-        init_conditions(status)
-        keda.bookkeeping(operator, sj)
+        meta, spec, namespace, name, version, fields, rt, state, status = keda.begin(operator, sj)
         triggers = spec.get("triggers") or []
-        status["triggersTypes"] = ",".join(dict.fromkeys(t.get("type", "") for t in triggers))
-        auth_names = ",".join(dict.fromkeys((t.get("authenticationRef") or {}).get("name") for t in triggers
-                                            if (t.get("authenticationRef") or {}).get("name")))
-        if auth_names:
-            status["authenticationsTypes"] = auth_names
         if pause_wanted(sj):
             if get_condition(status, "Paused") != "True":
                 keda.log(operator, "INFO", "", "ScaledJob is paused, stopping scaling loop.",

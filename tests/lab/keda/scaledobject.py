@@ -23,11 +23,10 @@ import time
 from typing import Any
 
 from ..k8s import errors as k8s_errors
-from ..k8s.api import Options
+from ..k8s.options import Options
 from . import azure, clock, fallback, pause
-from .status import get_condition, init_conditions, set_condition, version_of
+from .status import GROUP_VERSION, get_condition, set_condition, version_of
 
-GROUP_VERSION = "keda.sh/v1alpha1"
 OPERATOR_MANAGER = "keda-operator"
 HPA_MANAGER = "kube-controller-manager"
 SO_LABEL = "scaledobject.keda.sh/name"
@@ -55,17 +54,9 @@ class ScaledObjectLoop:
 
     def scaled_object(self, operator: dict[str, Any], so: dict[str, Any]) -> None:
         keda: Any = self
-        meta, spec = so["metadata"], so.get("spec") or {}
-        namespace, name = meta["namespace"], meta["name"]
-        version = version_of(operator)
-        fields = {"type": "ScaledObject", "namespace": namespace, "name": name}
+        meta, spec, namespace, name, version, fields, rt, state, status = keda.begin(operator, so, {SO_LABEL: so["metadata"]["name"]})
         controller_fields = {"controller": "scaledobject", "controllerGroup": "keda.sh", "controllerKind": "ScaledObject",
                              "ScaledObject": {"name": name, "namespace": namespace}, "namespace": namespace, "name": name}
-        rt = keda._rt(GROUP_VERSION, "ScaledObject")
-        state = keda.state.setdefault(f"{meta['uid']}/{operator['metadata']['uid']}", {})
-        status = copy.deepcopy(so.get("status") or {})
-        init_conditions(status)
-        keda.bookkeeping(operator, so, {SO_LABEL: name})
         ref = spec.get("scaleTargetRef") or {}
         target_kind = ref.get("kind") or "Deployment"
         target_api = ref.get("apiVersion") or "apps/v1"
@@ -74,11 +65,6 @@ class ScaledObjectLoop:
         group = target_api.split("/")[0] if "/" in target_api else ""
         api_version = target_api.split("/")[-1]
         triggers = spec.get("triggers") or []
-        status["triggersTypes"] = ",".join(dict.fromkeys(t.get("type", "") for t in triggers))
-        auth_names = ",".join(dict.fromkeys((t.get("authenticationRef") or {}).get("name") for t in triggers
-                                            if (t.get("authenticationRef") or {}).get("name")))
-        if auth_names:
-            status["authenticationsTypes"] = auth_names
         if not state.get("reconciled"):
             keda.log(operator, "INFO", "", "Reconciling ScaledObject", controller_fields)
         hpa_name = ((spec.get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get("name") or f"keda-hpa-{name}"
@@ -179,7 +165,7 @@ class ScaledObjectLoop:
             keda.event(operator, so, "Normal", reason, note)
 
     def _request_scale(self, operator: dict[str, Any], so: dict[str, Any], status: dict[str, Any], target_rt: Any, target: str,
-                       current: int, active: bool, is_error: bool, results: list) -> int:
+                       current: int, active: bool, is_error: bool, results: list[tuple[dict[str, Any], float | None, str | None]]) -> int:
         """RequestScale (executor/scale_scaledobjects.go); returns the target's replicas afterwards."""
         keda: Any = self
         spec = so.get("spec") or {}
@@ -281,9 +267,9 @@ class ScaledObjectLoop:
         existing = keda._find("autoscaling/v2", "HorizontalPodAutoscaler", meta["namespace"], hpa_name)
         owner = {"apiVersion": GROUP_VERSION, "kind": "ScaledObject", "name": meta["name"], "uid": meta["uid"],
                  "controller": True, "blockOwnerDeletion": True}
-        body = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                "metadata": {"name": hpa_name, "namespace": meta["namespace"], "labels": labels,
-                             "ownerReferences": [owner]}, "spec": hpa_spec}
+        body: dict[str, Any] = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                                "metadata": {"name": hpa_name, "namespace": meta["namespace"], "labels": labels,
+                                             "ownerReferences": [owner]}, "spec": hpa_spec}
         if meta.get("annotations"):
             body["metadata"]["annotations"] = dict(meta["annotations"])
         with keda.k8s.api.transaction():
@@ -296,7 +282,7 @@ class ScaledObjectLoop:
                 keda.k8s.api.update(rt, meta["namespace"], hpa_name, updated, Options(manager=OPERATOR_MANAGER))
 
     def _hpa_sync(self, operator: dict[str, Any], so: dict[str, Any], hpa_name: str, target_rt: Any, target: str,
-                  results: list, current: int, fallback_answers: dict[str, float]) -> None:
+                  results: list[tuple[dict[str, Any], float | None, str | None]], current: int, fallback_answers: dict[str, float]) -> None:
         keda: Any = self
         namespace, name = so["metadata"]["namespace"], so["metadata"]["name"]
         hpa = keda._find("autoscaling/v2", "HorizontalPodAutoscaler", namespace, hpa_name)

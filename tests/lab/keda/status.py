@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+GROUP_VERSION = "keda.sh/v1alpha1"
+
 
 def version_of(pod: dict[str, Any]) -> tuple[int, ...]:
     labels = pod["metadata"].get("labels") or {}

@@ -27,7 +27,7 @@ import urllib.parse
 from typing import Any
 
 from ..k8s import errors as k8s_errors
-from .controller import version_of
+from .status import version_of
 
 WEBHOOK_SERVICE = "keda-admission-webhooks"
 SCALED_OBJECT_PATH = "/validate-keda-sh-v1alpha1-scaledobject"
@@ -90,7 +90,7 @@ class Denied(Exception):
 
 def _positive(quantity: Any) -> bool:
     match = re.match(r"^\s*([0-9.]+)", str(quantity))
-    return bool(match) and float(match.group(1) or 0) > 0
+    return match is not None and float(match.group(1) or 0) > 0
 
 
 def _hpa_name(so: dict[str, Any]) -> str:

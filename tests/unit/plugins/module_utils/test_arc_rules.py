@@ -47,21 +47,33 @@ def test_plan_changes_only_what_differs(current, requested, changes):
     assert arc.plan(current, requested) == changes
 
 
-@pytest.mark.parametrize("current, requested, option, text", [
-    (ON, {**READ, "oidc_issuer": False}, "oidc_issuer", arc.OIDC_CANNOT_BE_DISABLED),
-    (OFF, {**READ, "oidc_issuer": False}, "oidc_issuer", arc.OIDC_CANNOT_BE_DISABLED),
-    (ON, {**READ, "self_hosted_issuer_url": SELF_HOSTED}, "self_hosted_issuer_url", arc.SELF_HOSTED_NEEDS_OIDC),
-    (OFF, {**READ, "oidc_issuer": True, "self_hosted_issuer_url": "http://x/"}, "self_hosted_issuer_url", "https URL"),
-    (OFF, {**READ, "workload_identity": True}, "workload_identity", "needs the OIDC issuer"),
-    (OFF, {**READ, "oidc_issuer": True, "self_hosted_issuer_url": SELF_HOSTED + "\n"}, "self_hosted_issuer_url",
+PARAMS = {"resource_group": "rg", "name": "c", "timeout": 1800}
+
+
+@pytest.mark.parametrize("requested, option, text", [
+    ({**READ, "oidc_issuer": False}, "oidc_issuer", arc.OIDC_CANNOT_BE_DISABLED),
+    ({**READ, "self_hosted_issuer_url": SELF_HOSTED}, "self_hosted_issuer_url", arc.SELF_HOSTED_NEEDS_OIDC),
+    ({**READ, "oidc_issuer": True, "self_hosted_issuer_url": "http://x/"}, "self_hosted_issuer_url", "https URL"),
+    ({**READ, "oidc_issuer": True, "self_hosted_issuer_url": SELF_HOSTED + "\n"}, "self_hosted_issuer_url",
      "holds white space"),
-    (OFF, {**READ, "oidc_issuer": True, "self_hosted_issuer_url": SELF_HOSTED + " "}, "self_hosted_issuer_url",
+    ({**READ, "oidc_issuer": True, "self_hosted_issuer_url": SELF_HOSTED + " "}, "self_hosted_issuer_url",
      "holds white space"),
 ])
-def test_plan_refuses_what_the_cli_refuses(current, requested, option, text):
+def test_build_refuses_what_the_cli_refuses(requested, option, text):
     with pytest.raises(OptionError) as err:
-        arc.plan(current, requested)
+        arc.build({**PARAMS, **requested})
     assert str(err.value).startswith(option + ": ") and text in str(err.value)
+
+
+def test_build_states_the_plan():
+    plan = arc.build({**PARAMS, **READ, "oidc_issuer": True, "workload_identity": True})
+    assert plan == arc.ArcPlan("rg", "c", {**READ, "oidc_issuer": True, "workload_identity": True}, 1800)
+
+
+def test_plan_refuses_workload_identity_on_a_cluster_without_the_issuer():
+    with pytest.raises(OptionError) as err:
+        arc.plan(OFF, {**READ, "workload_identity": True})
+    assert str(err.value).startswith("workload_identity: ") and "needs the OIDC issuer" in str(err.value)
 
 
 def test_update_body_echoes_what_the_put_requires_and_drops_read_only_fields():

@@ -36,7 +36,7 @@ SUB = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
 
 
 def test_checks_resolve_resource_groups_and_keep_resource_scopes():
-    planned = permissions.build([
+    planned = permissions.build_checks([
         {"resource_group": "rg-a", "actions": [WRITE, WRITE]},
         {"scope": f"/subscriptions/{SUB}/resourceGroups/rg-b/providers/Microsoft.ServiceBus/namespaces/ns/", "actions": [WRITE]},
     ], SUB)
@@ -51,7 +51,7 @@ def test_checks_resolve_resource_groups_and_keep_resource_scopes():
 
 
 def test_a_resource_group_is_read_at_its_percent_encoded_path():
-    [planned] = permissions.build([{"resource_group": "rg-ä(1)", "actions": [WRITE]}], SUB)
+    [planned] = permissions.build_checks([{"resource_group": "rg-ä(1)", "actions": [WRITE]}], SUB)
     assert planned["group_path"] == f"/subscriptions/{SUB}/resourceGroups/rg-%C3%A4%281%29"
 
 
@@ -65,16 +65,29 @@ def test_a_resource_group_is_read_at_its_percent_encoded_path():
 ])
 def test_bad_checks_are_refused_naming_the_option(check, message):
     with pytest.raises(OptionError) as refused:
-        permissions.build([check], SUB)
+        permissions.build_checks([check], SUB)
     assert str(refused.value).startswith(message)
 
 
 def test_a_subscription_id_that_is_not_a_guid_is_refused_before_any_read():
     with pytest.raises(OptionError, match="^subscription_id: "):
-        permissions.build([{"resource_group": "rg", "actions": [WRITE]}], "s")
+        permissions.build_checks([{"resource_group": "rg", "actions": [WRITE]}], "s")
 
 
 def test_the_fix_names_a_role_that_grants_the_action():
     assert permissions.fix_for(WRITE) == "Role Based Access Control Administrator or User Access Administrator"
     assert permissions.fix_for("Microsoft.ManagedIdentity/userAssignedIdentities/write") == "Managed Identity Contributor"
     assert permissions.fix_for("Microsoft.ServiceBus/namespaces/write") == "Contributor"
+
+
+def test_build_needs_the_subscription_only_for_a_resource_group():
+    scope = f"/subscriptions/{SUB}/resourceGroups/rg"
+    plan = permissions.build({"checks": [{"scope": scope, "actions": [WRITE]}], "fail_on_missing": False,
+                              "subscription_id": None})
+    assert [check["scope"] for check in plan.checks] == [scope] and plan.fail_on_missing is False
+    with pytest.raises(OptionError, match=r"^subscription_id: required \(the option or AZURE_SUBSCRIPTION_ID\)"):
+        permissions.build({"checks": [{"resource_group": "rg", "actions": [WRITE]}], "fail_on_missing": True,
+                           "subscription_id": None})
+    plan = permissions.build({"checks": [{"resource_group": "rg", "actions": [WRITE]}], "fail_on_missing": True,
+                              "subscription_id": SUB})
+    assert plan.checks[0]["scope"] == scope

@@ -302,7 +302,7 @@ def test_update_body_flips_only_the_requested_flags_and_keeps_siblings():
 def test_cluster_state_reads_the_chain_fields():
     state = aks.cluster_state(CLUSTER)
     assert state == {"id": CLUSTER["id"], "name": "c", "location": "eastus", "kubernetes_version": "1.33.2",
-                     "oidc_issuer": True, "oidc_issuer_url": ISSUER, "workload_identity": False, "keda": False,
+                     "oidc_issuer": True, "oidc_issuer_url": ISSUER, "issuer_url": ISSUER, "workload_identity": False, "keda": False,
                      "provisioning_state": "Succeeded"}
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import copy
 
 import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _trust_chain as _chain
+from ansible_collections.kedaops.aks.plugins.module_utils import _trust_chain as core
+from ansible_collections.kedaops.aks.plugins.module_utils import _trust_chain_checks as _chain
 from ansible_collections.kedaops.aks.plugins.module_utils import _trust_chain_probe as probing
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 ISSUER = "https://eastus.oic.prod-aks.azure.com/tenant/guid/"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
@@ -254,3 +257,36 @@ def test_the_audience_fix_is_a_whole_command():
         f"subject={SUBJECT} audiences=['api://AzureADTokenExchange'] (az identity federated-credential update "
         f"--resource-group rg --identity-name mi --name keda-operator --issuer {ISSUER} --subject {SUBJECT} "
         "--audiences api://AzureADTokenExchange)")
+
+
+# --- build: the options become a plan, every refusal before the first read ---------------------
+
+
+def chain_params(**given):
+    """The module's parameters as AnsibleModule fills them from its own spec and rules."""
+    validation = ArgumentSpecValidator(core.ARGUMENT_SPEC, **core.RULES).validate(
+        {"issuer_url": ISSUER, "identity_client_id": CLIENT_ID, **given})
+    assert not validation.error_messages, validation.error_messages
+    return dict(validation.validated_parameters)
+
+
+def test_build_plans_what_the_options_name():
+    plan = core.build(chain_params(scalers=[{"name": "worker"}],
+                                   trigger_auths=[{"name": "wi", "kind": "ClusterTriggerAuthentication"}]))
+    assert (plan.issuer_url, plan.identity_client_id, plan.cluster_name, plan.cluster_kind) == (
+        ISSUER, CLIENT_ID, None, "aks")
+    assert plan.scalers == [{"kind": "ScaledObject", "name": "worker", "namespace": "default"}]
+    assert plan.trigger_auths == [{"kind": "ClusterTriggerAuthentication", "name": "wi", "namespace": None}]
+    assert (plan.role_assignments, plan.probe_token_exchange, plan.wait_timeout) == ([], False, 0)
+
+
+@pytest.mark.parametrize("given, option", [
+    ({"operator_namespace": "Keda"}, "operator_namespace: 'Keda' is not a valid DNS-1123 label"),
+    ({"scalers": [{"name": "worker"}, {"name": "Bad_Name"}]}, "scalers[1].name: 'Bad_Name'"),
+    ({"trigger_auths": [{"name": "wi", "namespace": "a/b"}]}, "trigger_auths[0].namespace: 'a/b'"),
+    ({"role_assignments": [{"scope": "subscriptions/x", "role": "Reader"}]}, "role_assignments[0].scope:"),
+])
+def test_build_refuses_a_name_no_object_can_have(given, option):
+    with pytest.raises(OptionError) as refused:
+        core.build(chain_params(**given))
+    assert str(refused.value).startswith(option)

@@ -190,3 +190,21 @@ def test_polling_waits_what_the_service_asks(conn, azure_env):
     polling = adaptive_polling(ARMPolling, 10.0)
     polling._pipeline_response = _response(conn, path, "PUT", body)  # pylint: disable=protected-access
     assert polling._extract_delay() == 0.1  # pylint: disable=protected-access
+
+
+def test_missing_ok_declares_a_404_as_absent_and_only_a_404(conn, azure_env):
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_aks import cluster_path  # pylint: disable=import-outside-toplevel
+
+    arm = conn.arm()
+    missing = cluster_path(conn.subscription_id, RG, "no-such-cluster")
+    assert arm.get(missing, "2024-10-01", "reading", missing_ok=True) is None
+    with pytest.raises(AzureError) as err:
+        arm.get(missing, "2024-10-01", "reading")
+    assert (err.value.code, err.value.status) == ("ResourceNotFound", 404)
+    present = cluster_path(conn.subscription_id, RG, azure_env.env["LAB_AKS_NAME"])
+    assert arm.get(present, "2024-10-01", "reading", missing_ok=True)["name"] == azure_env.env["LAB_AKS_NAME"]
+    azure_env.fault(service="arm", method="GET", path="managedClusters/", status=403, code="AuthorizationFailed",
+                    message="no read", times=1)
+    with pytest.raises(AzureError) as err:
+        arm.get(present, "2024-10-01", "reading", missing_ok=True)
+    assert (err.value.code, err.value.status) == ("AuthorizationFailed", 403)

@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_rbac as rbac
+from ansible_collections.kedaops.aks.plugins.module_utils import _core
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
@@ -30,8 +31,17 @@ def scope(azure_env):
     return azure_env.env["LAB_MONITOR_WORKSPACE_ID"]
 
 
+def params(scope, role, principal, timeout=30, state="present"):
+    return {"scope": scope, "role": role, "principal_id": principal, "principal_type": "ServicePrincipal",
+            "timeout": timeout, "state": state}
+
+
 def present(conn, scope, role, principal, check_mode=False, timeout=30):
-    return rbac.ensure_assignment_present(conn, scope, role, principal, "ServicePrincipal", check_mode, timeout)
+    return rbac.present(conn, rbac.build(params(scope, role, principal, timeout)), check_mode)
+
+
+def absent(conn, scope, role, principal, check_mode=False):
+    return rbac.absent(conn, rbac.build(params(scope, role, principal, state="absent")), check_mode)
 
 
 def test_check_apply_check_apply_by_name(conn, azure_env, principal, scope):
@@ -111,8 +121,7 @@ def test_a_client_id_passed_as_principal_id_is_named_at_the_first_miss(conn, sco
     warnings = []
     client_id = str(uuid.uuid4())
     with pytest.raises(AzureError):
-        rbac.ensure_assignment_present(conn, scope, READER, client_id, "ServicePrincipal", False, 2,
-                                       warn=warnings.append)
+        rbac.present(conn, rbac.build(params(scope, READER, client_id, timeout=2)), False, warn=warnings.append)
     assert len(warnings) == 1 and f"If {client_id} is a client id" in warnings[0]
 
 
@@ -136,18 +145,22 @@ def test_absent_deletes_only_the_matching_assignment(conn, azure_env, principal,
     present(conn, scope, READER, principal)
     present(conn, scope, "Reader", principal)
     azure_env.clear_requests()
-    changed, before = rbac.ensure_assignment_absent(conn, scope, READER, principal, "ServicePrincipal", True)
+    changed, before = absent(conn, scope, READER, principal, True)
     assert changed and before["role_definition_id"].endswith(READER) and azure_env.writes() == []
-    assert rbac.ensure_assignment_absent(conn, scope, READER, principal, "ServicePrincipal", False)[0]
-    assert rbac.ensure_assignment_absent(conn, scope, READER, principal, "ServicePrincipal", False) == (False, None)
+    assert absent(conn, scope, READER, principal)[0]
+    assert absent(conn, scope, READER, principal) == (False, None)
     assert present(conn, scope, "Reader", principal, check_mode=True)[0] is False
 
 
 def test_check_mode_with_a_principal_not_created_yet_predicts_with_a_warning(conn, azure_env, scope):
-    warnings: list[str] = []
-    changed, before, after = rbac.ensure_assignment_present(conn, scope, READER, None, "ServicePrincipal", True, 30,
-                                                            warn=warnings.append)
-    assert changed and before is None and after["principal_id"] is None and "not known yet" in warnings[0]
+    plan = rbac.build(params(scope, READER, None))
+    result = _core.result(rbac.RESOURCE.apply(_core.Connection.of(azure=conn), plan, True), True)
+    assert result["changed"] and result["assignment"]["principal_id"] is None
+    assert result["diff"]["before"] == {} and result["diff"]["after"]["principal_id"] == "(known after apply)"
+    assert len(result["warnings"]) == 1 and "not known yet" in result["warnings"][0]
     assert azure_env.requests("arm") == []
-    with pytest.raises(Exception):
-        rbac.ensure_assignment_present(conn, scope, READER, None, "ServicePrincipal", False, 30)
+    with pytest.raises(OptionError, match="^principal_id: None must be the object id GUID"):
+        rbac.present(conn, plan, False)
+    with pytest.raises(OptionError, match="^principal_id: None must be the object id GUID"):
+        rbac.build(params(scope, READER, None, state="absent"))
+    assert azure_env.requests("arm") == []

@@ -11,15 +11,16 @@ import copy
 from typing import Any
 
 import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_aks as aks
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils import _bindings as bindings
-from ansible_collections.kedaops.aks.plugins.module_utils import _keda
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_auth import AzureAuth
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
-from ansible_collections.kedaops.aks.plugins.module_utils._bindings_plan import BINDING_OPTIONS
-from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
+from ansible_collections.kedaops.aks.plugins.module_utils._bindings_run import BindingsFailed
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, result
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import ModuleFailure, OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_connection import connect
 
@@ -29,39 +30,34 @@ ROLE = "Azure Service Bus Data Owner"
 
 
 class Run:
-    """One module run: a fresh connection (as each task gets), the reconciler, its warnings."""
+    """One module run: the core's build and apply over a fresh connection (as each task gets), the module
+    result with its diff, its warnings (kept also when the run fails)."""
 
     def __init__(self, lab):
         self.lab = lab
         self.warnings: list[str] = []
 
     def __call__(self, bindings_list: list[dict[str, Any]], check_mode: bool = False, **options: Any) -> dict:
-        params = params_for(bindings_list, **options)
-        conn = AzureConnection(AzureAuth.from_env(self.lab.env))
-        reconciler = bindings.Reconciler(params, conn, lambda: Api(connect({}, environ=dict(self.lab.env))),
-                                         check_mode, True, self.warnings.append)
-        return reconciler.run()
+        plan = bindings.build(params_for(bindings_list, **options))
+        connection = Connection.of(azure=AzureConnection(AzureAuth.from_env(self.lab.env)),
+                                   k8s=Api(connect({}, environ=dict(self.lab.env))))
+        try:
+            outcome = bindings.apply(connection, plan, check_mode)
+        except ModuleFailure as failed:
+            self.warnings += failed.failure_result().get("warnings", [])
+            raise
+        out = result(outcome, True)
+        self.warnings += out.pop("warnings", [])
+        return out
 
 
 def params_for(bindings_list: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
-    """The module's parameters as AnsibleModule fills them (every suboption present, defaults set)."""
-    filled = []
-    for raw in bindings_list:
-        binding = {key: None for key in BINDING_OPTIONS}
-        binding.update(create_namespace=True, role_assignments=[], state="present")
-        binding.update(copy.deepcopy(raw))
-        if binding["scaled_object"]:
-            so = {key: None for key in _keda.SCALED_OBJECT_OPTIONS}
-            so.update(binding["scaled_object"])
-            binding["scaled_object"] = so
-        if binding["trigger_auth"]:
-            binding["trigger_auth"] = {"identity_tenant_id": None, "identity_authority_host": None,
-                                       **binding["trigger_auth"]}
-        filled.append(binding)
-    params = {"resource_group": RG, "issuer": ISSUER, "audiences": [msi.DEFAULT_AUDIENCE], "bindings": filled,
-              "list_scope": "cluster", "parallel": 5, "timeout": 30}
-    params.update(options)
-    return params
+    """The module's parameters as AnsibleModule fills them from its own spec (every suboption present, None
+    when not given, defaults set), which each binding's validation by ``_bulk.build_items`` then reads."""
+    args = {"resource_group": RG, "issuer": ISSUER, "bindings": copy.deepcopy(bindings_list), "timeout": 30, **options}
+    validation = ArgumentSpecValidator(bindings.ARGUMENT_SPEC).validate(args)
+    assert not validation.error_messages, validation.error_messages
+    return dict(validation.validated_parameters)
 
 
 def binding(index: int, identity: str = "mi-a", **extra: Any) -> dict[str, Any]:
@@ -96,7 +92,7 @@ def conn(wlab) -> AzureConnection:
 def keda(conn, wlab):
     """The AKS KEDA add-on enabled: it installs the keda.sh CRDs into the Kubernetes lab."""
     features = {"oidc_issuer": True, "workload_identity": True, "keda": True}
-    aks.ensure_features(conn, RG, wlab.env["LAB_AKS_NAME"], features, False, 60)
+    aks.ensure_features(conn, aks.AksPlan(RG, wlab.env["LAB_AKS_NAME"], features, 60), False)
 
 
 @pytest.fixture
@@ -127,11 +123,13 @@ INVALID = [
     ([binding(0, namespace="Team_A")], OptionError, "bindings[0].namespace: 'Team_A' is not a valid DNS-1123 label"),
     ([binding(0, scaled_object={"name": "worker", "scale_target": {"name": "w"}, "min_replicas": 5,
                                 "max_replicas": 2, "triggers": [{"type": "cpu", "metadata": {"value": "50"}}]})],
-     OptionError, "bindings[0].min_replicas: 5 must be less than or equal to max_replicas (2)"),
+     OptionError, "bindings[0].scaled_object.min_replicas: 5 must be less than or equal to max_replicas (2)"),
     ([binding(0), binding(0, identity="mi-b")], OptionError, "service account team-0/worker is already bound by bindings[0]"),
     ([binding(0), binding(1, credential_name="TEAM-0-worker")], OptionError,
      "bindings[1].credential_name: 'TEAM-0-worker' is already used on identity rg-keda-integration/mi-a"),
     ([binding(i) for i in range(21)], OptionError, "would need more than 20 federated credentials"),
+    ([binding(0, trigger_auth={"name": "azure-wi", "identity_authority_host": "https://login.example.test/"})],
+     OptionError, "bindings[0].trigger_auth.identity_authority_host: requires identity_tenant_id"),
     ([binding(0, credential_name="ab")], OptionError, "bindings[0]: name: 'ab' is not a valid federated credential name"),
     ([binding(0, role_assignments=[{"scope": "subscriptions/x", "role": ROLE}])], OptionError,
      "bindings[0].role_assignments[0].scope: 'subscriptions/x' must be an Azure resource id"),
@@ -246,7 +244,7 @@ def test_the_21st_credential_is_refused_and_the_others_are_written(wlab, run, co
         msi.ensure_credential_present(conn, RG, "mi-a", f"existing-{index}", ISSUER,
                                       f"system:serviceaccount:other:sa-{index}", [msi.DEFAULT_AUDIENCE], False, 30,
                                       lambda _m: None)
-    with pytest.raises(bindings.BindingsFailed) as failed:
+    with pytest.raises(BindingsFailed) as failed:
         run([binding(0), binding(1)])
     assert failed.value.error["code"] == "FederatedIdentityCredentialLimitReached"
     outcome = failed.value.result["bindings"]
@@ -266,7 +264,7 @@ def test_an_azure_error_keeps_its_code(wlab, run, identities):
     wlab.fault(
         service="arm", method="PUT", path="roleAssignments", status=403, code="AuthorizationFailed",
         message="The client does not have authorization", times=5)
-    with pytest.raises(bindings.BindingsFailed) as failed:
+    with pytest.raises(BindingsFailed) as failed:
         run([binding(0, role_assignments=[{"scope": wlab.env["LAB_SERVICEBUS_NAMESPACE_ID"], "role": ROLE}])])
     assert failed.value.error == {"code": "AuthorizationFailed", "message": "The client does not have authorization",
                                   "status": 403}
@@ -275,7 +273,7 @@ def test_an_azure_error_keeps_its_code(wlab, run, identities):
 
 def test_a_missing_trigger_authentication_is_refused_with_keda_scaled_objects_message(wlab, run, identities):
     spec = [binding(0, trigger_auth=None)]
-    with pytest.raises(bindings.BindingsFailed) as failed:
+    with pytest.raises(BindingsFailed) as failed:
         run(spec)
     assert ("triggers[0].authentication_ref: TriggerAuthentication team-0/azure-wi does not exist"
             in str(failed.value))
@@ -285,7 +283,7 @@ def test_a_missing_trigger_authentication_is_refused_with_keda_scaled_objects_me
 def test_a_missing_identity_fails_before_any_write_and_check_mode_warns(wlab, run, identities):
     spec = [binding(0, "mi-missing")]
     wlab.clear_requests()
-    with pytest.raises(bindings.BindingsFailed) as failed:
+    with pytest.raises(BindingsFailed) as failed:
         run(spec)
     assert failed.value.error["code"] == "ResourceNotFound" and writes(wlab) == []
     predicted = run(spec, check_mode=True)
@@ -295,7 +293,7 @@ def test_a_missing_identity_fails_before_any_write_and_check_mode_warns(wlab, ru
 def test_without_keda_a_run_fails_before_writing_and_check_mode_predicts(wlab, run, conn):
     msi.ensure_identity_present(conn, None, RG, "mi-a", "eastus", None, False, False)
     wlab.clear_requests()
-    with pytest.raises(bindings.BindingsFailed) as failed:
+    with pytest.raises(BindingsFailed) as failed:
         run([binding(0)])
     assert "KEDA is not installed (CRD triggerauthentications.keda.sh missing)" in str(failed.value)
     assert writes(wlab) == []

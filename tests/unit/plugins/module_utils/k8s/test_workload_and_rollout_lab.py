@@ -10,6 +10,7 @@ import re
 import pytest
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _k8s_rollout, _k8s_workload_sa
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, result
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import DEPLOYMENT, POD, K8sError
 
@@ -41,7 +42,8 @@ def operator(k8s, replicas=2):
 
 
 def sa(k8s, check_mode=False, **change):
-    return _k8s_workload_sa.apply(k8s.api, _k8s_workload_sa.build(dict(SA, **change)), check_mode, True)
+    plan = _k8s_workload_sa.build(dict(SA, **change))
+    return result(_k8s_workload_sa.apply(Connection.of(k8s=k8s.api), plan, check_mode), True)
 
 
 def restart(k8s, check_mode=False, **change):
