@@ -24,6 +24,7 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import ConfigError, OptionError
 
 ARGUMENT_SPEC: dict[str, Any] = {
@@ -77,13 +78,22 @@ def build(params: dict[str, Any]) -> AccessPlan:
     return AccessPlan("aks", params["resource_group"], params["name"], None, params.get("access") or "auto", dest_dir)
 
 
+def apply_resource(connection: Connection, plan: AccessPlan, check_mode: bool) -> Outcome:
+    """The core's apply. Reads only, the same in check mode. The file goes to ``dest_dir``, else into the run's
+    private directory the controller shell gives (``connection.run``), else the module shell's directory."""
+    run_directory = getattr(connection.run, "directory", None)
+    default_dir = os.path.join(run_directory, "kubeconfigs") if run_directory else module_shell_dir()
+    azure = connection.azure if plan.kind == "aks" else None
+    return Outcome(changed=False, values=apply(azure, plan, default_dir), diffable=False)
+
+
 def apply(conn: Any, plan: AccessPlan, default_dir: str) -> dict[str, Any]:
     """The kubeconfig path for ``plan``'s cluster (reads only: ``changed`` is always false)."""
     if plan.kind == "arc":
         path = str(plan.kubeconfig)
         if not os.path.isfile(path):
             raise ConfigError(f"kubeconfig: no file at {path} (the Arc cluster's kubeconfig, from host or group vars)")
-        return {"changed": False, "kubeconfig": path, "access": "kubeconfig"}
+        return {"kubeconfig": path, "access": "kubeconfig"}
     config = user_credential(conn, str(plan.resource_group), str(plan.name))
     server_id = kubelogin_server_id(config)
     if plan.access == "user_credential" and server_id:
@@ -98,7 +108,7 @@ def apply(conn: Any, plan: AccessPlan, default_dir: str) -> dict[str, Any]:
     cluster_id = f"/subscriptions/{conn.subscription_id}/resourceGroups/{plan.resource_group}/providers/Microsoft.ContainerService/managedClusters/{plan.name}"
     path = write_private(plan.dest_dir or default_dir, cluster_id, config)
     servers = [c.get("cluster", {}).get("server") for c in config.get("clusters") or [] if isinstance(c, dict)]
-    return {"changed": False, "kubeconfig": path, "access": method, "server": servers[0] if servers else None}
+    return {"kubeconfig": path, "access": method, "server": servers[0] if servers else None}
 
 
 def user_credential(conn: Any, resource_group: str, name: str) -> dict[str, Any]:
@@ -158,3 +168,7 @@ def module_shell_dir() -> str:
     outlives the module's own temporary directory, so the play's next tasks find the file."""
     base = os.environ.get("XDG_RUNTIME_DIR") or os.path.join(os.path.expanduser("~"), ".kube")
     return os.path.join(base, "kedaops.aks")
+
+
+RESOURCE: Resource[AccessPlan] = Resource(name="cluster_access", argument_spec=ARGUMENT_SPEC, build=build,
+                                          apply=apply_resource, azure=True)

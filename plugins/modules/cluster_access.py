@@ -120,19 +120,14 @@ server:
   sample: https://aks-prod-eu-01-dns-4a1b2c3d.hcp.westeurope.azmk8s.io:443
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._cluster_access import ARGUMENT_SPEC
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._cluster_access import RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-
-def run(module: KedaopsModule) -> dict:
-    from ansible_collections.kedaops.aks.plugins.module_utils._cluster_access import apply, build, module_shell_dir
-
-    plan = build(module.params)
-    return apply(module.azure, plan, module_shell_dir())
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

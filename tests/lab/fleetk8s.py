@@ -109,7 +109,7 @@ class _ClusterLab:
 
 
 def _api_server_class() -> type:
-    from .k8s import KubernetesService, errors  # pylint: disable=import-outside-toplevel
+    from .k8s import KubernetesService, errors, tokens  # pylint: disable=import-outside-toplevel
 
     class ClusterApiServer(KubernetesService):
         """A fleet cluster's API server: its issuer path, version and webhook follow its ARM record."""
@@ -158,7 +158,7 @@ def _api_server_class() -> type:
                     # An Entra user or application: the lab's cluster-admin stands for its Azure RBAC grant.
                     request.headers.replace_header("Authorization", f"Bearer {ids.KUBE_ADMIN_TOKEN}")
                     return None
-                if self.api.authenticate(token) is not None:
+                if tokens.authenticate(self.api, token) is not None:
                     return None  # a service account token
             error = errors.ApiError(401, "Unauthorized", "Unauthorized")
             return Response.json(401, error.status)
