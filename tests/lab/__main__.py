@@ -55,9 +55,13 @@ def serve(args: argparse.Namespace) -> int:
     fleet = os.environ.get("LAB_FLEET", "").strip()
     if fleet:
         # LAB_FLEET=<aks>,<arc>: that many AKS and Arc clusters, each with its own API server (azure/fleet.py).
+        from . import services as lab_services  # pylint: disable=import-outside-toplevel
         from .azure import fleet as arm_fleet  # pylint: disable=import-outside-toplevel
+        arm = lab_services.arm(lab)
+        if arm is None:
+            raise SystemExit("LAB_FLEET needs the lab's ARM")
         aks, _comma, arc = fleet.partition(",")
-        arm_fleet.add_clusters(lab.services["arm"], arm_fleet.standard_fleet(int(aks), int(arc or 1)), api_servers=True)
+        arm_fleet.add_clusters(arm, arm_fleet.standard_fleet(int(aks), int(arc or 1)), api_servers=True)
     with open(_pid_file(args.dir), "w", encoding="utf-8") as f:
         f.write(str(os.getpid()))
     print(f"lab up: {lab.control.url} (env: {os.path.join(lab.state_dir, 'env.sh')})", flush=True)

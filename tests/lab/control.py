@@ -61,7 +61,7 @@ class LabControl:
         ``clusters``; with ``api_servers`` each one backed by its own API server. The ARM ids, in order."""
         body: dict[str, Any] = {"clusters": clusters} if clusters is not None else {"aks": aks, "arc": arc}
         body["api_servers"] = api_servers
-        return self.control("POST", "/services/arm/fleet", body)
+        return [str(rid) for rid in self.control("POST", "/services/arm/fleet", body)]
 
     def fleet_kubeconfig(self, resource_group: str, name: str) -> str:
         """The kubeconfig (admin token) of a fleet cluster's API server: an Arc host's kubeconfig path."""

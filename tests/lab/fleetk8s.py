@@ -34,6 +34,7 @@ import weakref
 from typing import Any
 
 from . import ids
+from . import services as lab_services
 from .core import Request, Response, StreamWriter, _Handler, _Server
 
 AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
@@ -152,7 +153,7 @@ def _api_server_class() -> type:
             scheme, _space, token = header.partition(" ")
             token = token.strip()
             if scheme.lower() == "bearer" and token and token != ids.KUBE_ADMIN_TOKEN:
-                entra = self.lab.services.get("entra")
+                entra = lab_services.entra(self.lab)
                 claims = entra.validate_access_token(token, list(ENTRA_AUDIENCES)) if entra is not None else None
                 if claims is not None:
                     # An Entra user or application: the lab's cluster-admin stands for its Azure RBAC grant.
@@ -210,7 +211,7 @@ class Room:
 
     @property
     def kubeconfig_path(self) -> str:
-        return self.k8s.kubeconfig_path
+        return str(self.k8s.kubeconfig_path)
 
     # -- life cycle ------------------------------------------------------------------------------
 

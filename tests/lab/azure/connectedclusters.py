@@ -369,7 +369,8 @@ def oidc_document(service: ArmService | None, url: str) -> Any:
         if rest == ".well-known/openid-configuration":
             return {"issuer": issuer, "jwks_uri": issuer + "openid/v1/jwks", "response_types_supported": ["id_token"],
                     "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]}
-        backing = fleetk8s.backing_k8s(service.lab, record.id) if fleetk8s.room_for(service.lab, record.id) else k8s
+        room = fleetk8s.room_for(service.lab, record.id) if service is not None else None
+        backing = room.k8s if room is not None else k8s
         if rest == "openid/v1/jwks" and backing is not None:
             return backing.issuer.jwks()
     raise OSError(f"404 Not Found: {url}")

@@ -142,7 +142,7 @@ def _issuer(service: ArmService, rid: str, guid: str) -> str:
         return service.issuer_url()
     room = fleetk8s.room_for(service.lab, rid)
     if room is not None:
-        return room.k8s.issuer_url
+        return str(room.k8s.issuer_url)
     base = service.issuer_url().rstrip("/").rsplit("/", 2)[0]
     return f"{base}/{ids.TENANT_ID}/{guid}/"
 
@@ -425,10 +425,10 @@ def handle_credentials(ctx: ArmContext) -> Response:
         raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE + "/" + path.types[-1])
     rg_name = ctx.resource_group_record().body["name"]
     name = path.names[0]
-    if ctx.store.get(cluster_id(rg_name, name)) is None:
+    record = ctx.store.get(cluster_id(rg_name, name))
+    if record is None:
         raise errors.resource_not_found(f"Microsoft.ContainerService/managedClusters/{name}", rg_name)
     result_name, user_prefix = _CREDENTIAL_ACTIONS[path.types[-1].lower()]
-    record = ctx.store.get(cluster_id(rg_name, name))
     entra_only = fleetk8s.entra_only(record.body.get("properties") or {})
     if entra_only and user_prefix == "clusterAdmin":
         # learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad: "az aks get-credentials --admin"

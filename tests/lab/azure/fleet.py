@@ -100,7 +100,7 @@ def add_clusters(service: ArmService, clusters: list[dict[str, Any]], api_server
 
 def _cluster_id(spec: dict[str, Any]) -> str:
     module = containerservice if spec["kind"] == "aks" else connectedclusters
-    return module.cluster_id(spec["resource_group"], spec["name"])
+    return str(module.cluster_id(spec["resource_group"], spec["name"]))
 
 
 def _guid(rid: str) -> str:
