@@ -33,7 +33,8 @@ help:
 	@echo "make lab-down  stop the lab"
 	@echo "make docs      the HTML docs site in .build/docs/html (make docs-test adds its browser test)"
 	@echo "make live-test both scenarios on your Azure subscription (prints what it needs without one)"
-	@echo "make bench     per-task cost of every module beside the anchors, the 100-binding converge, both seeds by hand vs site.yml (~25 min)"
+	@echo "make bench     per-task cost of every module beside the anchors, the 100-binding converge, both seeds by hand vs site.yml, the fleet (~35 min)"
+	@echo "make bench-fleet  inventory, converge and re-run of 1 and 25 clusters (docs/fleet.md)"
 	@echo "make sanity | lint | package | molecule | core-2.21   one part of make test"
 
 venv: $(VENV)/.stamp
@@ -93,9 +94,13 @@ clean: lab-down
 # and 3 tasks, no warm-up, and both seeds' site.yml converge and re-run with their request counts) is.
 # `make bench-scenarios` runs only the seeds: the manual procedure (az, kubectl, helm) beside site.yml,
 # at 0 ms and at the realistic latency profile, and writes their tables into docs/performance.md.
-.PHONY: bench bench-smoke bench-scenarios
+.PHONY: bench bench-smoke bench-scenarios bench-fleet
 bench: venv az-venv
-	$(BIN)/python bench/bench.py --profile --scale --scenarios --token-cache --docs
+	$(BIN)/python bench/bench.py --profile --scale --scenarios --token-cache --fleet --docs
+
+# The fleet figures alone (docs/fleet.md): inventory, converge and re-run of 1 and 25 clusters, realistic profile.
+bench-fleet: venv
+	$(BIN)/python bench/fleet.py --docs
 
 bench-smoke: venv
 	$(BIN)/python bench/bench.py --smoke

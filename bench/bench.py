@@ -620,6 +620,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="also split each module's direct run into imports, auth and calls, and time the lab")
     parser.add_argument("--scale", action="store_true", help="also run the 100-binding converge (bench/scale)")
+    parser.add_argument("--fleet", action="store_true",
+                        help="also the fleet figures (bench/fleet.py: inventory, converge and re-run of 1 and 25 clusters)")
     parser.add_argument("--scale-bindings", type=int, default=100)
     parser.add_argument("--scale-identities", type=int, default=5)
     parser.add_argument("--scale-profile", default="0 ms",
@@ -637,6 +639,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lab-ca-only", action="store_true",
                         help="trust the lab CA alone instead of env.sh's full bundle (the issue 8 setting)")
     args = parser.parse_args(argv)
+    if args.fleet:
+        # The rest of the bench first, then the fleet figures on a lab of their own (bench/fleet.py).
+        status = main([a for a in (sys.argv[1:] if argv is None else argv) if a != "--fleet"])
+        import fleet  # pylint: disable=import-outside-toplevel
+        fleet.main(["--docs"] if args.docs else [])
+        return status
     if args.smoke:
         # A smoke of the whole pipeline within CI's budget (about 2 minutes with the .venv-bench
         # install on an idle machine): every row, the request counts exact, the timings indicative.

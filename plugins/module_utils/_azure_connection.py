@@ -288,6 +288,15 @@ class ArmClient:
         self._raise_for(response, action)
         return response.json()
 
+    def post_list(self, path: str, api_version: str, action: str) -> dict[str, Any]:
+        """POST a resource action that changes nothing (``listClusterUserCredential``, ``listKeys``): without a
+        body, and retried on 429/5xx as a GET is, since repeating it is harmless."""
+        with azure_errors(action):
+            response = self.pipeline_client.send_request(
+                self._request("POST", path, api_version), retry_on_methods=RETRY_METHODS | {"POST"})
+        self._raise_for(response, action)
+        return response.json() if response.text() else {}
+
     def get_link(self, url: str, action: str) -> dict[str, Any]:
         """GET a list's ``nextLink`` (an absolute URL that already carries its api-version and skip token)."""
         from azure.core.rest import HttpRequest

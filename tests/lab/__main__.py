@@ -1,6 +1,7 @@
 """Run the lab: ``python -m lab serve --dir .lab`` (foreground), ``up`` (background), ``down``.
 
-``up`` returns once ``<dir>/env.sh`` exists, i.e. every server is listening.
+``up`` returns once ``<dir>/env.sh`` and the pid file exist, i.e. every server is listening (with
+``LAB_FLEET=<aks>,<arc>``, every fleet cluster's API server too).
 ``down`` stops the background process and waits until it is gone.
 """
 
@@ -51,6 +52,16 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     lab = Lab(args.dir, extra_env=extra).start()
+    fleet = os.environ.get("LAB_FLEET", "").strip()
+    if fleet:
+        # LAB_FLEET=<aks>,<arc>: that many AKS and Arc clusters, each with its own API server (azure/fleet.py).
+        from . import services as lab_services  # pylint: disable=import-outside-toplevel
+        from .azure import fleet as arm_fleet  # pylint: disable=import-outside-toplevel
+        arm = lab_services.arm(lab)
+        if arm is None:
+            raise SystemExit("LAB_FLEET needs the lab's ARM")
+        aks, _comma, arc = fleet.partition(",")
+        arm_fleet.add_clusters(arm, arm_fleet.standard_fleet(int(aks), int(arc or 1)), api_servers=True)
     with open(_pid_file(args.dir), "w", encoding="utf-8") as f:
         f.write(str(os.getpid()))
     print(f"lab up: {lab.control.url} (env: {os.path.join(lab.state_dir, 'env.sh')})", flush=True)
@@ -83,9 +94,10 @@ def up(args: argparse.Namespace) -> int:
         command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True, env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(__file__))),
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 60 + (5 if os.environ.get("LAB_FLEET") else 0)
     while time.monotonic() < deadline:
-        if os.path.exists(env_file):
+        # The pid file comes last (after a LAB_FLEET's clusters): env.sh alone is written at Lab.start().
+        if os.path.exists(env_file) and _read_pid(args.dir) == proc.pid:
             print(f"lab up (pid {proc.pid}); source {env_file}")
             return 0
         if proc.poll() is not None:

@@ -7,6 +7,7 @@ is the lab's rule (``lab.core.is_write``), served as ``GET /requests?writes=1``.
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import urllib.parse
 import urllib.request
@@ -53,3 +54,15 @@ class LabControl:
 
     def reset(self) -> None:
         self.control("POST", "/reset")
+
+    def fleet(self, aks: int = 1, arc: int = 1, clusters: list[dict[str, Any]] | None = None,
+              api_servers: bool = True) -> list[str]:
+        """Stand up a fleet (lab/azure/fleet.py): the standard one of ``aks`` AKS and ``arc`` Arc clusters, or
+        ``clusters``; with ``api_servers`` each one backed by its own API server. The ARM ids, in order."""
+        body: dict[str, Any] = {"clusters": clusters} if clusters is not None else {"aks": aks, "arc": arc}
+        body["api_servers"] = api_servers
+        return [str(rid) for rid in self.control("POST", "/services/arm/fleet", body)]
+
+    def fleet_kubeconfig(self, resource_group: str, name: str) -> str:
+        """The kubeconfig (admin token) of a fleet cluster's API server: an Arc host's kubeconfig path."""
+        return os.path.join(os.path.dirname(self.ca_file), "fleet", resource_group.lower(), name, "kubeconfig")

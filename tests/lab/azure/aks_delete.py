@@ -13,8 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from .. import ids
-from .. import services as lab_services
+from .. import fleetk8s, ids
 from ..core import Response
 from . import keda_addon
 from .containerservice import Operation, cluster_id
@@ -34,7 +33,7 @@ def delete_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Re
         operation = Operation(str(uuid.uuid4()), record.id, location, 0, status="Succeeded", ended=time.time())
         service.operations.add(operation)
     if had_keda:
-        keda_addon.uninstall(lab_services.k8s(service.lab))
+        keda_addon.uninstall(fleetk8s.backing_k8s(service.lab, rid))
     base = f"{service.url}/subscriptions/{ids.SUBSCRIPTION_ID}/providers/Microsoft.ContainerService/locations/{location}"
     return Response(202, b"", {
         "Azure-AsyncOperation": f"{base}/operations/{operation.id}?api-version={version}",

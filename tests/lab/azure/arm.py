@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import jwt
 
-from .. import ids
+from .. import fleetk8s, ids
 from .. import services as lab_services
 from ..core import Fault, Lab, Request, Response, Service, StreamWriter
 from . import (
@@ -93,6 +93,8 @@ class ArmService(Service):
     # -- lab.core.Service -----------------------------------------------------------------------
 
     def reset(self) -> None:
+        # The fleet's clusters leave ARM below; their API servers go with them (fleetk8s).
+        fleetk8s.close_rooms(self.lab)
         with self.store.lock:
             self.store.clear()
             self.fic_writes_in_flight.clear()
@@ -102,6 +104,9 @@ class ArmService(Service):
             seed.seed(self)
             connectedclusters.seed(self)
             rbac.seed(self)
+
+    def stop(self) -> None:
+        fleetk8s.close_rooms(self.lab)
 
     def env(self) -> dict[str, str]:
         return {

@@ -38,7 +38,7 @@ import urllib.parse
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .. import ids
+from .. import fleetk8s, ids
 from .. import services as lab_services
 from ..core import Response
 from . import errors, versions
@@ -369,6 +369,8 @@ def oidc_document(service: ArmService | None, url: str) -> Any:
         if rest == ".well-known/openid-configuration":
             return {"issuer": issuer, "jwks_uri": issuer + "openid/v1/jwks", "response_types_supported": ["id_token"],
                     "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]}
-        if rest == "openid/v1/jwks" and k8s is not None:
-            return k8s.issuer.jwks()
+        room = fleetk8s.room_for(service.lab, record.id) if service is not None else None
+        backing = room.k8s if room is not None else k8s
+        if rest == "openid/v1/jwks" and backing is not None:
+            return backing.issuer.jwks()
     raise OSError(f"404 Not Found: {url}")

@@ -16,8 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import ids
-from .. import services as lab_services
+from .. import fleetk8s, ids
 from ..core import Response
 from . import aks_versions, errors, keda_addon, versions, wi_webhook
 from .authorization import iso
@@ -141,6 +140,9 @@ def _issuer(service: ArmService, rid: str, guid: str) -> str:
     """
     if rid.lower() == cluster_id(ids.RESOURCE_GROUP, ids.AKS_NAME).lower():
         return service.issuer_url()
+    room = fleetk8s.room_for(service.lab, rid)
+    if room is not None:
+        return str(room.k8s.issuer_url)
     base = service.issuer_url().rstrip("/").rsplit("/", 2)[0]
     return f"{base}/{ids.TENANT_ID}/{guid}/"
 
@@ -321,7 +323,7 @@ def _put_cluster(ctx: ArmContext, rg_name: str, name: str, version: str) -> Resp
     # The add-on manager acts while the operation runs; the Kubernetes lab is called outside the store lock.
     # An add-on is (re)installed when it is enabled or the cluster moves to another minor (its version
     # follows the minor, aks_versions); the workload identity webhook likewise.
-    k8s = lab_services.k8s(service.lab)
+    k8s = fleetk8s.backing_k8s(service.lab, rid)
     target = new_properties.get("kubernetesVersion")
     new_minor = before_minor != aks_versions.minor_of(target)
     if after["keda"] and (not before["keda"] or new_minor):
@@ -423,10 +425,16 @@ def handle_credentials(ctx: ArmContext) -> Response:
         raise errors.method_not_allowed(ctx.method, CLUSTER_TYPE + "/" + path.types[-1])
     rg_name = ctx.resource_group_record().body["name"]
     name = path.names[0]
-    if ctx.store.get(cluster_id(rg_name, name)) is None:
+    record = ctx.store.get(cluster_id(rg_name, name))
+    if record is None:
         raise errors.resource_not_found(f"Microsoft.ContainerService/managedClusters/{name}", rg_name)
     result_name, user_prefix = _CREDENTIAL_ACTIONS[path.types[-1].lower()]
-    k8s = lab_services.k8s(ctx.service.lab)
+    entra_only = fleetk8s.entra_only(record.body.get("properties") or {})
+    if entra_only and user_prefix == "clusterAdmin":
+        # learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad: "az aks get-credentials --admin"
+        # on such a cluster fails with this text (400 BadRequest).
+        raise ArmError(400, "BadRequest", "Getting static credential is not allowed because this cluster is set to disable local accounts.")
+    k8s = fleetk8s.backing_k8s(ctx.service.lab, record.id)
     if k8s is None:
         raise ArmError(500, "InternalServerError", "The cluster's API server is not running in this lab.")
     with open(k8s.kubeconfig_path, encoding="utf-8") as f:
@@ -438,7 +446,7 @@ def handle_credentials(ctx: ArmContext) -> Response:
         "clusters": [{"name": name, "cluster": lab_config["clusters"][0]["cluster"]}],
         "contexts": [{"name": context, "context": {"cluster": name, "user": user}}],
         "current-context": context,
-        "users": [{"name": user, "user": lab_config["users"][0]["user"]}],
+        "users": [{"name": user, "user": fleetk8s.kubelogin_user(ids.TENANT_ID) if entra_only else lab_config["users"][0]["user"]}],
     }
     value = base64.b64encode(yaml.safe_dump(config, sort_keys=False).encode()).decode("ascii")
     return Response.json(200, {"kubeconfigs": [{"name": result_name, "value": value}]})

@@ -1,15 +1,20 @@
 """The lab as a fleet (issue 28): more AKS managed clusters and Arc connected clusters in ARM, so that
 an inventory can list tens of clusters at subscription level, page by page.
 
-These clusters are ARM entries only (this round): they answer GET and the subscription- and
-resource-group-level lists exactly as the seeded ones do (``containerservice`` and
-``connectedclusters`` serve them), each with its own OIDC issuer, but they have no Kubernetes API of
-their own. The seeded AKS cluster and the seeded Arc cluster count as the first of each kind, so
+They answer GET and the subscription- and resource-group-level lists exactly as the seeded ones do
+(``containerservice`` and ``connectedclusters`` serve them), each with its own OIDC issuer. With
+``api_servers`` each is backed by an API server of its own (``lab.fleetk8s``: own objects, issuer and
+signing key, lab KEDA, kubeconfig), the seeded Arc cluster too (the seeded AKS cluster is the lab's own
+API server); without, they are ARM entries only (cheap, for inventory work). The seeded AKS cluster and the seeded Arc cluster count as the first of each kind, so
 ``{"aks": 20, "arc": 5}`` means a subscription holding 20 AKS and 5 Arc clusters.
 
 Control route (``LAB_CONTROL_URL``): ``POST /services/arm/fleet`` with ``{"aks": N, "arc": M}`` (the
 standard fleet below) or ``{"clusters": [{kind, name, resource_group, location, tags, oidc_issuer,
-workload_identity, keda, kubernetes_version, provisioning_state}, ...]}``; ``GET`` lists the fleet's ids.
+workload_identity, keda, kubernetes_version, provisioning_state, entra_only}, ...]}``, either with
+``"api_servers": true``; ``GET`` lists the fleet's ids. ``LAB_FLEET=<aks>,<arc> make lab-up`` posts
+``{"aks": <aks>, "arc": <arc>, "api_servers": true}`` at start. ``entra_only``: AKS-managed Entra
+integration with local accounts disabled (the API server then takes Entra tokens for the AKS server
+application only, fleetk8s).
 A lab reset removes them with everything else.
 
 Paging: the list operations (``ManagedClusters_List``, ``ConnectedCluster_ListBySubscription``) are
@@ -26,7 +31,7 @@ import copy
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .. import ids
+from .. import fleetk8s, ids
 from ..core import Request, Response
 from . import connectedclusters, containerservice, seed
 from .context import check_location, check_tags, normalize_location, resource_group_id
@@ -41,7 +46,7 @@ SECOND_GROUP = "rg-keda-fleet-west"
 SECOND_LOCATION = "westeurope"
 KINDS = ("aks", "arc")
 FIELDS = {"kind", "name", "resource_group", "location", "tags", "oidc_issuer", "workload_identity", "keda",
-          "kubernetes_version", "provisioning_state"}
+          "kubernetes_version", "provisioning_state", "entra_only"}
 
 
 def standard_fleet(aks: int, arc: int) -> list[dict[str, Any]]:
@@ -68,9 +73,18 @@ def standard_fleet(aks: int, arc: int) -> list[dict[str, Any]]:
     return clusters
 
 
-def add_clusters(service: ArmService, clusters: list[dict[str, Any]]) -> list[str]:
-    """Put each cluster (and its resource group, if new) into ARM; the ids, in order."""
+def add_clusters(service: ArmService, clusters: list[dict[str, Any]], api_servers: bool = False) -> list[str]:
+    """Put each cluster (and its resource group, if new) into ARM; the ids, in order. With ``api_servers``
+    each one (and the seeded Arc cluster) gets its own API server first, so its issuer is that server's."""
     specs = [_checked(spec) for spec in clusters]
+    rooms = []
+    if api_servers:
+        arc_id = connectedclusters.cluster_id(ids.RESOURCE_GROUP, connectedclusters.ARC_NAME)
+        if service.store.get(arc_id) is not None:
+            rooms.append(fleetk8s.open_room(service.lab, "arc", arc_id, connectedclusters.ARC_NAME, _guid(arc_id)))
+        for spec in specs:
+            rid = _cluster_id(spec)
+            rooms.append(fleetk8s.open_room(service.lab, spec["kind"], rid, spec["name"], _guid(rid)))
     added = []
     with service.store.lock:
         for spec in specs:
@@ -79,7 +93,18 @@ def add_clusters(service: ArmService, clusters: list[dict[str, Any]]) -> list[st
             record = _aks(service, spec) if spec["kind"] == "aks" else _arc(spec)
             service.store.put(record)
             added.append(record.id)
+    for room in rooms:
+        room.install_features()
     return added
+
+
+def _cluster_id(spec: dict[str, Any]) -> str:
+    module = containerservice if spec["kind"] == "aks" else connectedclusters
+    return str(module.cluster_id(spec["resource_group"], spec["name"]))
+
+
+def _guid(rid: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "aks-issuer/" + rid.lower()))
 
 
 def _checked(spec: Any) -> dict[str, Any]:
@@ -97,6 +122,8 @@ def _checked(spec: Any) -> dict[str, Any]:
         checked["tags"] = check_tags(spec.get("tags"))
     except ArmError as exc:
         raise ValueError(exc.message) from exc
+    if checked.get("entra_only") and checked["kind"] != "aks":
+        raise ValueError(f"{spec['name']}: entra_only is an AKS setting (aadProfile, disableLocalAccounts)")
     if checked.get("workload_identity") and not checked.get("oidc_issuer"):
         raise ValueError(f"{spec['name']}: workload identity needs the OIDC issuer (as AKS and Arc refuse it)")
     return checked
@@ -114,7 +141,12 @@ def _aks(service: ArmService, spec: dict[str, Any]) -> Record:
         "disableLocalAccounts": False, "securityProfile": {}, "oidcIssuerProfile": {"enabled": False},
         "workloadAutoScalerProfile": {},
     }
-    guid = str(uuid.uuid5(uuid.NAMESPACE_URL, "aks-issuer/" + rid.lower()))
+    guid = _guid(rid)
+    if spec.get("entra_only"):
+        # ManagedClusterAADProfile (managedClusters.json): AKS-managed Entra integration, Azure RBAC for
+        # Kubernetes authorization; local accounts off (learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad).
+        properties["aadProfile"] = {"managed": True, "enableAzureRBAC": True, "adminGroupObjectIDs": [], "tenantID": ids.TENANT_ID}
+        properties["disableLocalAccounts"] = True
     switches = {"oidc": bool(spec.get("oidc_issuer")), "workload_identity": bool(spec.get("workload_identity")),
                 "keda": bool(spec.get("keda"))}
     containerservice._apply_switches(properties, switches, containerservice._issuer(service, rid, guid))  # pylint: disable=protected-access
@@ -157,6 +189,6 @@ def control(service: ArmService, request: Request, rest: list[str]) -> Response:
         clusters = spec["clusters"] if "clusters" in spec else standard_fleet(int(spec.get("aks", 1)), int(spec.get("arc", 1)))
         if not isinstance(clusters, list):
             raise ValueError("clusters must be a list")
-        return Response.json(201, add_clusters(service, clusters))
+        return Response.json(201, add_clusters(service, clusters, bool(spec.get("api_servers"))))
     except (TypeError, ValueError) as exc:
         return Response.json(400, {"error": str(exc)})

@@ -19,7 +19,9 @@ import copy
 import importlib
 import io
 import json
+import os
 import pkgutil
+import tempfile
 import urllib.parse
 from typing import Any
 from unittest import mock
@@ -38,6 +40,8 @@ CORPUS = [
 
 SEGMENT, VALUE = "segment", "value"
 SUB, RG = ids.SUBSCRIPTION_ID, ids.RESOURCE_GROUP
+# cluster_access writes the kubeconfig it fetched: a private directory of this test run's user.
+ACCESS_DIR = os.path.join(tempfile.gettempdir(), f"kedaops-corpus-access-{os.getuid()}")
 ISSUER = "https://issuer.example/tenant/"
 SUBJECT = "system:serviceaccount:keda:keda-operator"
 GUID = "5a3e2f0c-9d1b-4c7e-8a6f-2b4d6e8f0a1c"
@@ -60,6 +64,7 @@ SERVICE_ACCOUNT = {"name": "worker", "namespace": "keda", "client_id": GUID, "te
 # each other have a second baseline (``VARIANTS``); what either baseline requests is allowed.
 BASE: dict[str, dict[str, Any]] = {
     "aks_cluster": {"resource_group": RG, "name": ids.AKS_NAME},
+    "cluster_access": {"resource_group": RG, "name": ids.AKS_NAME, "dest_dir": ACCESS_DIR},
     "connected_cluster": {"resource_group": RG, "name": "arc-cluster", "oidc_issuer": True,
                           "self_hosted_issuer_url": ISSUER},
     "federated_credential": {"resource_group": RG, "identity_name": "id-corpus", "name": "fic-corpus",
@@ -154,6 +159,8 @@ def prefixed(prefix: str, options: dict[str, str]) -> dict[str, str]:
 # free-form dict's string values), classified. A new option fails the test until it is added here.
 CLASSIFIED: dict[str, dict[str, str]] = {
     "aks_cluster": {"resource_group": SEGMENT, "name": SEGMENT},
+    "cluster_access": {"kind": VALUE, "resource_group": SEGMENT, "name": SEGMENT, "kubeconfig": VALUE, "access": VALUE,
+                       "dest_dir": VALUE},
     "connected_cluster": {"resource_group": SEGMENT, "name": SEGMENT, "self_hosted_issuer_url": VALUE},
     "federated_credential": {"resource_group": SEGMENT, "identity_name": SEGMENT, "name": SEGMENT, "issuer": VALUE,
                              "subject": VALUE, "audiences[]": VALUE, "state": VALUE},
