@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, cast
 
 from . import tls
+from .writes import is_write
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # The latency model (issue 19): milliseconds added to every request of that service before it is
@@ -412,17 +413,6 @@ class Lab:
 
 def _shell_quote(value: str) -> str:
     return "'" + str(value).replace("'", "'\"'\"'") + "'"
-
-
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-
-
-def is_write(entry: dict[str, Any]) -> bool:
-    """A logged call that changes something. Kubernetes dry runs (``dryRun=All``) persist nothing
-    (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run), a token request at Entra
-    creates nothing, and the control endpoint is the test's own."""
-    return (entry["method"] in WRITE_METHODS and entry["service"] not in ("entra", "control")
-            and "dryRun=All" not in entry["path"])
 
 
 class ControlService(Service):
