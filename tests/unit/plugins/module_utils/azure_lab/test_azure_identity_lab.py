@@ -15,7 +15,7 @@ NAME = "keda-int-identity"
 
 def present(conn, location="eastus", tags=None, purge_tags=False, check_mode=False, name=NAME):
     before = msi.get_identity(conn, RG, name)
-    return msi.ensure_identity_present(conn, before, RG, name, location, tags, purge_tags, check_mode)
+    return msi.ensure_identity_present(conn, before, msi.IdentityPlan(RG, name, location, tags, purge_tags), check_mode)
 
 
 def test_check_mode_predicts_creation_without_writing(conn, azure_env):
@@ -68,8 +68,8 @@ def test_a_different_location_is_refused_without_writing(conn, azure_env):
 def test_absent_deletes_then_reports_no_change(conn, azure_env):
     present(conn)
     before = msi.get_identity(conn, RG, NAME)
-    assert msi.ensure_identity_absent(conn, before, RG, NAME, check_mode=True) == (True, None)
+    assert msi.ensure_identity_absent(conn, before, msi.IdentityPlan(RG, NAME), check_mode=True) == (True, None)
     assert msi.get_identity(conn, RG, NAME) is not None
-    assert msi.ensure_identity_absent(conn, before, RG, NAME, check_mode=False) == (True, None)
+    assert msi.ensure_identity_absent(conn, before, msi.IdentityPlan(RG, NAME), check_mode=False) == (True, None)
     assert msi.get_identity(conn, RG, NAME) is None
-    assert msi.ensure_identity_absent(conn, None, RG, NAME, check_mode=False) == (False, None)
+    assert msi.ensure_identity_absent(conn, None, msi.IdentityPlan(RG, NAME), check_mode=False) == (False, None)
