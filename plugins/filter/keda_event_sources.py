@@ -30,9 +30,9 @@ def event_source_facts(entries: list[dict[str, Any]], resources: list[dict[str, 
     for result in resources or []:
         if result.get("skipped"):
             continue
-        item = result.get("item") or {}
-        by_item[item.get("name")] = result.get("namespace") or result.get("workspace") or {}
-        found[item.get("name")] = result.get("exists")
+        source = str((result.get("item") or {}).get("name"))
+        by_item[source] = result.get("namespace") or result.get("workspace") or {}
+        found[source] = result.get("exists")
     facts: dict[str, Any] = {}
     for entry in entries or []:
         name, kind = entry.get("name"), entry.get("type")

@@ -11,13 +11,19 @@ from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import azure_errors
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_owned import or_none
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_owned import check_tags, or_none
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import identity_name as identity_name_rule
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import resource_group as resource_group_rule
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource, build
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
+
+
+def validate_identity(name: str, tags: dict[str, Any] | None) -> None:
+    """Fail before any call on a name or tags Azure would refuse (the message names the option and the rule)."""
+    identity_name_rule("name", name)
+    check_tags("tags", tags)
 
 
 def identity_id(subscription_id: str, resource_group: str, name: str, option: str = "name") -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
 from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags, ownership_tags, state_only
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import state_only
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
 
 API_VERSION = "2023-04-03"
@@ -36,9 +36,9 @@ def validate(name: str, requested: dict[str, Any]) -> None:
     if not WORKSPACE_NAME.fullmatch(name):
         raise OptionError(f"name: {name!r} is not an Azure Monitor workspace name: 4-44 letters, numbers and hyphens, "
                           "not starting or ending with a hyphen")
-    check_tags("tags", requested.get("tags"))
-    check_tags("creation_tags", requested.get("creation_tags"))
-    ownership_tags("require_tags", requested.get("require_tags"))
+    owned.check_tags("tags", requested.get("tags"))
+    owned.check_tags("creation_tags", requested.get("creation_tags"))
+    owned.ownership_tags("require_tags", requested.get("require_tags"))
 
 
 def workspace_state(workspace: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -65,13 +65,14 @@ from ansible_collections.kedaops.aks.plugins.module_utils._azure_identity import
     identity_state,
     normalize_location,
     resource_group_location,
+    validate_identity,
 )
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_owned import foreign, kept_for, or_none
 from ansible_collections.kedaops.aks.plugins.module_utils._bulk import Item, apply_items, build_items
 from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource, side_by_side
 from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import state_only, validate_identity
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import state_only
 
 # The identity and credential code by one import (the other callers: bindings, the trust chain, rbac).
 __all__ = [
@@ -123,6 +124,7 @@ __all__ = [
     "resource_group_location",
     "service_account_subject",
     "validate_credential",
+    "validate_identity",
     "validate_subject",
     "write_credential",
 ]

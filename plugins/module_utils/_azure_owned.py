@@ -8,7 +8,7 @@ The one ownership rule (docs/ownership.md), for every resource the collection de
 what carries our non-empty marker and holds nothing that is not ours; otherwise keep it and warn,
 naming what was kept and why. The marker is a tag set at creation only (``creation_tags``, e.g.
 ``managed-by: kedaops.aks``): a resource the collection found never receives it. An empty marker is
-refused (``_option_rules.ownership_tags``): it would match everything. What a resource holds (a
+refused (``ownership_tags``): it would match everything. What a resource holds (a
 namespace's queues, an identity's federated credentials) is compared with what the caller says it
 owns (``owned_queues``, ``owned_credentials``): anything else keeps the resource in place.
 """
@@ -21,8 +21,45 @@ from typing import Any, Callable, TypeVar
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, retry_on_codes
 from ansible_collections.kedaops.aks.plugins.module_utils._core import Outcome
+from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 MANAGED_BY = {"managed-by": "kedaops.aks"}
+
+# Azure's tag rules: at most 50 tags, names up to 512 characters without < > % & \ ? /, values up to 256
+# characters (https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations).
+TAG_LIMIT, TAG_NAME_MAX, TAG_VALUE_MAX = 50, 512, 256
+TAG_NAME_FORBIDDEN = set('<>%&\\?/')
+
+
+def check_tags(option: str, tags: dict[str, Any] | None) -> dict[str, str]:
+    """ARM's tag rules, before any call (the limits above); returns the tags as strings."""
+    tags = tags or {}
+    if len(tags) > TAG_LIMIT:
+        raise OptionError(f"{option}: {len(tags)} tags; Azure allows at most {TAG_LIMIT} per resource")
+    for key, value in tags.items():
+        key = str(key)
+        if not key or len(key) > TAG_NAME_MAX or TAG_NAME_FORBIDDEN & set(key):
+            raise OptionError(f"{option}: tag name {key[:40]!r} must be 1-{TAG_NAME_MAX} characters without "
+                              f"< > % & \\ ? /")
+        if value is not None and len(str(value)) > TAG_VALUE_MAX:
+            raise OptionError(f"{option}: the value of {key!r} is longer than {TAG_VALUE_MAX} characters")
+    return {str(k): str(v) for k, v in tags.items()}
+
+
+def ownership_tags(option: str, tags: dict[str, Any] | None) -> dict[str, str] | None:
+    """The tags a delete requires (``require_tags``): None when not given; an empty set, or one with an
+    empty name or value, is refused: it would match every resource, also those the collection only found."""
+    if tags is None:
+        return None
+    if not tags:
+        raise OptionError(f"{option}: an empty tag set would match every resource, also one the collection did "
+                          "not create; give the tags set at creation (managed-by: kedaops.aks)")
+    for key, value in tags.items():
+        if not str(key).strip() or value is None or not str(value).strip():
+            raise OptionError(f"{option}: tag {str(key)!r} has an empty name or value, which cannot mark what the "
+                              "collection created; give the tags set at creation (managed-by: kedaops.aks)")
+    return check_tags(option, tags)
+
 
 T = TypeVar("T")
 State = Callable[[dict[str, Any] | None], dict[str, Any] | None]

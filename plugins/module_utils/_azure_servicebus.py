@@ -25,7 +25,6 @@ from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import A
 from ansible_collections.kedaops.aks.plugins.module_utils._core import Outcome
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import SERVICEBUS_HOST_SUFFIX as HOST_SUFFIX
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags, ownership_tags
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
 
 API_VERSION = "2021-11-01"
@@ -113,9 +112,9 @@ def validate_namespace(name: str, requested: dict[str, Any]) -> None:
         raise OptionError(f"name: {problem}")
     if requested.get("sku") is not None and requested["sku"] not in SKUS:
         raise OptionError(f"sku: must be one of {', '.join(SKUS)}, got {requested['sku']!r}")
-    check_tags("tags", requested.get("tags"))
-    check_tags("creation_tags", requested.get("creation_tags"))
-    ownership_tags("require_tags", requested.get("require_tags"))
+    owned.check_tags("tags", requested.get("tags"))
+    owned.check_tags("creation_tags", requested.get("creation_tags"))
+    owned.ownership_tags("require_tags", requested.get("require_tags"))
 
 
 def namespace_state(namespace: dict[str, Any] | None) -> dict[str, Any] | None:
