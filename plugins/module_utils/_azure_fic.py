@@ -110,8 +110,12 @@ def ensure_credential_present(conn: AzureConnection, plan: CredentialPlan, check
 
     def decide(read: Credentials | None = None) -> tuple[dict[str, Any] | None, dict[str, Any] | None, Credentials]:
         # In check mode a missing identity (or group) has no credentials yet: an earlier task may create it.
-        credentials = read if read is not None else (or_none(lambda: list_credentials(conn, group, identity))
-                                                      if check_mode else list_credentials(conn, group, identity))
+        if read is not None:
+            credentials: Credentials | None = read
+        elif check_mode:
+            credentials = or_none(lambda: list_credentials(conn, group, identity))
+        else:
+            credentials = list_credentials(conn, group, identity)
         if credentials is None:
             warn(f"managed identity {identity} does not exist (yet); predicting the creation of credential {name!r}")
             credentials = []
@@ -181,6 +185,8 @@ RULES: dict[str, Any] = {
 }
 # What an item of managed_identity's federated_credentials states (the rest it takes from the identity).
 ITEM_OPTIONS = ("name", "issuer", "subject", "namespace", "service_account", "audiences", "state")
+
+
 def unset_dropped(items: list[Any] | None) -> list[Any]:
     """The items as the user wrote them: the module's validation fills every unset option with null, which
     the item's own rules (mutually exclusive subject and namespace) would count as given."""

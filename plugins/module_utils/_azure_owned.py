@@ -62,7 +62,6 @@ def ownership_tags(option: str, tags: dict[str, Any] | None) -> dict[str, str] |
 
 
 T = TypeVar("T")
-State = Callable[[dict[str, Any] | None], dict[str, Any] | None]
 
 
 def or_none(call: Callable[[], T]) -> T | None:
@@ -110,7 +109,7 @@ class Owned:
     api_version: str
     label: str
     key: str
-    view: State
+    view: Callable[[dict[str, Any] | None], dict[str, Any] | None]
     plan: Callable[[dict[str, Any] | None, dict[str, Any], bool, str], dict[str, Any] | None]
     predict: Callable[[dict[str, Any] | None, dict[str, Any]], dict[str, Any]]
     holds: Callable[[], str | None] | None = None

@@ -309,8 +309,9 @@ def ensure_queue(conn: AzureConnection, target: Target, wanted: owned.Wanted, ch
     resource = owned.Owned(path, API_VERSION, f"queue {name} of Service Bus namespace {namespace}", "queue",
                            queue_state, plan, lambda current, body: predict_queue(name, path, current, body),
                            busy=operation_in_progress, timeout=target.timeout)
-    outcome = owned.ensure(conn, resource, owned.Wanted({**wanted.requested, "require_tags": None}, wanted.state,
-                                                         wanted.create), check_mode)
+    # Queues carry no tags: nothing is required of one to delete.
+    untagged = owned.Wanted({**wanted.requested, "require_tags": None}, wanted.state, wanted.create)
+    outcome = owned.ensure(conn, resource, untagged, check_mode)
     outcome.values.pop("left_alone", None)
     outcome.warnings = [*warnings, *outcome.warnings]
     return outcome
