@@ -10,24 +10,29 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import SERVICEBUS_HOST_SUFFIX as HOST_SUFFIX
+
 # The built-in roles KEDA needs on each source type: Service Bus runtime properties need the Manage
 # claim, which among the data roles only Data Owner carries (kedacore/keda
 # pkg/scalers/azure_servicebus_scaler.go reads them through the admin client); a prometheus query on
 # an Azure Monitor workspace needs microsoft.monitor/accounts/data/metrics/read (Monitoring Data Reader).
-HOST_SUFFIX = ".servicebus.windows.net"
 ROLES = {"servicebus": "Azure Service Bus Data Owner", "prometheus": "Monitoring Data Reader"}
 
 
 def event_source_facts(entries: list[dict[str, Any]], resources: list[dict[str, Any]],
                        queues: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """``{name: {type, id, role, metadata, host, queue, server_address}}`` from the sources and the
-    registered loop results of servicebus_namespace / monitor_workspace (``resources``) and servicebus_queue."""
+    """``{name: {type, id, role, metadata, host, queue, server_address, exists}}`` from the sources and the
+    registered loop results of servicebus_namespace / monitor_workspace (``resources``) and servicebus_queue.
+    ``exists``: what the read answered (false for a source that does not exist, e.g. after teardown); null
+    for a source not read."""
     by_item: dict[str, dict[str, Any]] = {}
+    found: dict[str, bool | None] = {}
     for result in resources or []:
         if result.get("skipped"):
             continue
-        item = result.get("item") or {}
-        by_item[item.get("name")] = result.get("namespace") or result.get("workspace") or {}
+        source = str((result.get("item") or {}).get("name"))
+        by_item[source] = result.get("namespace") or result.get("workspace") or {}
+        found[source] = result.get("exists")
     facts: dict[str, Any] = {}
     for entry in entries or []:
         name, kind = entry.get("name"), entry.get("type")
@@ -41,7 +46,8 @@ def event_source_facts(entries: list[dict[str, Any]], resources: list[dict[str, 
             raise AnsibleFilterError(f"event source {name!r}: type must be servicebus or prometheus, got {kind!r}")
         resource = by_item.get(name) or {}
         fact: dict[str, Any] = {"type": kind, "id": resource.get("id"), "role": ROLES[kind],
-                                "workload_principal_id": entry.get("workload_principal_id")}
+                                "workload_principal_id": entry.get("workload_principal_id"),
+                                "exists": found.get(name)}
         if kind == "servicebus":
             # Until the namespace is read (argument validation, check mode before creation), its name and
             # public-cloud host follow from the entry; the namespace's own answer replaces them.

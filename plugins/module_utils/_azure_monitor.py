@@ -12,12 +12,13 @@ nobody types it. Only the tags of an existing workspace are changed.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags, ownership_tags
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import state_only
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
 
 API_VERSION = "2023-04-03"
@@ -35,9 +36,9 @@ def validate(name: str, requested: dict[str, Any]) -> None:
     if not WORKSPACE_NAME.fullmatch(name):
         raise OptionError(f"name: {name!r} is not an Azure Monitor workspace name: 4-44 letters, numbers and hyphens, "
                           "not starting or ending with a hyphen")
-    check_tags("tags", requested.get("tags"))
-    check_tags("creation_tags", requested.get("creation_tags"))
-    ownership_tags("require_tags", requested.get("require_tags"))
+    owned.check_tags("tags", requested.get("tags"))
+    owned.check_tags("creation_tags", requested.get("creation_tags"))
+    owned.ownership_tags("require_tags", requested.get("require_tags"))
 
 
 def workspace_state(workspace: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -72,11 +73,48 @@ def plan(current: dict[str, Any] | None, requested: dict[str, Any], create: bool
     return None if wanted == have else {"location": location, "tags": wanted}
 
 
-def ensure(conn: AzureConnection, resource_group: str, name: str, requested: dict[str, Any], state: str, create: bool,
-           check_mode: bool, timeout: float) -> dict[str, Any]:
-    validate(name, requested)
-    path = workspace_path(conn.subscription_id, resource_group, name)
+ARGUMENT_SPEC: dict[str, Any] = {
+    "resource_group": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "location": {"type": "str"},
+    "tags": {"type": "dict"},
+    "creation_tags": {"type": "dict"},
+    "require_tags": {"type": "dict"},
+    "create": {"type": "bool", "default": True},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "timeout": {"type": "int", "default": 600},
+}
+REQUESTED = ("location", "tags", "creation_tags", "require_tags")
+
+
+@dataclass(frozen=True)
+class WorkspaceTask:
+    resource_group: str
+    name: str
+    wanted: owned.Wanted
+    timeout: float
+
+
+def build(params: dict[str, Any]) -> WorkspaceTask:
+    requested = {option: params[option] for option in REQUESTED}
+    if params["state"] == "absent":  # what only means something for a workspace that stays
+        state_only("absent", {option: params[option] for option in ("location", "tags", "creation_tags")})
+    else:
+        state_only("present", {"require_tags": params["require_tags"]})
+    validate(params["name"], requested)
+    return WorkspaceTask(params["resource_group"], params["name"],
+                         owned.Wanted(requested, params["state"], params["create"]), params["timeout"])
+
+
+def apply(connection: Connection, task: WorkspaceTask, check_mode: bool) -> Outcome:
+    conn, name = connection.azure, task.name
+    path = workspace_path(conn.subscription_id, task.resource_group, name)
     # a new workspace's query endpoint is unknown until Azure assigns it
-    return owned.ensure(conn, path, API_VERSION, f"Azure Monitor workspace {name} (resource group {resource_group})",
-                        "workspace", requested, state, create, check_mode, timeout, view=workspace_state, plan=plan,
-                        predict=lambda current, body: {"id": path, "name": name, **(current or {}), **body})
+    resource = owned.Owned(path, API_VERSION, f"Azure Monitor workspace {name} (resource group {task.resource_group})",
+                           "workspace", workspace_state, plan,
+                           lambda current, body: {"id": path, "name": name, **(current or {}), **body},
+                           timeout=task.timeout, missing_ok=True)
+    return owned.ensure(conn, resource, task.wanted, check_mode)
+
+
+RESOURCE = Resource("monitor_workspace", ARGUMENT_SPEC, build, apply, azure=True)

@@ -15,19 +15,20 @@ The planners (``plan_namespace``, ``plan_queue``) are pure; ``ensure_*`` are the
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection import AzureConnection
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Outcome
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_tags, ownership_tags
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import SERVICEBUS_HOST_SUFFIX as HOST_SUFFIX
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
 
 API_VERSION = "2021-11-01"
 NAMESPACE_TYPE = "Microsoft.ServiceBus/namespaces"
-HOST_SUFFIX = ".servicebus.windows.net"
 SKUS = ("Basic", "Standard", "Premium")
 
 # https://learn.microsoft.com/rest/api/servicebus/controlplane-stable/namespaces/create-or-update (name):
@@ -111,9 +112,9 @@ def validate_namespace(name: str, requested: dict[str, Any]) -> None:
         raise OptionError(f"name: {problem}")
     if requested.get("sku") is not None and requested["sku"] not in SKUS:
         raise OptionError(f"sku: must be one of {', '.join(SKUS)}, got {requested['sku']!r}")
-    check_tags("tags", requested.get("tags"))
-    check_tags("creation_tags", requested.get("creation_tags"))
-    ownership_tags("require_tags", requested.get("require_tags"))
+    owned.check_tags("tags", requested.get("tags"))
+    owned.check_tags("creation_tags", requested.get("creation_tags"))
+    owned.ownership_tags("require_tags", requested.get("require_tags"))
 
 
 def namespace_state(namespace: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -181,43 +182,52 @@ def predict_namespace(name: str, path: str, current: dict[str, Any] | None, body
     return resource
 
 
-def ensure_namespace(conn: AzureConnection, resource_group: str, name: str, requested: dict[str, Any], state: str,
-                     create: bool, check_mode: bool, timeout: float) -> dict[str, Any]:
-    """The module's result: changed, namespace (before/after as states), created, left_alone. A namespace
-    that holds a queue not in ``requested["owned_queues"]`` is not deleted (deleting it would delete the
-    queue): the ownership rule of ``_azure_owned``."""
-    validate_namespace(name, requested)
-    path = namespace_path(conn.subscription_id, resource_group, name)
-    label = f"Service Bus namespace {name} (resource group {resource_group})"
+@dataclass(frozen=True)
+class Target:
+    """What a task names: a namespace (``queue`` None) or a queue in it, and how long a write may take."""
+
+    resource_group: str
+    namespace: str
+    queue: str | None = None
+    timeout: float = 600
+
+
+def ensure_namespace(conn: AzureConnection, target: Target, wanted: owned.Wanted, check_mode: bool) -> Outcome:
+    """The namespace's outcome: values ``namespace``, ``exists``, ``created`` or ``left_alone``. A namespace
+    that holds a queue not in ``owned_queues`` is not deleted (deleting it would delete the queue): the
+    ownership rule of ``_azure_owned``. A missing one with create false is ``exists: false``."""
+    name = target.namespace
+    path = namespace_path(conn.subscription_id, target.resource_group, name)
+    label = f"Service Bus namespace {name} (resource group {target.resource_group})"
 
     warnings: list[str] = []
 
-    def plan(current: dict[str, Any] | None, wanted: dict[str, Any], create_it: bool,
+    def plan(current: dict[str, Any] | None, requested: dict[str, Any], create_it: bool,
              label: str) -> dict[str, Any] | None:
         # Local auth turned back on, on a namespace the collection created (it carries creation_tags), is
         # reported and repaired unless disable_local_auth says otherwise: KEDA's identity needs nothing else,
         # and SAS keys on it are a door nobody asked for.
         properties = (current or {}).get("properties") or {}
-        if (current is not None and wanted.get("disable_local_auth") is None and wanted.get("creation_tags")
-                and owned.carries(current.get("tags"), wanted["creation_tags"])
+        if (current is not None and requested.get("disable_local_auth") is None and requested.get("creation_tags")
+                and owned.carries(current.get("tags"), requested["creation_tags"])
                 and not properties.get("disableLocalAuth")):
             warnings.append(f"{label} was created by this collection with local (SAS) authentication off, and it "
                             "is on now; turning it off again (set disable_local_auth: false to keep it on)")
-            wanted = {**wanted, "disable_local_auth": True}
-        return plan_namespace(current, wanted, create_it, label)
+            requested = {**requested, "disable_local_auth": True}
+        return plan_namespace(current, requested, create_it, label)
 
     def holds() -> str | None:
         # Queues_ListByNamespace (Queue.json): queues carry no tags, so what is ours is what the caller names.
         queues = conn.arm().list_names(f"{path}/queues", API_VERSION, f"listing the queues of {label}")
-        others = owned.foreign(queues, requested.get("owned_queues"))
+        others = owned.foreign(queues, wanted.requested.get("owned_queues"))
         return owned.kept_for(label, "queues", others) if others else None
 
-    result = owned.ensure(conn, path, API_VERSION, label, "namespace", requested, state, create, check_mode, timeout,
-                          view=namespace_state, plan=plan, holds=holds, busy=operation_in_progress,
-                          predict=lambda current, body: predict_namespace(name, path, current, body))
-    if warnings:
-        result["warnings"] = warnings
-    return result
+    resource = owned.Owned(path, API_VERSION, label, "namespace", namespace_state, plan,
+                           lambda current, body: predict_namespace(name, path, current, body), holds=holds,
+                           busy=operation_in_progress, timeout=target.timeout, missing_ok=True)
+    outcome = owned.ensure(conn, resource, wanted, check_mode)
+    outcome.warnings = [*warnings, *outcome.warnings]
+    return outcome
 
 
 # -- queues ------------------------------------------------------------------------------------------
@@ -273,33 +283,35 @@ def predict_queue(name: str, path: str, current: dict[str, Any] | None, body: di
     return predicted
 
 
-def ensure_queue(conn: AzureConnection, resource_group: str, namespace: str, name: str, requested: dict[str, Any],
-                 state: str, create: bool, check_mode: bool, parent_read: bool = False) -> dict[str, Any]:
-    """The module's result: changed, queue (before/after as states), created. Queues carry no tags:
-    absent deletes the queue named. A queue to create is written only in a namespace that exists: the
-    namespace is read first (unless the caller just did, ``parent_read``), so a missing one fails naming
-    the option rather than with the PUT's 404."""
-    validate_queue(namespace, name, requested)
-    path = queue_path(conn.subscription_id, resource_group, namespace, name)
+def ensure_queue(conn: AzureConnection, target: Target, wanted: owned.Wanted, check_mode: bool,
+                 parent_read: bool = False) -> Outcome:
+    """The queue's outcome: values ``queue`` and (present) ``created``. Queues carry no tags: absent deletes
+    the queue named. A queue to create is written only in a namespace that exists: the namespace is read
+    first (unless the caller just did, ``parent_read``), so a missing one fails naming the option rather
+    than with the PUT's 404."""
+    group, namespace, name = target.resource_group, target.namespace, str(target.queue)
+    path = queue_path(conn.subscription_id, group, namespace, name)
     warnings: list[str] = []
 
-    def plan(current: dict[str, Any] | None, wanted: dict[str, Any], create_it: bool, label: str) -> dict[str, Any] | None:
+    def plan(current: dict[str, Any] | None, requested: dict[str, Any], create_it: bool,
+             label: str) -> dict[str, Any] | None:
         if current is None and not parent_read:
-            parent = namespace_path(conn.subscription_id, resource_group, namespace)
+            parent = namespace_path(conn.subscription_id, group, namespace)
             if owned.read(conn, parent, API_VERSION, f"reading Service Bus namespace {namespace}") is None:
-                missing = (f"namespace: Service Bus namespace {namespace} (resource group {resource_group}) does not "
+                missing = (f"namespace: Service Bus namespace {namespace} (resource group {group}) does not "
                            f"exist, so queue {name} cannot be created in it")
                 if not check_mode:
                     raise OptionError(f"{missing} (create the namespace first, e.g. with "
                                       "kedaops.aks.servicebus_namespace)")
                 warnings.append(f"{missing} yet (check mode: an earlier task may create it); predicting the queue")
-        return plan_queue(current, wanted, create_it, label)
+        return plan_queue(current, requested, create_it, label)
 
-    result = owned.ensure(conn, path, API_VERSION, f"queue {name} of Service Bus namespace {namespace}", "queue",
-                          {**requested, "require_tags": None}, state, create, check_mode, 600, view=queue_state,
-                          plan=plan, busy=operation_in_progress,
-                          predict=lambda current, body: predict_queue(name, path, current, body))
-    result.pop("left_alone", None)
-    if warnings:
-        result["warnings"] = warnings
-    return result
+    resource = owned.Owned(path, API_VERSION, f"queue {name} of Service Bus namespace {namespace}", "queue",
+                           queue_state, plan, lambda current, body: predict_queue(name, path, current, body),
+                           busy=operation_in_progress, timeout=target.timeout)
+    # Queues carry no tags: nothing is required of one to delete.
+    untagged = owned.Wanted({**wanted.requested, "require_tags": None}, wanted.state, wanted.create)
+    outcome = owned.ensure(conn, resource, untagged, check_mode)
+    outcome.values.pop("left_alone", None)
+    outcome.warnings = [*warnings, *outcome.warnings]
+    return outcome

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import FIC_LIMIT
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_fic_rules import FIC_LIMIT
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 FIX = ("use an identity per cluster (the fleet default), or one per group of at most {limit} clusters "

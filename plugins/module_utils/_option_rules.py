@@ -113,29 +113,11 @@ def servicebus_namespace_host_error(value: str) -> str | None:
             f"the suffix ({SERVICEBUS_HOST_SUFFIX}) themselves")
 
 
-# Azure's rules for a user-assigned identity's name and for tags: 3-128 characters, letters, digits,
-# '-' and '_', starting with a letter or digit
-# (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftmanagedidentity);
-# at most 50 tags, names up to 512 characters without < > % & \ ? /, values up to 256 characters
-# (https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations).
+# Azure's rule for a user-assigned identity's name: 3-128 characters, letters, digits, '-' and '_', starting
+# with a letter or digit
+# (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftmanagedidentity).
+# The tag rules live beside the ownership code (``_azure_owned``), the identity's beside it (``_azure_identity``).
 IDENTITY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
-TAG_LIMIT, TAG_NAME_MAX, TAG_VALUE_MAX = 50, 512, 256
-TAG_NAME_FORBIDDEN = set('<>%&\\?/')
-
-
-def check_tags(option: str, tags: dict[str, Any] | None) -> dict[str, str]:
-    """ARM's tag rules, before any call (the limits above); returns the tags as strings."""
-    tags = tags or {}
-    if len(tags) > TAG_LIMIT:
-        raise OptionError(f"{option}: {len(tags)} tags; Azure allows at most {TAG_LIMIT} per resource")
-    for key, value in tags.items():
-        key = str(key)
-        if not key or len(key) > TAG_NAME_MAX or TAG_NAME_FORBIDDEN & set(key):
-            raise OptionError(f"{option}: tag name {key[:40]!r} must be 1-{TAG_NAME_MAX} characters without "
-                              f"< > % & \\ ? /")
-        if value is not None and len(str(value)) > TAG_VALUE_MAX:
-            raise OptionError(f"{option}: the value of {key!r} is longer than {TAG_VALUE_MAX} characters")
-    return {str(k): str(v) for k, v in tags.items()}
 
 
 def identity_name(option: str, name: str) -> str:
@@ -144,12 +126,6 @@ def identity_name(option: str, name: str) -> str:
             f"{option}: {str(name)[:100]!r} is not a valid managed identity name: 3-128 characters, ASCII letters, "
             f"digits, '-' and '_', starting with a letter or digit")
     return name
-
-
-def validate_identity(name: str, tags: dict[str, Any] | None) -> None:
-    """Fail before any call on a name or tags Azure would refuse (the message names the option and the rule)."""
-    identity_name("name", name)
-    check_tags("tags", tags)
 
 
 # https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftresources
@@ -223,18 +199,3 @@ def absent_ignores(params: dict[str, Any], spec: dict[str, Any], names: tuple[st
     given = {option: params.get(option) for option, rule in spec.items()
              if option not in names and params.get(option) is not None and params.get(option) != rule.get("default")}
     state_only("absent", given, {option: "an object with state: absent is found by its name" for option in given})
-
-
-def ownership_tags(option: str, tags: dict[str, Any] | None) -> dict[str, str] | None:
-    """The tags a delete requires (``require_tags``): None when not given; an empty set, or one with an
-    empty name or value, is refused: it would match every resource, also those the collection only found."""
-    if tags is None:
-        return None
-    if not tags:
-        raise OptionError(f"{option}: an empty tag set would match every resource, also one the collection did "
-                          "not create; give the tags set at creation (managed-by: kedaops.aks)")
-    for key, value in tags.items():
-        if not str(key).strip() or value is None or not str(value).strip():
-            raise OptionError(f"{option}: tag {str(key)!r} has an empty name or value, which cannot mark what the "
-                              "collection created; give the tags set at creation (managed-by: kedaops.aks)")
-    return check_tags(option, tags)

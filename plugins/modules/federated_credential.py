@@ -53,8 +53,22 @@ options:
       - The subject of the token to accept, exactly (case-sensitive). For a Kubernetes service account,
         C(system:serviceaccount:<namespace>:<name>); KEDA always uses its operator's account, for example
         C(system:serviceaccount:keda:keda-operator).
-      - Required when O(state=present).
+      - With O(state=present), required unless O(namespace) and O(service_account) give it; mutually exclusive
+        with them. Refused with O(state=absent) (the credential is found by its name).
     type: str
+  namespace:
+    description:
+      - The Kubernetes namespace of the service account whose tokens to accept; with O(service_account) the
+        module builds the subject C(system:serviceaccount:<namespace>:<service_account>).
+      - A DNS-1123 label (the API server refuses anything else, so no token could carry it). Mutually
+        exclusive with O(subject); required together with O(service_account).
+    type: str
+    version_added: 0.3.0
+  service_account:
+    description:
+      - The name of that service account, a DNS-1123 subdomain. Required together with O(namespace).
+    type: str
+    version_added: 0.3.0
   audiences:
     description: The audience of the token to accept; Entra allows exactly one.
     type: list
@@ -174,39 +188,14 @@ error:
       type: int
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
-from ansible_collections.kedaops.aks.plugins.module_utils._diff import diff
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_fic import RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-
-def run(module: KedaopsModule) -> dict:
-    p = module.params
-    if p["state"] == "absent":
-        changed, before = msi.ensure_credential_absent(module.azure, p["resource_group"], p["identity_name"], p["name"],
-                                                       module.check_mode, p["timeout"])
-        after = None
-    else:
-        changed, before, after = msi.ensure_credential_present(
-            module.azure, p["resource_group"], p["identity_name"], p["name"], p["issuer"], p["subject"], p["audiences"],
-            module.check_mode, p["timeout"], module.warn)
-    computed = ("issuer",) if module.check_mode else ()  # known after apply
-    return {"changed": changed, "credential": after or {}, "diff": diff(before, after, computed)}
-
-
-ARGUMENT_SPEC = {
-    "resource_group": {"type": "str", "required": True},
-    "identity_name": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
-    "issuer": {"type": "str"},
-    "subject": {"type": "str"},
-    "audiences": {"type": "list", "elements": "str", "default": [msi.DEFAULT_AUDIENCE]},
-    "timeout": {"type": "int", "default": 300},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-}
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

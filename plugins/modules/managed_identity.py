@@ -92,8 +92,22 @@ options:
       subject:
         description:
           - The token's subject, C(system:serviceaccount:<namespace>:<service account>).
-          - Required with O(federated_credentials[].state=present); refused with V(absent), as O(federated_credentials[].issuer) is.
+          - Required with O(federated_credentials[].state=present) unless O(federated_credentials[].namespace) and
+            O(federated_credentials[].service_account) give it (mutually exclusive with them); refused with V(absent),
+            as O(federated_credentials[].issuer) is.
         type: str
+      namespace:
+        description:
+          - The service account's Kubernetes namespace (a DNS-1123 label); with
+            O(federated_credentials[].service_account) the module builds the subject
+            C(system:serviceaccount:<namespace>:<service_account>).
+        type: str
+        version_added: 0.3.0
+      service_account:
+        description: The service account's name (a DNS-1123 subdomain); required together with
+          O(federated_credentials[].namespace).
+        type: str
+        version_added: 0.3.0
       audiences:
         description: The accepted audience; Entra allows exactly one.
         type: list
@@ -241,128 +255,14 @@ error:
       sample: 404
 """
 
-from typing import Any
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import MANAGED_IDENTITY_RESOURCE as RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
-from ansible_collections.kedaops.aks.plugins.module_utils._azure_owned import kept_for
-from ansible_collections.kedaops.aks.plugins.module_utils._diff import KNOWN_AFTER_APPLY, diff
-from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import (
-    check_items,
-    state_only,
-    validate_identity,
-)
-
-
-def run(module: KedaopsModule) -> dict:
-    p = module.params
-    _check_state_options(p)
-    validate_identity(p["name"], p["tags"] if p["state"] == "present" else None)
-    wanted = check_items("federated_credentials", p["federated_credentials"],
-                         lambda item: _check_credential(item, module.check_mode), "on an identity")
-    _check_pairs(wanted)
-    before = msi.get_identity(module.azure, p["resource_group"], p["name"])
-    if p["state"] == "absent":
-        kept = msi.foreign_credentials(module.azure, before, p["resource_group"], p["name"], p["owned_credentials"])
-        if kept:
-            module.warn(kept_for(f"managed identity {p['name']}", "federated credentials", kept))
-            return {"changed": False, "kept": True, "identity": before, "diff": diff(before, before)}
-        changed, after = msi.ensure_identity_absent(module.azure, before, p["resource_group"], p["name"], module.check_mode)
-        return {"changed": changed, "identity": after or {}, "diff": diff(before, after)}
-    # Every item against what exists plus what the items add, before the first write (the identity's too).
-    listed = msi.list_credentials(module.azure, p["resource_group"], p["name"]) if wanted and before else None
-    msi.plan_all(listed or [], p["name"], wanted)
-    changed, after = msi.ensure_identity_present(module.azure, before, p["resource_group"], p["name"], p["location"],
-                                                 p["tags"], p["purge_tags"], module.check_mode)
-    computed = ("client_id", "principal_id", "tenant_id") if module.check_mode else ()  # known after apply
-    result = {"changed": changed, "identity": after or {}, "diff": diff(before, after, computed)}
-    befores, afters = [], []
-    # One list for every item (a missing identity, in check mode, is predicted by each item).
-    if listed is None and after and not module.check_mode:
-        listed = []
-    for item in wanted:
-        if item["state"] == "absent":
-            written, cred_before = msi.ensure_credential_absent(
-                module.azure, p["resource_group"], p["name"], item["name"], module.check_mode, p["credential_timeout"])
-            cred_after = None
-        else:
-            written, cred_before, cred_after = msi.ensure_credential_present(
-                module.azure, p["resource_group"], p["name"], item["name"], item["issuer"], item["subject"],
-                item["audiences"], module.check_mode, p["credential_timeout"], module.warn, listed)
-        result["changed"] = result["changed"] or written
-        befores.append(cred_before)
-        if cred_after is not None:
-            afters.append(cred_after)
-    result["credentials"] = afters
-    if wanted:
-        shown = [dict(c, issuer=c.get("issuer") or KNOWN_AFTER_APPLY) for c in afters]
-        result["diff"]["before"] = dict(result["diff"]["before"], federated_credentials=[b for b in befores if b])
-        result["diff"]["after"] = dict(result["diff"]["after"], federated_credentials=shown)
-    return result
-
-
-def _check_state_options(p: dict[str, Any]) -> None:
-    """Children never act on their parent: with state absent the identity's deletion would ignore them."""
-    if p["state"] == "absent":
-        state_only("absent", {"federated_credentials": p["federated_credentials"], "location": p["location"],
-                              "tags": p["tags"], "purge_tags": p["purge_tags"] or None},
-                   {"federated_credentials": "remove a credential with its item's state: absent (and state: "
-                                             "present), or with kedaops.aks.federated_credential"})
-    else:
-        state_only("present", {"owned_credentials": p["owned_credentials"]})
-
-
-def _check_credential(item: dict[str, Any], check_mode: bool) -> None:
-    if item["state"] == "absent":
-        state_only("absent", {"issuer": item["issuer"], "subject": item["subject"]},
-                   {"issuer": "an item with state: absent is found by its name",
-                    "subject": "an item with state: absent is found by its name"})
-        msi.validate_credential(item["name"], None, None, None, state="absent")
-        return
-    # null only in check mode: an issuer an earlier task would assign (known after apply)
-    issuer = item["issuer"] or (msi.UNKNOWN_ISSUER if check_mode else item["issuer"])
-    msi.validate_credential(item["name"], issuer, item["subject"], item["audiences"])
-
-
-def _check_pairs(items: list[dict[str, Any]]) -> None:
-    """Entra allows each issuer+subject pair once per identity: two items with one pair are refused."""
-    seen: dict[tuple[Any, Any], str] = {}
-    for index, item in enumerate(items):
-        if item["state"] != "present" or not item["issuer"]:
-            continue
-        pair = (item["issuer"], item["subject"])
-        if pair in seen:
-            raise OptionError(f"federated_credentials[{index}]: issuer {item['issuer']!r} and subject "
-                              f"{item['subject']!r} are those of {seen[pair]!r} too; Entra allows each issuer+subject "
-                              "pair once per identity")
-        seen[pair] = item["name"]
-
-
-ARGUMENT_SPEC = {
-    "resource_group": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
-    "location": {"type": "str"},
-    "tags": {"type": "dict"},
-    "purge_tags": {"type": "bool", "default": False},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "owned_credentials": {"type": "list", "elements": "str", "default": []},
-    "federated_credentials": {
-        "type": "list", "elements": "dict", "default": [],
-        "options": {
-            "name": {"type": "str", "required": True},
-            "issuer": {"type": "str"},
-            "subject": {"type": "str"},
-            "audiences": {"type": "list", "elements": "str", "default": [msi.DEFAULT_AUDIENCE]},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        },
-    },
-    "credential_timeout": {"type": "int", "default": 300},
-}
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

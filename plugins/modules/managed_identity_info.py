@@ -105,29 +105,14 @@ credentials:
       elements: str
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import IDENTITY_INFO_RESOURCE as RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-
-def run(module: KedaopsModule) -> dict:
-    from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import get_identity, list_credentials
-
-    params = module.params
-    identity = get_identity(module.azure, params["resource_group"], params["name"])
-    result = {"changed": False, "exists": identity is not None, "identity": identity or {}}
-    if params["credentials"]:
-        result["credentials"] = list_credentials(module.azure, params["resource_group"], params["name"]) if identity else []
-    return result
-
-
-ARGUMENT_SPEC = {
-    "resource_group": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
-    "credentials": {"type": "bool", "default": False},
-}
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

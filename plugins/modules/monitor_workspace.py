@@ -14,7 +14,7 @@ description:
     Reader) and its Prometheus query endpoint (KEDA's prometheus C(serverAddress)).
   - One module rather than a separate C(_info) form, on purpose. Most sites use a workspace that
     already exists (the managed Prometheus of their cluster), so the common call is a read;
-    O(create=false) is one GET that fails when the workspace is missing and never writes, the same call
+    O(create=false) is one GET that never writes and answers RV(exists=false) for a missing workspace, the same call
     the roles make for an event source with C(create=false). Creating stays available for labs and seeds
     that start from an empty resource group. An C(_info) module would duplicate the options, the return
     shape and the name rules for a read this module already is.
@@ -46,7 +46,8 @@ options:
     description: With O(state=absent), delete only a workspace carrying all of these tags.
     type: dict
   create:
-    description: Create the workspace when it does not exist; with C(false) the module only reads.
+    description: Create the workspace when it does not exist; with C(false) the module only reads, and a missing
+      workspace is reported as RV(exists=false).
     type: bool
     default: true
   state:
@@ -124,6 +125,12 @@ workspace:
     provisioning_state:
       description: ARM's provisioning state.
       type: str
+exists:
+  description: Whether the workspace exists after the run (predicted in check mode); V(false) for a missing one
+    with O(create=false).
+  returned: always
+  type: bool
+  sample: true
 created:
   description: Whether this run created the workspace.
   returned: when O(state=present)
@@ -148,42 +155,14 @@ error:
       type: int
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import state_only
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_monitor import RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-REQUESTED = ("location", "tags", "creation_tags", "require_tags")
-
-
-def run(module: KedaopsModule) -> dict:
-    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_monitor as amw
-    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
-
-    p = module.params
-    requested = {option: p[option] for option in REQUESTED}
-    if p["state"] == "absent":  # what only means something for a workspace that stays
-        state_only("absent", {option: p[option] for option in ("location", "tags", "creation_tags")})
-    else:
-        state_only("present", {"require_tags": p["require_tags"]})
-    amw.validate(p["name"], requested)  # before anything is sent
-    return owned.module_result(amw.ensure(module.azure, p["resource_group"], p["name"], requested, p["state"],
-                                          p["create"], module.check_mode, p["timeout"]))
-
-
-ARGUMENT_SPEC = {
-    "resource_group": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
-    "location": {"type": "str"},
-    "tags": {"type": "dict"},
-    "creation_tags": {"type": "dict"},
-    "require_tags": {"type": "dict"},
-    "create": {"type": "bool", "default": True},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "timeout": {"type": "int", "default": 600},
-}
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ description:
   - A new namespace gets sku C(Standard) and local authentication disabled unless told otherwise, so only
     Microsoft Entra tokens (KEDA's workload identity) reach it. On an existing namespace only the options
     given are changed; its location never is.
-  - With O(create=false) the module only reads, and fails when the namespace does not exist; this is how
-    the roles use a namespace they found, which they never change or delete.
+  - With O(create=false) the module only reads; a namespace that does not exist is an answer, not a failure
+    (RV(exists=false), RV(namespace) null, no write). This is how the roles use a namespace they found, which
+    they never change or delete. O(queues) with a missing namespace and O(create=false) fail naming O(queues).
   - Returns the namespace id (the scope of a role assignment) and its host (C(<name>.servicebus.windows.net)),
     so neither is typed. One module serves reading and writing (no C(_info) form), as the roles' event sources
     say C(create) per source, and the read is the same single GET either way.
@@ -73,7 +74,8 @@ options:
     type: list
     elements: str
   create:
-    description: Create the namespace when it does not exist; with C(false) a missing namespace is an error.
+    description: Create the namespace when it does not exist; with C(false) a missing namespace is reported as
+      RV(exists=false).
     type: bool
     default: true
   state:
@@ -245,6 +247,12 @@ namespace:
     status:
       description: The namespace status (C(Active) once usable).
       type: str
+exists:
+  description: Whether the namespace exists after the run (predicted in check mode); V(false) for a missing one
+    with O(create=false).
+  returned: always
+  type: bool
+  sample: true
 created:
   description: Whether this run created the namespace.
   returned: when O(state=present)
@@ -270,96 +278,14 @@ error:
       type: int
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import check_items, state_only
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_servicebus_core import NAMESPACE_RESOURCE as RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-REQUESTED = ("location", "sku", "disable_local_auth", "tags", "creation_tags", "require_tags", "owned_queues")
-# servicebus_queue's options, for the queues of `queues`
-QUEUE_REQUESTED = ("max_delivery_count", "lock_duration", "max_size_in_megabytes", "default_message_time_to_live")
-PRESENT_ONLY = ("location", "sku", "disable_local_auth", "tags", "creation_tags", "queues")
-ABSENT_ONLY = ("require_tags", "owned_queues")
-
-
-def check_options(p: dict) -> None:
-    """Children never act on the parent: what only means something while the namespace stays (its queues,
-    its properties) is refused with state absent, and the ownership options with state present."""
-    if p["state"] == "absent":
-        state_only("absent", {option: p[option] for option in PRESENT_ONLY},
-                   {"queues": "remove a queue with its item's state: absent (and state: present), or with "
-                              "kedaops.aks.servicebus_queue state: absent; name the queues this run created in "
-                              "owned_queues"})
-    else:
-        state_only("present", {option: p[option] for option in ABSENT_ONLY})
-
-
-def check_queue(namespace: str, queue: dict) -> None:
-    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_servicebus as sb
-
-    requested = {option: queue[option] for option in QUEUE_REQUESTED}
-    if queue["state"] == "absent":
-        state_only("absent", requested, {option: "a queue with state: absent is found by its name"
-                                         for option in QUEUE_REQUESTED})
-    sb.validate_queue(namespace, queue["name"], requested)
-
-
-def run(module: KedaopsModule) -> dict:
-    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
-    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_servicebus as sb
-
-    p = module.params
-    check_options(p)
-    requested = {option: p[option] for option in REQUESTED}
-    sb.validate_namespace(p["name"], requested)  # before anything is sent
-    queues = check_items("queues", p["queues"], lambda queue: check_queue(p["name"], queue), "in a namespace")
-    result = owned.module_result(sb.ensure_namespace(module.azure, p["resource_group"], p["name"], requested,
-                                                     p["state"], p["create"], module.check_mode, p["timeout"]))
-    if p["state"] == "present":
-        befores, afters = [], []
-        for queue in queues:
-            done = sb.ensure_queue(module.azure, p["resource_group"], p["name"], queue["name"],
-                                   {option: queue[option] for option in QUEUE_REQUESTED}, queue["state"],
-                                   queue["create"], module.check_mode, parent_read=True)
-            result["changed"] = result["changed"] or done["changed"]
-            befores.append(done["diff"][0])
-            if queue["state"] == "present":
-                afters.append(dict(done["queue"] or {}, created=done["created"]))
-        result["queues"] = afters
-        if queues:
-            result["diff"]["before"] = dict(result["diff"]["before"], queues=[b for b in befores if b])
-            result["diff"]["after"] = dict(result["diff"]["after"], queues=afters)
-    return result
-
-
-ARGUMENT_SPEC = {
-    "resource_group": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
-    "location": {"type": "str"},
-    "sku": {"type": "str", "choices": ["Basic", "Standard", "Premium"]},
-    "disable_local_auth": {"type": "bool"},
-    "tags": {"type": "dict"},
-    "creation_tags": {"type": "dict"},
-    "require_tags": {"type": "dict"},
-    "owned_queues": {"type": "list", "elements": "str"},
-    "create": {"type": "bool", "default": True},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "timeout": {"type": "int", "default": 900},
-    "queues": {
-        "type": "list", "elements": "dict", "default": [],
-        "options": {
-            "name": {"type": "str", "required": True},
-            "max_delivery_count": {"type": "int"},
-            "lock_duration": {"type": "str"},
-            "max_size_in_megabytes": {"type": "int"},
-            "default_message_time_to_live": {"type": "str"},
-            "create": {"type": "bool", "default": True},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-        },
-    },
-}
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

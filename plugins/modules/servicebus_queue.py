@@ -134,40 +134,14 @@ error:
       type: int
 """
 
-from ansible_collections.kedaops.aks.plugins.module_utils._module import KedaopsModule
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import state_only
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_servicebus_core import QUEUE_RESOURCE as RESOURCE
+from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-REQUESTED = ("max_delivery_count", "lock_duration", "max_size_in_megabytes", "default_message_time_to_live")
-
-
-def run(module: KedaopsModule) -> dict:
-    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_owned as owned
-    from ansible_collections.kedaops.aks.plugins.module_utils import _azure_servicebus as sb
-
-    p = module.params
-    requested = {option: p[option] for option in REQUESTED}
-    if p["state"] == "absent":  # a queue to delete is found by its name; its properties would be ignored
-        state_only("absent", requested, {option: "a queue with state: absent is found by its name" for option in REQUESTED})
-    sb.validate_queue(p["namespace"], p["name"], requested)  # before anything is sent
-    return owned.module_result(sb.ensure_queue(module.azure, p["resource_group"], p["namespace"], p["name"], requested,
-                                               p["state"], p["create"], module.check_mode))
-
-
-ARGUMENT_SPEC = {
-    "resource_group": {"type": "str", "required": True},
-    "namespace": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
-    "max_delivery_count": {"type": "int"},
-    "lock_duration": {"type": "str"},
-    "max_size_in_megabytes": {"type": "int"},
-    "default_message_time_to_live": {"type": "str"},
-    "create": {"type": "bool", "default": True},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-}
+ARGUMENT_SPEC = RESOURCE.argument_spec
 
 
 def main() -> None:
-    KedaopsModule(ARGUMENT_SPEC, azure=True).run(run)
+    run_module(RESOURCE)
 
 
 if __name__ == "__main__":

@@ -457,7 +457,7 @@ def test_an_issuer_without_its_trailing_slash_is_warned():
 
 @pytest.mark.parametrize("name", ["my identity", "x" * 129, "-leading", "idéntity", "ab"])
 def test_identity_names_azure_refuses_are_refused(name):
-    from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import validate_identity
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_identity import validate_identity
     with pytest.raises(OptionError, match="^name: .* not a valid managed identity name"):
         validate_identity(name, None)
 
@@ -469,7 +469,7 @@ def test_identity_names_azure_refuses_are_refused(name):
     ({"owner": "v" * 257}, "longer than 256"),
 ])
 def test_tags_over_azures_limits_are_refused(tags, rule):
-    from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import validate_identity
+    from ansible_collections.kedaops.aks.plugins.module_utils._azure_identity import validate_identity
     with pytest.raises(OptionError, match="^tags: ") as caught:
         validate_identity("keda-identity", tags)
     assert rule in str(caught.value)

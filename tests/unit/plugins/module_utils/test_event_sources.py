@@ -103,6 +103,16 @@ def test_before_the_sources_are_read_the_entries_give_names_and_hosts():
     assert f.event_source_roles(facts) == []
 
 
+def test_a_source_read_as_missing_derives_no_role_and_says_so():
+    missing = [{"item": ENTRIES[0], "changed": False, "exists": False, "namespace": None},
+               {"item": ENTRIES[1], "changed": False, "exists": False, "workspace": None}]
+    facts = f.event_source_facts(ENTRIES, missing)
+    assert [facts[name]["exists"] for name in ("orders", "metrics")] == [False, False]
+    assert facts["orders"]["host"] == "sb-orders.servicebus.windows.net" and facts["orders"]["id"] is None
+    assert f.event_source_roles(facts) == []
+    assert f.event_source_facts(ENTRIES, RESULTS)["orders"]["exists"] is None  # a result without the key
+
+
 @pytest.mark.parametrize("trigger, message", [
     ({"event_source": "nowhere"}, r"^consumer\.triggers\[0\]\.event_source: no event source named 'nowhere'"),
     ({"event_source": "orders", "type": "prometheus"}, r"the trigger type must be azure-servicebus, got 'prometheus'"),

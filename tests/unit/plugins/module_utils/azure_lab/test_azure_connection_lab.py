@@ -111,10 +111,10 @@ def test_workload_identity_exchanges_a_service_account_token(conn, azure_env, tm
     """auth_source auto with only AZURE_FEDERATED_TOKEN_FILE + client id (AWX on AKS): the service
     account token is exchanged at Entra for the identity, and ARM sees that identity as the caller."""
     azure_env.settings(fic_propagation_seconds=0)  # the exchange is the subject, not propagation
-    _changed, identity = msi.ensure_identity_present(conn, None, RG, "mi-awx", "eastus", None, False, False)
-    msi.ensure_credential_present(conn, RG, "mi-awx", "awx", azure_env.env["LAB_OIDC_ISSUER"],
-                                  "system:serviceaccount:default:awx", ["api://AzureADTokenExchange"], False, 30,
-                                  lambda _: None)
+    _changed, identity = msi.ensure_identity_present(conn, None, msi.IdentityPlan(RG, "mi-awx", "eastus"), False)
+    msi.ensure_credential_present(conn, msi.CredentialPlan(RG, "mi-awx", "awx", azure_env.env["LAB_OIDC_ISSUER"],
+                                                           "system:serviceaccount:default:awx", timeout=30),
+                                  False, lambda _: None)
     _kube(azure_env, "POST", "/api/v1/namespaces/default/serviceaccounts",
           {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "awx"}})
     answer = _kube(azure_env, "POST", "/api/v1/namespaces/default/serviceaccounts/awx/token",

@@ -9,8 +9,10 @@ import threading
 
 import pytest
 
+from ansible_collections.kedaops.aks.plugins.module_utils import _azure_fic as fic
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, result
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 RG = "rg-keda-integration"
@@ -21,7 +23,7 @@ AUDIENCES = ["api://AzureADTokenExchange"]
 
 @pytest.fixture
 def identity(conn):
-    _changed, created = msi.ensure_identity_present(conn, None, RG, IDENTITY, "eastus", None, False, False)
+    _changed, created = msi.ensure_identity_present(conn, None, msi.IdentityPlan(RG, IDENTITY, "eastus"), False)
     return created
 
 
@@ -32,7 +34,21 @@ def issuer(azure_env):
 
 def present(conn, name, issuer, subject=SUBJECT, audiences=tuple(AUDIENCES), check_mode=False, warnings=None):
     warn = (warnings.append if warnings is not None else lambda _: None)
-    return msi.ensure_credential_present(conn, RG, IDENTITY, name, issuer, subject, list(audiences), check_mode, 30, warn)
+    plan = msi.CredentialPlan(RG, IDENTITY, name, issuer, subject, tuple(audiences), timeout=30)
+    return msi.ensure_credential_present(conn, plan,
+                                         check_mode, warn)
+
+
+def task(conn, check_mode=False, **options):
+    """The federated_credential core as a task runs it: build (every refusal), apply, the module result."""
+    params = {"resource_group": RG, "identity_name": IDENTITY, "issuer": None, "subject": None, "namespace": None,
+              "service_account": None, "audiences": AUDIENCES, "timeout": 30, "state": "present", **options}
+    outcome = fic.apply(Connection.of(azure=conn), fic.build(params), check_mode)
+    return result(outcome, True)
+
+
+def absent_plan(identity):
+    return msi.CredentialPlan(RG, identity, "kedaFedIdentity", state="absent", timeout=30)
 
 
 def fic_writes(lab):
@@ -95,7 +111,28 @@ def test_the_21st_credential_is_refused_without_writing(conn, azure_env, identit
 def test_invalid_input_makes_no_call_at_all(conn, azure_env, name, issuer_value, subject, audiences):
     azure_env.clear_requests()
     with pytest.raises(OptionError):
-        present(conn, name, issuer_value, subject, audiences)
+        task(conn, name=name, issuer=issuer_value, subject=subject, audiences=audiences)
+    assert azure_env.requests("arm") == []
+
+
+def test_namespace_and_service_account_make_the_subject(conn, azure_env, identity, issuer):
+    first = task(conn, name="kedaFedIdentity", issuer=issuer, namespace="keda", service_account="keda-operator")
+    assert first["changed"] and first["credential"]["subject"] == SUBJECT
+    assert first["diff"]["after"]["subject"] == SUBJECT
+    azure_env.clear_requests()
+    again = task(conn, name="kedaFedIdentity", issuer=issuer, subject=SUBJECT)
+    assert not again["changed"] and fic_writes(azure_env) == []
+
+
+@pytest.mark.parametrize("names, expect", [
+    ({"namespace": "KEDA", "service_account": "keda-operator"}, "namespace: 'KEDA' is not a valid DNS-1123 label"),
+    ({"namespace": "keda", "service_account": "keda_operator"}, "service_account: 'keda_operator' is not a valid"),
+    ({"namespace": "keda", "service_account": ""}, "service_account: required with namespace"),
+])
+def test_namespace_and_service_account_are_kubernetes_names(conn, azure_env, names, expect):
+    azure_env.clear_requests()
+    with pytest.raises(OptionError, match=expect):
+        task(conn, name="kedaFedIdentity", issuer="https://issuer/", **names)
     assert azure_env.requests("arm") == []
 
 
@@ -144,28 +181,28 @@ def test_absent_removes_only_the_named_credential(conn, azure_env, identity, iss
     present(conn, "keep-me", issuer, subject="system:serviceaccount:a:b")
     present(conn, "kedaFedIdentity", issuer)
     azure_env.clear_requests()
-    changed, before = msi.ensure_credential_absent(conn, RG, IDENTITY, "kedaFedIdentity", True, 30)
+    changed, before = msi.ensure_credential_absent(conn, absent_plan(IDENTITY), True)
     assert changed and before["name"] == "kedaFedIdentity" and azure_env.writes() == []
-    assert msi.ensure_credential_absent(conn, RG, IDENTITY, "kedaFedIdentity", False, 30)[0]
-    assert msi.ensure_credential_absent(conn, RG, IDENTITY, "kedaFedIdentity", False, 30) == (False, None)
+    assert msi.ensure_credential_absent(conn, absent_plan(IDENTITY), False)[0]
+    assert msi.ensure_credential_absent(conn, absent_plan(IDENTITY), False) == (False, None)
     assert [c["name"] for c in msi.list_credentials(conn, RG, IDENTITY)] == ["keep-me"]
 
 
 def test_absent_on_a_missing_identity_is_no_change(conn):
-    assert msi.ensure_credential_absent(conn, RG, "no-such-identity", "kedaFedIdentity", False, 30) == (False, None)
+    assert msi.ensure_credential_absent(conn, absent_plan("no-such-identity"), False) == (False, None)
 
 
 def test_present_on_a_missing_identity_fails_with_the_azure_code(conn, issuer):
     with pytest.raises(AzureError) as err:
-        msi.ensure_credential_present(conn, RG, "no-such-identity", "kedaFedIdentity", issuer, SUBJECT, AUDIENCES,
-                                      False, 30, lambda _: None)
+        msi.ensure_credential_present(conn, msi.CredentialPlan(RG, "no-such-identity", "kedaFedIdentity", issuer, SUBJECT),
+                                      False, lambda _: None)
     assert err.value.status == 404
 
 
 def test_check_mode_on_an_identity_not_created_yet_predicts_with_a_warning(conn, azure_env, issuer):
     warnings: list[str] = []
-    changed, before, after = msi.ensure_credential_present(conn, RG, "not-yet", "kedaFedIdentity", issuer, SUBJECT,
-                                                           AUDIENCES, True, 30, warnings.append)
+    changed, before, after = msi.ensure_credential_present(
+        conn, msi.CredentialPlan(RG, "not-yet", "kedaFedIdentity", issuer, SUBJECT), True, warnings.append)
     assert changed and before is None and after["issuer"] == issuer
     assert warnings and "does not exist (yet)" in warnings[0]
     assert azure_env.writes() == []
@@ -173,13 +210,12 @@ def test_check_mode_on_an_identity_not_created_yet_predicts_with_a_warning(conn,
 
 def test_check_mode_with_an_issuer_not_assigned_yet_predicts_with_a_warning(conn, azure_env, identity):
     warnings: list[str] = []
-    changed, _before, after = msi.ensure_credential_present(conn, RG, IDENTITY, "kedaFedIdentity", None, SUBJECT,
-                                                            AUDIENCES, True, 30, warnings.append)
+    changed, _before, after = msi.ensure_credential_present(
+        conn, msi.CredentialPlan(RG, IDENTITY, "kedaFedIdentity", None, SUBJECT), True, warnings.append)
     assert changed and after["issuer"] is None and "not known yet" in warnings[0]
     assert fic_writes(azure_env) == []
 
 
 def test_outside_check_mode_an_unknown_issuer_is_refused(conn, identity):
-    with pytest.raises(OptionError):
-        msi.ensure_credential_present(conn, RG, IDENTITY, "kedaFedIdentity", None, SUBJECT, AUDIENCES, False, 30,
-                                      lambda _: None)
+    with pytest.raises(OptionError, match="^issuer: required with state=present"):
+        task(conn, name="kedaFedIdentity", issuer=None, subject=SUBJECT)

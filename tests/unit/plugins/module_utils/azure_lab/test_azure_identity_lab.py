@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.kedaops.aks.plugins.module_utils import _azure_msi as msi
+from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, result
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
 
 RG = "rg-keda-integration"
@@ -15,7 +16,7 @@ NAME = "keda-int-identity"
 
 def present(conn, location="eastus", tags=None, purge_tags=False, check_mode=False, name=NAME):
     before = msi.get_identity(conn, RG, name)
-    return msi.ensure_identity_present(conn, before, RG, name, location, tags, purge_tags, check_mode)
+    return msi.ensure_identity_present(conn, before, msi.IdentityPlan(RG, name, location, tags, purge_tags), check_mode)
 
 
 def test_check_mode_predicts_creation_without_writing(conn, azure_env):
@@ -68,8 +69,34 @@ def test_a_different_location_is_refused_without_writing(conn, azure_env):
 def test_absent_deletes_then_reports_no_change(conn, azure_env):
     present(conn)
     before = msi.get_identity(conn, RG, NAME)
-    assert msi.ensure_identity_absent(conn, before, RG, NAME, check_mode=True) == (True, None)
+    assert msi.ensure_identity_absent(conn, before, msi.IdentityPlan(RG, NAME), check_mode=True) == (True, None)
     assert msi.get_identity(conn, RG, NAME) is not None
-    assert msi.ensure_identity_absent(conn, before, RG, NAME, check_mode=False) == (True, None)
+    assert msi.ensure_identity_absent(conn, before, msi.IdentityPlan(RG, NAME), check_mode=False) == (True, None)
     assert msi.get_identity(conn, RG, NAME) is None
-    assert msi.ensure_identity_absent(conn, None, RG, NAME, check_mode=False) == (False, None)
+    assert msi.ensure_identity_absent(conn, None, msi.IdentityPlan(RG, NAME), check_mode=False) == (False, None)
+
+
+def info(conn, name=NAME, credentials=True):
+    """managed_identity_info's core as a task runs it: build, apply, the module result."""
+    task = msi.info_build({"resource_group": RG, "name": name, "credentials": credentials})
+    return result(msi.info_apply(Connection.of(azure=conn), task, False), True)
+
+
+def test_info_reads_the_identity_and_its_credentials_side_by_side(conn, azure_env):
+    present(conn)
+    plan = msi.CredentialPlan(RG, NAME, "keda-operator", "https://oidc.example/tenant/guid/",
+                              "system:serviceaccount:keda:keda-operator", timeout=30)
+    msi.ensure_credential_present(conn, plan, False, lambda _: None)
+    azure_env.clear_requests()
+    out = info(conn)
+    assert out["exists"] and out["identity"]["name"] == NAME and "diff" not in out and not out["changed"]
+    assert [c["subject"] for c in out["credentials"]] == ["system:serviceaccount:keda:keda-operator"]
+    reads = [r["path"] for r in azure_env.requests("arm") if "/metadata/" not in r["path"]]
+    assert sorted(path.split("?")[0].rsplit("/", 1)[-1] for path in reads) == ["federatedIdentityCredentials", NAME]
+    assert "credentials" not in info(conn, credentials=False)
+
+
+def test_info_on_a_missing_identity_says_so(conn, azure_env):
+    out = info(conn, name="never-made")
+    assert out == {"changed": False, "exists": False, "identity": {}, "credentials": []}
+    assert azure_env.writes() == []

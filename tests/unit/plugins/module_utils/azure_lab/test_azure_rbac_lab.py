@@ -22,7 +22,7 @@ READER = "b0d8363b-8ddd-447d-831f-62ca05bff136"  # Monitoring Data Reader
 
 @pytest.fixture
 def principal(conn):
-    _changed, identity = msi.ensure_identity_present(conn, None, RG, "keda-int-identity", "eastus", None, False, False)
+    _changed, identity = msi.ensure_identity_present(conn, None, msi.IdentityPlan(RG, "keda-int-identity", "eastus"), False)
     return identity["principal_id"]
 
 
@@ -101,7 +101,7 @@ def test_role_assignment_exists_counts_as_success(conn, azure_env, principal, sc
 
 def test_principal_not_found_is_retried_while_the_identity_replicates(conn, azure_env, principal, scope):
     azure_env.settings(principal_replication_seconds=3)
-    _changed, fresh = msi.ensure_identity_present(conn, None, RG, "fresh-identity", "eastus", None, False, False)
+    _changed, fresh = msi.ensure_identity_present(conn, None, msi.IdentityPlan(RG, "fresh-identity", "eastus"), False)
     started = time.monotonic()
     changed, _before, created = present(conn, scope, READER, fresh["principal_id"])
     assert changed and created["principal_id"] == fresh["principal_id"]
@@ -126,7 +126,7 @@ def test_a_client_id_passed_as_principal_id_is_named_at_the_first_miss(conn, sco
 
 
 def test_a_client_id_of_an_identity_passed_as_principal_id_fails_at_the_first_miss(conn, azure_env, scope):
-    _changed, identity = msi.ensure_identity_present(conn, None, RG, "keda-client-id-mixup", "eastus", None, False, False)
+    _changed, identity = msi.ensure_identity_present(conn, None, msi.IdentityPlan(RG, "keda-client-id-mixup", "eastus"), False)
     azure_env.clear_requests()
     with pytest.raises(OptionError, match=r"^principal_id: .* is the client id of managed identity keda-client-id-mixup"
                                           rf".*pass its principal_id {identity['principal_id']}"):

@@ -99,7 +99,7 @@ def keda(conn, wlab):
 def identities(conn, keda):
     made = {}
     for name in ("mi-a", "mi-b"):
-        _changed, made[name] = msi.ensure_identity_present(conn, None, RG, name, "eastus", None, False, False)
+        _changed, made[name] = msi.ensure_identity_present(conn, None, msi.IdentityPlan(RG, name, "eastus"), False)
     return made
 
 
@@ -241,9 +241,9 @@ def test_absent_removes_the_binding_and_keeps_shared_role_assignments(wlab, run,
 
 def test_the_21st_credential_is_refused_and_the_others_are_written(wlab, run, conn, identities):
     for index in range(19):
-        msi.ensure_credential_present(conn, RG, "mi-a", f"existing-{index}", ISSUER,
-                                      f"system:serviceaccount:other:sa-{index}", [msi.DEFAULT_AUDIENCE], False, 30,
-                                      lambda _m: None)
+        msi.ensure_credential_present(conn, msi.CredentialPlan(RG, "mi-a", f"existing-{index}", ISSUER,
+                                                               f"system:serviceaccount:other:sa-{index}", timeout=30),
+                                      False, lambda _m: None)
     with pytest.raises(BindingsFailed) as failed:
         run([binding(0), binding(1)])
     assert failed.value.error["code"] == "FederatedIdentityCredentialLimitReached"
@@ -291,7 +291,7 @@ def test_a_missing_identity_fails_before_any_write_and_check_mode_warns(wlab, ru
 
 
 def test_without_keda_a_run_fails_before_writing_and_check_mode_predicts(wlab, run, conn):
-    msi.ensure_identity_present(conn, None, RG, "mi-a", "eastus", None, False, False)
+    msi.ensure_identity_present(conn, None, msi.IdentityPlan(RG, "mi-a", "eastus"), False)
     wlab.clear_requests()
     with pytest.raises(BindingsFailed) as failed:
         run([binding(0)])

@@ -1,0 +1,12 @@
+# Copyright (c) kedaops.aks contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kedaops.aks.managed_identity in the controller (plugins/plugin_utils/_controller.py; docs/performance.md)."""
+
+from __future__ import annotations
+
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import MANAGED_IDENTITY_RESOURCE as RESOURCE
+from ansible_collections.kedaops.aks.plugins.plugin_utils._controller import ControllerAction
+
+
+class ActionModule(ControllerAction):
+    resource = RESOURCE
