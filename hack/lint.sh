@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# ruff (plugins, the unit tests and the whole lab), mypy (strict on plugins/module_utils, see pyproject.toml,
-# and strict on the lab package tests/lab),
+# ruff (plugins, the unit tests and the whole lab), mypy --strict on every plugin (modules, action
+# plugins, module_utils, plugin_utils, filters, inventory; see pyproject.toml) and on the lab package tests/lab,
 # then ansible-lint (production profile) on the roles and playbooks, offline.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,9 +8,9 @@ cd "$root"
 export ANSIBLE_COLLECTIONS_PATH="$root/.venv/collections" PATH="$root/.venv/bin:$PATH"
 echo "ruff check"
 "$root/.venv/bin/ruff" check plugins tests/unit tests/conftest.py tests/contract/conftest.py tests/lab
-echo "mypy (plugins/module_utils, strict)"
+echo "mypy (plugins, strict)"
 # The package is named as Ansible imports it, through the collections path `make venv` links.
-(cd "$root" && MYPYPATH="$root/.venv/collections" "$root/.venv/bin/mypy" -p ansible_collections.kedaops.aks.plugins.module_utils)
+(cd "$root" && MYPYPATH="$root/.venv/collections" "$root/.venv/bin/mypy" --strict -p ansible_collections.kedaops.aks.plugins)
 echo "mypy (tests/lab, strict)"
 # The lab is the package ``lab`` under tests/ (as pytest's pythonpath imports it); the project's config applies.
 (cd "$root/tests" && "$root/.venv/bin/mypy" --strict --no-warn-unused-configs --config-file "$root/pyproject.toml" -p lab)

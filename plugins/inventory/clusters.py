@@ -171,7 +171,7 @@ def _trusted(template: str) -> Any:
 AUTH_OPTIONS = ("subscription_id", "auth_source", "tenant", "client_id", "secret", "cloud_environment", "authority_host")
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):  # type: ignore[misc]  # ansible-core ships no type information
 
     NAME = "kedaops.aks.clusters"
 

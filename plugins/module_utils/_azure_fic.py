@@ -187,13 +187,6 @@ RULES: dict[str, Any] = {
 ITEM_OPTIONS = ("name", "issuer", "subject", "namespace", "service_account", "audiences", "state")
 
 
-def unset_dropped(items: list[Any] | None) -> list[Any]:
-    """The items as the user wrote them: the module's validation fills every unset option with null, which
-    the item's own rules (mutually exclusive subject and namespace) would count as given."""
-    return [{k: v for k, v in item.items() if v is not None} if isinstance(item, dict) else item
-            for item in items or []]
-
-
 FOUND_BY_NAME = "an item with state: absent is found by its name"
 
 

@@ -25,7 +25,6 @@ from ansible_collections.kedaops.aks.plugins.module_utils._azure_fic import (
     ensure_credential_absent,
     ensure_credential_present,
     list_credentials,
-    unset_dropped,
     write_credential,
 )
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_fic_lock import (
@@ -167,7 +166,7 @@ def build(params: dict[str, Any]) -> IdentityTask:
     else:
         state_only("present", {"owned_credentials": params["owned_credentials"]})
     validate_identity(params["name"], params["tags"] if params["state"] == "present" else None)
-    items = build_items(unset_dropped(params[ITEMS]), ITEMS, fic.ARGUMENT_SPEC, fic.build, rules=fic.RULES,
+    items = build_items(params[ITEMS], ITEMS, fic.ARGUMENT_SPEC, fic.build, rules=fic.RULES,
                         inherit={"resource_group": params["resource_group"], "identity_name": params["name"],
                                  "timeout": params["credential_timeout"]})
     seen: set[str] = set()

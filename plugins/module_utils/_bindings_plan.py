@@ -222,24 +222,6 @@ def build_k8s_plans(binding: Binding) -> None:
         raise e.at(binding.where) from None
 
 
-def _given(raw: Any, spec: dict[str, Any]) -> Any:
-    """What the user gave of a binding: AnsibleModule (the module's own ``bindings`` suboptions) sets every
-    option not given to None, which validating the binding again would read as given (a None is no choice)."""
-    if not isinstance(raw, dict):
-        return raw
-    given: dict[str, Any] = {}
-    for key, value in raw.items():
-        option = spec.get(key) or {}
-        if value is None and key in spec:
-            continue
-        if option.get("options") and isinstance(value, list):
-            value = [_given(element, option["options"]) for element in value]
-        elif option.get("options"):
-            value = _given(value, option["options"])
-        given[key] = value
-    return given
-
-
 def plan_bindings(params: dict[str, Any]) -> BindingsPlan:
     """Every input rule, checked before anything is read: each binding with its own spec and the per-item
     rules per object, then the rules that only a list can break (one binding per service account, one
@@ -252,7 +234,7 @@ def plan_bindings(params: dict[str, Any]) -> BindingsPlan:
         raise OptionError("bindings: at least one binding is required")
     if params["parallel"] < 1:
         raise OptionError("parallel: must be at least 1")
-    items = build_items([_given(raw, BINDING_OPTIONS) for raw in params["bindings"]], "bindings", BINDING_OPTIONS,
+    items = build_items(params["bindings"], "bindings", BINDING_OPTIONS,
                         functools.partial(_build_binding, resource_group=params.get("resource_group")))
     identities: dict[tuple[str, str], Identity] = {}
     bindings: list[Binding] = []

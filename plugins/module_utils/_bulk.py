@@ -29,6 +29,25 @@ class Item(Generic[Plan]):
     plan: Plan
 
 
+def given(raw: Any, spec: dict[str, Any]) -> Any:
+    """What the user gave of an item: AnsibleModule (the parent's own suboptions) sets every option not given
+    to None, which validating the item again would read as given (a None is no choice, and counts for
+    mutually exclusive options)."""
+    if not isinstance(raw, dict):
+        return raw
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        option = spec.get(key) or {}
+        if value is None and key in spec:
+            continue
+        if option.get("options") and isinstance(value, list):
+            value = [given(element, option["options"]) for element in value]
+        elif option.get("options"):
+            value = given(value, option["options"])
+        out[key] = value
+    return out
+
+
 def validate_item(raw: Any, spec: dict[str, Any], path: str, rules: dict[str, Any] | None = None) -> dict[str, Any]:
     """One item's options as its resource takes them (defaults filled, types converted), or an
     ``OptionError`` naming ``path``."""
@@ -53,7 +72,7 @@ def build_items(raw_items: list[Any] | None, option: str, spec: dict[str, Any],
     items: list[Item[Plan]] = []
     for index, raw in enumerate(raw_items or []):
         path = f"{option}[{index}]"
-        merged = {**(inherit or {}), **raw} if isinstance(raw, dict) else raw
+        merged = {**(inherit or {}), **given(raw, spec)} if isinstance(raw, dict) else raw
         params = validate_item(merged, spec, path, rules)
         try:
             plan = build(params)

@@ -98,9 +98,15 @@ class Connection:
     def k8s(self) -> Api:
         """The Kubernetes API of the cluster the options point at; nothing is sent until a call."""
         if self._k8s is None:
+            from ansible_collections.kedaops.aks.plugins.module_utils._errors import ConfigError
             from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import Api
             from ansible_collections.kedaops.aks.plugins.module_utils._k8s_connection import connect
-            self._k8s = Api(connect(self.params))
+            try:
+                transport = connect(self.params)
+            except ImportError as error:
+                raise ConfigError(f"the kubernetes Python library is required on the host that runs the task "
+                                  f"(pip install kubernetes): {error}") from error
+            self._k8s = Api(transport)
         return self._k8s
 
     def wrote(self) -> bool:

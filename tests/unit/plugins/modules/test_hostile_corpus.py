@@ -24,13 +24,12 @@ import pkgutil
 import tempfile
 import urllib.parse
 from typing import Any
-from unittest import mock
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
 import ansible_collections.kedaops.aks.plugins.modules as modules_package
-from ansible_collections.kedaops.aks.plugins.module_utils import _module
+from ansible_collections.kedaops.aks.plugins.module_utils import _azure_auth, _core
 from lab import ids
 
 CORPUS = [
@@ -214,34 +213,13 @@ CLASSIFIED: dict[str, dict[str, str]] = {
 }
 
 
-class _Captured(Exception):
-    pass
-
-
 def module_specs() -> dict[str, dict[str, Any]]:
-    """Each module's whole argument spec, as its ``main()`` builds it (the auth options merged in)."""
+    """Each module's whole argument spec, as both shells validate with it (``RESOURCE.full_spec()``: the
+    auth options merged in)."""
     specs: dict[str, dict[str, Any]] = {}
-    current: dict[str, Any] = {}
-
-    def capture(self: Any, argument_spec: dict[str, Any], *, azure: bool = False, k8s: bool = False,
-                **kwargs: Any) -> None:
-        spec: dict[str, Any] = dict(AZURE_AUTH_SPEC) if azure else {}
-        if k8s:
-            from ansible_collections.kedaops.aks.plugins.module_utils._k8s_connection import AUTH_ARGSPEC
-            spec.update(AUTH_ARGSPEC)
-        current["spec"] = {**spec, **argument_spec}
-        raise _Captured
-
-    with mock.patch.object(_module.KedaopsModule, "__init__", capture):
-        for info in pkgutil.iter_modules(modules_package.__path__):
-            module = importlib.import_module(f"{modules_package.__name__}.{info.name}")
-            resource = getattr(module, "RESOURCE", None)
-            if resource is not None:  # the core contract (_core.Resource): the spec the shells validate with
-                specs[info.name] = resource.full_spec()
-                continue
-            with contextlib.suppress(_Captured):
-                module.main()
-            specs[info.name] = current.pop("spec")
+    for info in pkgutil.iter_modules(modules_package.__path__):
+        module = importlib.import_module(f"{modules_package.__name__}.{info.name}")
+        specs[info.name] = module.RESOURCE.full_spec()
     if "keda_objects" in specs:
         kinds = importlib.import_module(f"{modules_package.__name__}.keda_objects").KINDS
         for option, kind in kinds.items():
@@ -249,7 +227,7 @@ def module_specs() -> dict[str, dict[str, Any]]:
     return specs
 
 
-AZURE_AUTH_SPEC = _module.azure_auth_argspec()
+AZURE_AUTH_SPEC = _azure_auth.azure_auth_argspec()
 
 
 def string_options(spec: dict[str, Any], prefix: str = "") -> list[str]:
@@ -415,11 +393,11 @@ def test_a_hostile_string_in_any_option_is_refused_or_reaches_only_what_it_names
 
 
 def test_a_negative_or_zero_timeout_is_refused_before_any_request(specs, lab_env):
-    """Every module's waiting option (``_module.TIMEOUT_MINIMUM``), below its minimum, fails naming it."""
+    """Every module's waiting option (``_core.TIMEOUT_MINIMUM``), below its minimum, fails naming it."""
     log = RequestLog(lab_env)
     checked = []
     for name, spec in sorted(specs.items()):
-        for option, least in _module.TIMEOUT_MINIMUM.items():
+        for option, least in _core.TIMEOUT_MINIMUM.items():
             if option not in spec:
                 continue
             for value in (least - 1, -30):
