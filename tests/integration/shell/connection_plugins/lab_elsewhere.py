@@ -14,7 +14,7 @@ description:
 author: kedaops.aks contributors
 """
 
-from ansible.plugins.connection.local import Connection as LocalConnection
+from ansible.plugins.connection.local import Connection as LocalConnection  # noqa: E402
 
 
 class Connection(LocalConnection):
