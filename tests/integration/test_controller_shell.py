@@ -131,8 +131,9 @@ def behaviour(lab, tmp_path_factory):
 
 def test_a_task_runs_as_a_module_unless_it_runs_on_the_controller(lab, tmp_path):
     lab.reset()
-    proc, _paths = _run(lab, "fallbacks.yml", tmp_path)
+    proc, paths = _run(lab, "fallbacks.yml", tmp_path)
     assert proc.returncode == 0, proc.stdout[-15000:] + proc.stderr[-3000:]
+    assert _per_run_dirs(paths["local"]) == [], "the per-run directory outlived a successful run"
     tasks = _tasks(proc.stdout)
     expected = {
         "Shell probe: local connection": "controller",

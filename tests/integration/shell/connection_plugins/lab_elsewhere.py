@@ -6,6 +6,8 @@ collection's action plugins must run the module for it (tests/integration/test_c
 
 from __future__ import annotations
 
+from ansible.plugins.connection.local import Connection as LocalConnection
+
 DOCUMENTATION = """
 name: lab_elsewhere
 short_description: ansible.builtin.local under another transport name (a test connection)
@@ -13,8 +15,6 @@ description:
   - Runs commands on the controller like ansible.builtin.local, but names itself C(lab_elsewhere).
 author: kedaops.aks contributors
 """
-
-from ansible.plugins.connection.local import Connection as LocalConnection  # noqa: E402
 
 
 class Connection(LocalConnection):
