@@ -33,7 +33,7 @@ help:
 	@echo "make lab-down  stop the lab"
 	@echo "make docs      the HTML docs site in .build/docs/html (make docs-test adds its browser test)"
 	@echo "make live-test both scenarios on your Azure subscription (prints what it needs without one)"
-	@echo "make bench     per-task cost of every module beside the anchors, the 100-binding converge, both seeds by hand vs site.yml, the fleet (~35 min)"
+	@echo "make bench     per-task cost of every module (both shells) beside debug and ping, 100 bindings, both seeds by hand vs site.yml, the fleet (~35 min)"
 	@echo "make bench-fleet  inventory, converge and re-run of 1 and 25 clusters (docs/fleet.md)"
 	@echo "make sanity | lint | package | molecule | core-2.21   one part of make test"
 
@@ -92,11 +92,15 @@ clean: lab-down
 
 # Benchmarks (docs/performance.md). `make bench` is not part of `make test`; bench-smoke (one round of 1
 # and 3 tasks, no warm-up, and both seeds' site.yml converge and re-run with their request counts) is.
+# `make bench`: the per-task table (1 vs 25 tasks; debug, ping, every module, the module shell column),
+# where the time goes, 100 bindings at the realistic profile, both seeds by hand vs site.yml.
 # `make bench-scenarios` runs only the seeds: the manual procedure (az, kubectl, helm) beside site.yml,
 # at 0 ms and at the realistic latency profile, and writes their tables into docs/performance.md.
 .PHONY: bench bench-smoke bench-scenarios bench-fleet
+# BENCH_ARGS adds options, e.g. BENCH_ARGS="--rounds 1 --no-azcollection" on a loaded machine.
+BENCH_ARGS ?=
 bench: venv az-venv
-	$(BIN)/python bench/bench.py --profile --scale --scenarios --token-cache --fleet --docs
+	$(BIN)/python bench/bench.py --profile --scale --scale-profile realistic --scenarios --token-cache --fleet --docs $(BENCH_ARGS)
 
 # The fleet figures alone (docs/fleet.md): inventory, converge and re-run of 1 and 25 clusters, realistic profile.
 bench-fleet: venv

@@ -2,12 +2,19 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """`make bench` / `make bench-smoke`: per-task cost of a no-op task, ours beside the anchors.
 
-Method (issue 8): for each configuration, playbooks of 1 and of 10 identical no-op tasks;
-per task = (median T10 - median T1) / 9, which cancels ansible-playbook's own start-up and the
-play's set-up. Five counted rounds after one discarded warm-up round; within a round every
-configuration runs once (round-robin), so a burst of load on this shared 2-core machine hits all
+Method (issues 8 and 25): for each configuration, playbooks of 1 and of N (25) identical no-op tasks;
+per task = (median T_N - median T_1) / (N - 1), which cancels ansible-playbook's own start-up and the
+play's set-up. Counted rounds after a warm-up round of the 1-task playbooks (discarded); within a round
+every configuration runs once (round-robin), so a burst of load on this shared 2-core machine hits all
 of them instead of one configuration's runs back to back. Requests and writes per task come from
-the lab's request log the same way: (count in the 10-task run - count in the 1-task run) / 9.
+the lab's request log the same way: (count in the N-task run - count in the 1-task run) / (N - 1).
+
+The anchors: ``ansible.builtin.debug`` (the controller's floor: an action plugin, no module) and
+``ansible.builtin.ping`` (the module floor). Each of our modules with an action plugin
+(plugins/action/<module>.py) runs through it, the controller shell, and once more with
+``kedaops_aks_shell: module`` (the module shell column); a module without one has only the module
+shell. Issue 25's target: a no-op task through the controller shell costs at most 2x debug's per-task
+cost plus its own requests at zero latency (the lab's measured per-request time, kept-alive HTTPS).
 
 The lab runs in this process (tests/lab), the objects the tasks find are created first by
 bench/setup.yml, and azure.azcollection runs from its own venv (bench/azcollection.py).
@@ -52,6 +59,17 @@ DOCS = os.path.join(ROOT, "docs", "performance.md")
 # The anchors measured on this machine class (issue 8, Nov 2026), in s/task.
 REFERENCE = {"floor": 0.34, "k8s": 0.74, "azure_rm_resource": 2.54, "lean azure-identity + azure-mgmt-msi": 0.60}
 AZURE_TARGET_RATIO = 0.25
+ACTION_PLUGINS = os.path.join(ROOT, "plugins", "action")
+# Issue 25: a controller-shell no-op <= DEBUG_TARGET_FACTOR x debug + its requests at zero latency.
+DEBUG_TARGET_FACTOR = 2.0
+# Issue 25: 100 bindings at the realistic profile (issue 19 measured 24.5 s and 21.3 s).
+SCALE_TARGETS = {"converge": 15.0, "rerun": 8.0}
+
+
+def has_action_plugin(module: str) -> bool:
+    """Whether ``kedaops.aks.<name>`` runs through the controller shell (its action plugin exists now)."""
+    namespace, collection, name = module.split(".")
+    return (namespace, collection) == ("kedaops", "aks") and os.path.isfile(os.path.join(ACTION_PLUGINS, name + ".py"))
 
 
 @dataclass
@@ -65,6 +83,8 @@ class Config:
     anchor: str | None = None  # the anchor row this one is compared with
     python: str | None = None  # interpreter for this task (azure.azcollection runs in .venv-bench)
     note: str = ""
+    task_vars: dict[str, Any] = field(default_factory=dict)
+    twin_of: str | None = None  # the module shell run of this controller-shell configuration
     t1: list[float] = field(default_factory=list)
     t10: list[float] = field(default_factory=list)
     counts1: list[dict[str, int]] = field(default_factory=list)
@@ -74,8 +94,11 @@ class Config:
 
     def task(self) -> dict[str, Any]:
         task: dict[str, Any] = {"name": self.name, self.module: self.args}
+        task_vars = dict(self.task_vars)
         if self.python:
-            task["vars"] = {"ansible_python_interpreter": self.python}
+            task_vars["ansible_python_interpreter"] = self.python
+        if task_vars:
+            task["vars"] = task_vars
         if self.module.startswith("azure.azcollection."):
             # The lab's AZURE_CLOUD_ENVIRONMENT is its ARM URL, which azure.azcollection 3.x cannot
             # resolve; it talks to the lab through the patched AzureCloud instead.
@@ -189,7 +212,9 @@ def configurations(env: dict[str, str], facts: dict[str, Any], with_azcollection
     sa_annotations = {"azure.workload.identity/client-id": identity["client_id"],
                       "azure.workload.identity/tenant-id": identity["tenant_id"]}
     configs = [
-        Config("ansible.builtin.ping", "ansible.builtin.ping", {}, "floor", note="the floor"),
+        Config("ansible.builtin.debug", "ansible.builtin.debug", {"msg": "no-op"}, "floor",
+               note="the controller's floor: an action plugin, no module"),
+        Config("ansible.builtin.ping", "ansible.builtin.ping", {}, "floor", note="the module floor"),
         # -- Kubernetes ------------------------------------------------------------------------
         Config("kubernetes.core.k8s (anchor)", "kubernetes.core.k8s", {
             "state": "present",
@@ -244,7 +269,11 @@ def configurations(env: dict[str, str], facts: dict[str, Any], with_azcollection
         for config in configs:
             if config.module.startswith("azure.azcollection."):
                 config.error = "skipped (--no-azcollection)"
-    return configs
+    # The module shell beside the controller shell, for every module that has an action plugin now.
+    twins = [Config(f"{c.name} (module shell)", c.module, c.args, c.family, anchor=c.anchor, note=c.note,
+                    task_vars={"kedaops_aks_shell": "module"}, twin_of=c.name)
+             for c in configs if has_action_plugin(c.module)]
+    return configs + twins
 
 
 def setup_vars(env: dict[str, str]) -> dict[str, Any]:
@@ -294,7 +323,9 @@ def measure(configs: list[Config], env: dict[str, str], lab: LabClient, rounds: 
         for config in active:
             if config.error:
                 continue
-            for count in (1, tasks):
+            # The warm-up round runs the 1-task playbooks only: it fills the page cache and the
+            # lab's connections at a fraction of a counted round's cost.
+            for count in ((1, tasks) if counted else (1,)):
                 lab.clear()
                 try:
                     elapsed, changed, _output = run_playbook(paths[(config.name, count)], env)
@@ -327,6 +358,19 @@ def per_task(config: Config, tasks: int) -> dict[str, Any] | None:
             "t1": statistics.median(config.t1), "t10": statistics.median(config.t10), "counts": per_kind}
 
 
+def controller_verdict(config: Config, stats: dict[str, Any], debug: dict[str, Any] | None,
+                       request_s: float | None) -> str:
+    """Issue 25: a no-op through the controller shell <= 2x debug's per-task cost + its requests at 0 ms."""
+    if config.twin_of or not has_action_plugin(config.module):
+        return ""
+    if not debug or request_s is None:
+        return "no debug or latency figure"
+    limit = DEBUG_TARGET_FACTOR * debug["median"] + stats["counts"].get("requests", 0) * request_s
+    if stats["median"] <= limit:
+        return f"met (<= {limit:.3f} s)"
+    return f"MISSED by {stats['median'] - limit:.3f} s ({stats['median'] / limit:.2f}x the {limit:.3f} s limit)"
+
+
 def verdict(config: Config, stats: dict[str, Any], anchor: dict[str, Any] | None) -> str:
     if config.family == "k8s" and anchor:
         problems = []
@@ -345,41 +389,68 @@ def verdict(config: Config, stats: dict[str, Any], anchor: dict[str, Any] | None
     return ""
 
 
-def table(configs: list[Config], tasks: int) -> tuple[str, list[dict[str, Any]]]:
+def table(configs: list[Config], tasks: int, request_s: float | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """The per-task table: one row per configuration, the module shell of a controller-shell module in
+    its row's "module shell" column (and as its own entry in the returned rows)."""
     stats = {c.name: per_task(c, tasks) for c in configs}
     floor = stats.get("ansible.builtin.ping")
+    debug = stats.get("ansible.builtin.debug")
+    twins = {c.twin_of: c.name for c in configs if c.twin_of}
     rows = []
     for config in configs:
         s = stats[config.name]
-        row: dict[str, Any] = {"name": config.name, "family": config.family, "note": config.note}
+        shell = "module" if config.twin_of or not has_action_plugin(config.module) else "controller"
+        if config.module == "ansible.builtin.debug":
+            shell = "controller"
+        elif not config.module.startswith("kedaops.aks."):
+            shell = "module"
+        row: dict[str, Any] = {"name": config.name, "family": config.family, "note": config.note, "shell": shell,
+                               "twin_of": config.twin_of}
         if s is None:
             row["error"] = config.error or "no data"
             rows.append(row)
             continue
         anchor = stats.get(config.anchor) if config.anchor else None
         others = {k: v for k, v in s["counts"].items() if k not in ("requests", "writes") and v}
+        twin = stats.get(twins[config.name]) if config.name in twins else None
         row.update({
             "median": s["median"], "min": s["min"], "max": s["max"], "t1": s["t1"], "t10": s["t10"],
+            "x_debug": s["median"] / debug["median"] if debug and debug["median"] > 0 else None,
             "x_floor": s["median"] / floor["median"] if floor and floor["median"] > 0 else None,
             "x_anchor": s["median"] / anchor["median"] if anchor and anchor["median"] > 0 else None,
+            "module_shell": twin["median"] if twin else None,
             "requests": s["counts"].get("requests", 0), "writes": s["counts"].get("writes", 0),
             "breakdown": ", ".join(f"{k} {v:g}" for k, v in others.items()),
-            "target": verdict(config, s, anchor), "changed": config.changed,
+            "target_25": controller_verdict(config, s, debug, request_s),
+            "target": "" if config.twin_of else verdict(config, s, anchor), "changed": config.changed,
         })
         rows.append(row)
-    header = ("| task | median s/task | min | max | x floor | x anchor | requests/task | writes/task | target |"
-              " requests by service |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    header = ("| task | shell | median s/task | min | max | module shell s/task | x debug | x ping | x anchor |"
+              " requests/task | writes/task | issue 25 target (<= 2x debug + requests) | issue 8 target |"
+              " requests by service |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
     lines = [header]
+
+    def ratio(value: float | None) -> str:
+        return f"{value:.2f}" if value is not None else ""
+
     for row in rows:
+        if row["twin_of"]:
+            continue  # shown in its controller-shell row's "module shell" column
         if "error" in row:
-            lines.append(f"| {row['name']} | — | | | | | | | | {row['error']} |")
+            lines.append(f"| {row['name']} | {row['shell']} | — | | | | | | | | | | | {row['error']} |")
             continue
-        lines.append("| {name} | {median:.2f} | {min:.2f} | {max:.2f} | {xf} | {xa} | {requests:g} | {writes:g} | "
-                     "{target} | {breakdown} |".format(
-                         xf=f"{row['x_floor']:.2f}" if row["x_floor"] is not None else "",
-                         xa=f"{row['x_anchor']:.2f}" if row["x_anchor"] is not None else "", **row))
+        module_shell = f"{row['module_shell']:.2f}" if row["module_shell"] is not None else ""
+        lines.append(f"| {row['name']} | {row['shell']} | {row['median']:.3f} | {row['min']:.3f} | {row['max']:.3f} | "
+                     f"{module_shell} | {ratio(row['x_debug'])} | {ratio(row['x_floor'])} | {ratio(row['x_anchor'])} | "
+                     f"{row['requests']:g} | {row['writes']:g} | {row['target_25']} | {row['target']} | {row['breakdown']} |")
         if row["changed"]:
             lines[-1] += f" **{row['changed']} task(s) reported changed: not a no-op**"
+    for row in rows:
+        if row["twin_of"] and "error" in row:
+            lines.append(f"| {row['name']} | module | — | | | | | | | | | | | {row['error']} |")
+        elif row["twin_of"] and row["changed"]:
+            lines.append(f"| {row['name']} | module | {row['median']:.3f} | | | | | | | | | | | "
+                         f"**{row['changed']} task(s) reported changed: not a no-op** |")
     return "\n".join(lines), rows
 
 
@@ -451,13 +522,19 @@ def update_docs(name: str, content: str) -> None:
         f.write(replace_section(text, name, content))
 
 
-def report(rows_table: str, meta: dict[str, Any], rounds: int, warmup: int, tasks: int) -> str:
+def report(rows_table: str, meta: dict[str, Any], rounds: int, warmup: int, tasks: int,
+           request_s: float | None = None) -> str:
     m, v = meta["machine"], meta["versions"]
     lines = [
         f"Measured {meta['date']} by `make bench`: playbooks of 1 and {tasks} identical no-op tasks, per task = "
         f"(median T{tasks} - median T1) / {tasks - 1}; min and max are the same difference per round; "
-        f"{rounds} counted round(s) after {warmup} warm-up, configurations interleaved; "
-        f"load average at start {meta['load_start']}, at end {m['loadavg']}.",
+        f"{rounds} counted round(s) after {warmup} warm-up round(s) of the 1-task playbooks, configurations "
+        f"interleaved; load average at start {meta['load_start']}, at end {m['loadavg']}. Shell: controller = the "
+        "module's action plugin ran its core in the controller's worker; module = a module process (the module "
+        "shell column: the same task with `kedaops_aks_shell: module`). The issue 25 limit is 2x debug's median "
+        "plus requests/task x the lab's measured per-request time at zero latency"
+        + (f" ({request_s * 1000:.1f} ms, kept-alive HTTPS, the slower of a Kubernetes and an ARM GET)."
+           if request_s is not None else "."),
         "",
         f"Machine: {m['nproc']} CPUs, {m['cpu']}, {m['memory']}, {m['os']}.",
         "",
@@ -508,19 +585,31 @@ def run_scale(env: dict[str, str], lab: LabClient, bindings: int, per_item: int,
     return results
 
 
+def scale_target(scale: dict[str, Any], label: str, run: dict[str, Any]) -> str:
+    """Issue 25's targets for 100 bulk bindings at the realistic profile."""
+    if label != "bulk" or scale.get("profile") != "realistic" or scale[label]["bindings"] != 100:
+        return ""
+    limit = SCALE_TARGETS.get(run["run"])
+    if limit is None:
+        return ""
+    return f"<= {limit:g} s: " + ("met" if run["seconds"] <= limit else f"MISSED by {run['seconds'] - limit:.1f} s")
+
+
 def scale_table(scale: dict[str, Any]) -> str:
-    lines = ["| form | bindings | run | seconds | changed tasks | requests | writes |", "|---|---:|---|---:|---:|---:|---:|"]
+    lines = ["| form | bindings | run | seconds | target | changed tasks | requests | writes |",
+             "|---|---:|---|---:|---|---:|---:|---:|"]
     for label, title in (("bulk", "workload_bindings role (bulk)"), ("per_item", "per-item module tasks")):
         if label not in scale:
             continue
         for run in scale[label]["runs"]:
             lines.append(f"| {title} | {scale[label]['bindings']} | {run['run']} | {run['seconds']:.1f} | "
-                         f"{run['changed_tasks']} | {run['requests']} | {run['writes']} |")
+                         f"{scale_target(scale, label, run)} | {run['changed_tasks']} | {run['requests']} | "
+                         f"{run['writes']} |")
     if "per_item" in scale and scale["per_item"]["bindings"] < scale["bindings"]:
         factor = scale["bindings"] / scale["per_item"]["bindings"]
         for run in scale["per_item"]["runs"]:
             lines.append(f"| per-item, extrapolated (x{factor:g}, linear) | {scale['bindings']} | {run['run']} | "
-                         f"~{run['seconds'] * factor:.0f} | | ~{run['requests'] * factor:.0f} | "
+                         f"~{run['seconds'] * factor:.0f} | | | ~{run['requests'] * factor:.0f} | "
                          f"~{run['writes'] * factor:.0f} |")
     return "\n".join(lines)
 
@@ -539,8 +628,8 @@ def profile_configs(configs: list[Config], env: dict[str, str], lab: LabClient) 
     ours = os.path.join(VENV, "bin", "python")
     rows = [{"name": "python -c pass (interpreter start-up)", "wall": breakdown.interpreter_startup(ours)}]
     for config in configs:
-        if config.error:
-            continue
+        if config.error or config.twin_of or config.module == "ansible.builtin.debug":
+            continue  # a module shell twin is the same module run; debug has no module to run
         run_env = dict(env)
         python = ours
         run_env["PYTHONPATH"] = os.path.join(VENV, "collections")
@@ -610,9 +699,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/bench.py")
     parser.add_argument("--smoke", action="store_true",
                         help="one round, no warm-up, 1 and 3 tasks; both seeds' site.yml converge and re-run at 0 ms")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--tasks", type=int, default=10, help="tasks in the long playbook (the short one has 1)")
+    parser.add_argument("--tasks", type=int, default=25, help="tasks in the long playbook (the short one has 1)")
     parser.add_argument("--only", help="regular expression: run only matching configurations (and the floor)")
     parser.add_argument("--docs", action="store_true", help="write the results into docs/performance.md")
     parser.add_argument("--no-azcollection", action="store_true", help="skip the azure.azcollection anchor")
@@ -691,9 +780,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"measuring {len(configs)} configurations, {args.warmup} warm-up + {args.rounds} counted "
                   f"round(s) of 1 and {args.tasks} tasks each ...", flush=True)
             measure(configs, env, client, args.rounds, args.warmup, workdir, args.tasks)
-            rows_table, rows = table(configs, args.tasks)
+            # The per-request time at zero latency the issue 25 limit allows each request.
+            measured = latency(lab_env)
+            request_s = max(measured["k8s GET ServiceAccount"]["nodelay_median_ms"],
+                            measured["arm GET metadata/endpoints"]["nodelay_median_ms"]) / 1000
+            rows_table, rows = table(configs, args.tasks, request_s)
             meta.update(machine=machine(), versions=versions())
-            text = report(rows_table, meta, args.rounds, args.warmup, args.tasks)
+            text = report(rows_table, meta, args.rounds, args.warmup, args.tasks, request_s)
             print("\n" + text + "\n")
             output["tasks"] = rows
             if args.docs:
@@ -701,7 +794,6 @@ def main(argv: list[str] | None = None) -> int:
             if args.profile:
                 print("where the time goes (direct module runs, -X importtime, the request log) ...", flush=True)
                 profile = profile_configs(configs, env, client)
-                measured = latency(lab_env)
                 text = profile_table(profile) + "\n\nPer-request latency of the lab:\n\n" + latency_table(measured)
                 print("\n" + text + "\n")
                 output["profile"], output["latency"] = profile, measured
@@ -740,6 +832,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"--scale-profile: unknown {args.scale_profile}")
             scale = run_scale(env, client, args.scale_bindings, args.per_item_bindings, args.scale_identities,
                               scenarios.PROFILES[args.scale_profile])
+            scale["profile"] = args.scale_profile
             meta.setdefault("machine", machine())
             text = (f"Measured {meta['date']} by `make bench` at latency {scenarios.PROFILE_TEXT[args.scale_profile]} "
                     f"(load average at end {machine()['loadavg']}).\n\n"

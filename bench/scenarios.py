@@ -193,6 +193,11 @@ def state_writes(row: dict[str, Any]) -> list[str]:
     return [w for w in row.get("write_list", []) if not (w.startswith("k8s POST") and w.endswith("/token"))]
 
 
+def token_requests(row: dict[str, Any]) -> int:
+    """Requests to Entra's token endpoint (the lab counts them as "entra POST"; Entra serves no other POST)."""
+    return int(row.get("by_service", {}).get("entra POST", 0))
+
+
 def _service_summary(by_service: dict[str, int]) -> str:
     totals: dict[str, int] = {}
     for key, value in by_service.items():
@@ -207,14 +212,16 @@ def _writes_text(row: dict[str, Any]) -> str:
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = ["| scenario | latency | run | seconds | x manual | target | requests | writes | requests by service |",
-             "|---|---|---|---:|---:|---|---:|---:|---|"]
+    lines = ["| scenario | latency | run | seconds | x manual | target | requests | token requests | writes |"
+             " requests by service |",
+             "|---|---|---|---:|---:|---|---:|---:|---:|---|"]
     for entry in results["runs"]:
         manual = entry.get("manual")
         profile = PROFILE_TEXT[entry["profile"]]
         if manual:
             lines.append(f"| {entry['scenario']} | {profile} | manual procedure | {manual['seconds']:.1f} | 1.00 | | "
-                         f"{manual['requests']} | {manual['writes']} | {_service_summary(manual['by_service'])} |")
+                         f"{manual['requests']} | {token_requests(manual)} | {manual['writes']} | "
+                         f"{_service_summary(manual['by_service'])} |")
         for run, title, target in (("first", "site.yml first run", TARGET_FIRST), ("rerun", "site.yml re-run", TARGET_RERUN),
                                    ("first_cached", "site.yml first run, run cache on", TARGET_FIRST),
                                    ("rerun_cached", "site.yml re-run, run cache on", TARGET_RERUN)):
@@ -226,12 +233,17 @@ def table(results: dict[str, Any]) -> str:
                 value = row["seconds"] / manual["seconds"]
                 ratio = f"{value:.2f}"
                 if entry["profile"] == "realistic":
-                    ok = value <= target and (run.startswith("first") or not state_writes(row))
+                    # Issue 25: a re-run writes nothing and asks Entra for no token after its first task's.
+                    rerun = run.startswith("rerun")
+                    ok = value <= target and (not rerun or (not state_writes(row) and token_requests(row) <= 1))
                     verdict = f"<= {target:g}x" + (": met" if ok else f": MISSED by {max(value - target, 0):.2f}x")
-                    if run.startswith("rerun") and state_writes(row):
+                    if rerun and state_writes(row):
                         verdict += f" ({len(state_writes(row))} write(s))"
+                    if rerun and token_requests(row) > 1:
+                        verdict += f" ({token_requests(row)} token requests)"
             lines.append(f"| {entry['scenario']} | {profile} | {title} | {row['seconds']:.1f} | {ratio} | {verdict} | "
-                         f"{row['requests']} | {_writes_text(row)} | {_service_summary(row['by_service'])} |")
+                         f"{row['requests']} | {token_requests(row)} | {_writes_text(row)} | "
+                         f"{_service_summary(row['by_service'])} |")
     if not results["servicebus_served"] and any("manual" in e for e in results["runs"]):
         lines += ["", "The lab does not serve Microsoft.ServiceBus here: seed 001's manual procedure skipped "
                   "`az servicebus namespace create` and `az servicebus queue create` (the namespace and queue are seeded)."]
