@@ -25,4 +25,7 @@ fi
 
 hack/sanity.sh "$shared" "$venv"
 # Same lab, same collections path (this checkout + kubernetes.core); only ansible-core and Python differ.
-PATH="$venv/bin:$root/.venv/bin:$PATH" "$venv/bin/python" -m pytest tests/unit tests/integration -q -p no:cacheprovider
+# On this line: the unit tests, every integration target (both shells) and the shell tests; the playbook
+# scenarios (site/teardown life cycles, the fleet, the Helm upgrade, the doctor) run once, on the main line.
+PATH="$venv/bin:$root/.venv/bin:$PATH" "$venv/bin/python" -m pytest tests/unit tests/integration/test_integration.py tests/integration/test_controller_shell.py \
+  tests/integration/test_cluster_access.py -q -p no:cacheprovider
