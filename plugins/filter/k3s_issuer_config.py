@@ -21,7 +21,7 @@ def _split(arg: str) -> tuple[str, str, str]:
     """An ``*-arg`` entry as K3s reads it (k3s-io/k3s pkg/util/args.go GetArgs): a leading ``--`` is
     dropped, ``name=value`` (no ``=``: the value ``true``), and a trailing ``+`` or ``-`` on the name appends
     the value to or prepends it before K3s's own default. Returns (name, mode, value), mode '', '+' or '-'."""
-    name, _, value = arg.removeprefix("--").partition("=")
+    name, _equals, value = arg.removeprefix("--").partition("=")
     cleaned = name.rstrip("-+")
     return cleaned, name[len(cleaned):][-1:], value if "=" in arg else "true"
 

@@ -174,4 +174,3 @@ class AzureSide(RunState):
             for binding in owners:
                 binding.actions.setdefault("role_assignments", []).append(
                     {"scope": scope, "role": role, "action": verb})
-

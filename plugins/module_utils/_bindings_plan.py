@@ -255,6 +255,8 @@ def plan_bindings(params: dict[str, Any]) -> BindingsPlan:
         bindings.append(binding)
     _check_list_rules(bindings)
     return BindingsPlan(params, bindings, identities, required_by)
+
+
 def _check_list_rules(bindings: list[Binding]) -> None:
     accounts: dict[tuple[str, str], Binding] = {}
     credentials: dict[tuple[tuple[str, str], str], Binding] = {}

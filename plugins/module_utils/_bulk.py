@@ -87,9 +87,9 @@ def apply_items(items: list[Item[Plan]], apply: Callable[[Item[Plan]], Outcome],
     the item's path, every warning, and the items' own values listed under ``key``."""
     outcomes = [(item, apply(item)) for item in items]
     return Outcome(
-        changed=any(outcome.changed for _, outcome in outcomes),
+        changed=any(outcome.changed for _item, outcome in outcomes),
         before={item.path: outcome.before for item, outcome in outcomes},
         after={item.path: outcome.after for item, outcome in outcomes},
-        warnings=[warning for _, outcome in outcomes for warning in outcome.warnings],
-        values={key: [outcome.values for _, outcome in outcomes]},
+        warnings=[warning for _item, outcome in outcomes for warning in outcome.warnings],
+        values={key: [outcome.values for _item, outcome in outcomes]},
     )

@@ -228,4 +228,3 @@ def viewed(outcome: Outcome, key: str, view: Callable[[dict | None], Any] = clea
     before = view(without_volatile(outcome.before)) if outcome.before else None
     after = view(without_volatile(outcome.after)) if outcome.after else None
     return replace(outcome, before=before, after=after, values={**outcome.values, key: view(outcome.after)})
-

@@ -132,7 +132,6 @@ def build_trigger_auth(params: dict[str, Any]) -> KedaPlan:
     return KedaPlan(definition, params["state"], "trigger_auth", warnings=warnings)
 
 
-
 def _counts(params: dict[str, Any], names: dict[str, tuple[str, int]]) -> dict[str, int]:
     """Integer options copied into the spec when set (unset ones are left to KEDA's defaults)."""
     spec = {}
@@ -251,7 +250,7 @@ def build_scaled_job(params: dict[str, Any]) -> KedaPlan:
         }
         if scaling["customScalingRunningJobPercentage"] is not None:
             triggers.number("scaling_strategy.custom_scaling_running_job_percentage",
-                   scaling["customScalingRunningJobPercentage"])
+                            scaling["customScalingRunningJobPercentage"])
         spec["scalingStrategy"] = {k: v for k, v in scaling.items() if v is not None}
     rollout = params.get("rollout")
     if rollout:

@@ -83,4 +83,3 @@ SCALED_JOB_ARGSPEC: dict[str, Any] = dict(
     triggers=TRIGGERS_ARGSPEC,
     state=dict(type="str", choices=["present", "absent"], default="present"),
 )
-

@@ -135,4 +135,3 @@ TRIGGERS_ARGSPEC: dict[str, Any] = {
         },
     },
 }
-

@@ -265,5 +265,3 @@ def _trigger_auth_checks(facts: Facts, client_id: str, principal_id: str) -> lis
         checks.append(Check(f"trigger_auth:{label}", ok, detail,
                             f"kedaops.aks.keda_trigger_auth name={name} namespace={namespace} identity_id={client_id}"))
     return checks
-
-

@@ -135,9 +135,7 @@ error:
       type: str
 """
 
-# KINDS (each list option's per-item module) is importable from here: tests read its specs.
 from ansible_collections.kedaops.aks.plugins.module_utils._keda_objects import KEDA_OBJECTS_RESOURCE as RESOURCE
-from ansible_collections.kedaops.aks.plugins.module_utils._keda_objects import KINDS as KINDS
 from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
 ARGUMENT_SPEC = RESOURCE.argument_spec

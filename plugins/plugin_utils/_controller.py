@@ -27,6 +27,7 @@ when the controller loads this file and inherited by the workers -- never writte
 
 from __future__ import annotations
 
+import importlib
 import os
 import traceback
 from contextlib import contextmanager
@@ -44,18 +45,19 @@ from ansible_collections.kedaops.aks.plugins.module_utils._core import Resource,
 
 # Imported here, once, in the controller's main process (see the docstring); a missing library is
 # reported by the task that needs it, as the module would.
-try:  # pragma: no cover - import-time only
-    import azure.identity
-    import azure.mgmt.authorization.v2022_04_01
-    import azure.mgmt.msi.v2024_11_30  # noqa: F401
-    from azure.core.pipeline.transport import RequestsTransport  # noqa: F401
-except ImportError:
-    pass
-try:  # pragma: no cover - import-time only
-    import kubernetes.client
-    import kubernetes.config  # noqa: F401
-except ImportError:
-    pass
+PRELOADED = ("azure.identity", "azure.mgmt.authorization.v2022_04_01", "azure.mgmt.msi.v2024_11_30",
+             "azure.core.pipeline.transport", "kubernetes.client", "kubernetes.config")
+
+
+def _preload() -> None:
+    for name in PRELOADED:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+_preload()
 
 SHELL_VARIABLE = "kedaops_aks_shell"
 SHELL_ENV = "KEDAOPS_AKS_SHELL"

@@ -5,7 +5,8 @@ They answer GET and the subscription- and resource-group-level lists exactly as 
 (``containerservice`` and ``connectedclusters`` serve them), each with its own OIDC issuer. With
 ``api_servers`` each is backed by an API server of its own (``lab.fleetk8s``: own objects, issuer and
 signing key, lab KEDA, kubeconfig), the seeded Arc cluster too (the seeded AKS cluster is the lab's own
-API server); without, they are ARM entries only (cheap, for inventory work). The seeded AKS cluster and the seeded Arc cluster count as the first of each kind, so
+API server); without, they are ARM entries only (cheap, for inventory work). The seeded AKS cluster and the
+seeded Arc cluster count as the first of each kind, so
 ``{"aks": 20, "arc": 5}`` means a subscription holding 20 AKS and 5 Arc clusters.
 
 Control route (``LAB_CONTROL_URL``): ``POST /services/arm/fleet`` with ``{"aks": N, "arc": M}`` (the

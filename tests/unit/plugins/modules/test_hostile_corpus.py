@@ -221,7 +221,7 @@ def module_specs() -> dict[str, dict[str, Any]]:
         module = importlib.import_module(f"{modules_package.__name__}.{info.name}")
         specs[info.name] = module.RESOURCE.full_spec()
     if "keda_objects" in specs:
-        kinds = importlib.import_module(f"{modules_package.__name__}.keda_objects").KINDS
+        kinds = importlib.import_module("ansible_collections.kedaops.aks.plugins.module_utils._keda_objects").KINDS
         for option, kind in kinds.items():
             specs["keda_objects"][option] = {**specs["keda_objects"][option], "options": kind.spec}
     return specs
