@@ -25,7 +25,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection impo
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, retry_on_codes
 from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import cluster_name
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import CLUSTER_OPTIONS, cluster_name
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
 from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain_model import Check, Facts
 
@@ -267,10 +267,7 @@ def ensure(conn: AzureConnection, wanted: ArcPlan, check_mode: bool,
 
 
 ARGUMENT_SPEC: dict[str, Any] = {
-    "resource_group": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
-    "oidc_issuer": {"type": "bool"},
-    "workload_identity": {"type": "bool"},
+    **CLUSTER_OPTIONS,
     "self_hosted_issuer_url": {"type": "str"},
     "timeout": {"type": "int", "default": 1800},
 }

@@ -26,7 +26,7 @@ from ansible_collections.kedaops.aks.plugins.module_utils._azure_connection impo
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError, retry_on_codes
 from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._errors import OptionError
-from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import cluster_name
+from ansible_collections.kedaops.aks.plugins.module_utils._option_rules import CLUSTER_OPTIONS, cluster_name
 from ansible_collections.kedaops.aks.plugins.module_utils._paths import Segment, arm_resource
 
 # A stable api-version with every field used here (oidcIssuerProfile, securityProfile.workloadIdentity,
@@ -187,11 +187,8 @@ def operation_in_progress(err: AzureError) -> bool:
             and "in progress" in (err.message or "").lower())
 
 
-ARGUMENT_SPEC = {
-    "resource_group": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
-    "oidc_issuer": {"type": "bool"},
-    "workload_identity": {"type": "bool"},
+ARGUMENT_SPEC: dict[str, Any] = {
+    **CLUSTER_OPTIONS,
     "keda": {"type": "bool"},
     "timeout": {"type": "int", "default": 1800},
 }

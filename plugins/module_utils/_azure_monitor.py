@@ -36,9 +36,7 @@ def validate(name: str, requested: dict[str, Any]) -> None:
     if not WORKSPACE_NAME.fullmatch(name):
         raise OptionError(f"name: {name!r} is not an Azure Monitor workspace name: 4-44 letters, numbers and hyphens, "
                           "not starting or ending with a hyphen")
-    owned.check_tags("tags", requested.get("tags"))
-    owned.check_tags("creation_tags", requested.get("creation_tags"))
-    owned.ownership_tags("require_tags", requested.get("require_tags"))
+    owned.check_tag_options(requested)
 
 
 def workspace_state(workspace: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -60,11 +58,7 @@ def plan(current: dict[str, Any] | None, requested: dict[str, Any], create: bool
     """The PUT body; None when nothing differs. A new workspace gets ``creation_tags`` and ``tags``."""
     tags = dict(requested.get("tags") or {})
     if current is None:
-        if not create:
-            raise OptionError(f"name: {label} does not exist and create is false (set create: true to create it)")
-        if not requested.get("location"):
-            raise OptionError(f"location: needed to create {label}")
-        return {"location": requested["location"], "tags": {**(requested.get("creation_tags") or {}), **tags}}
+        return {"location": owned.creation_location(requested, create, label), "tags": {**(requested.get("creation_tags") or {}), **tags}}
     location = current.get("location")
     if requested.get("location") and requested["location"].replace(" ", "").lower() != str(location).replace(" ", "").lower():
         raise OptionError(f"location: {label} is in {location!r}; a workspace cannot move to {requested['location']!r}")

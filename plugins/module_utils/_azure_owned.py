@@ -61,6 +61,14 @@ def ownership_tags(option: str, tags: dict[str, Any] | None) -> dict[str, str] |
     return check_tags(option, tags)
 
 
+def check_tag_options(requested: dict[str, Any]) -> None:
+    """The three tag options of a resource the collection may create (``tags``, ``creation_tags``,
+    ``require_tags``), checked before any call."""
+    check_tags("tags", requested.get("tags"))
+    check_tags("creation_tags", requested.get("creation_tags"))
+    ownership_tags("require_tags", requested.get("require_tags"))
+
+
 T = TypeVar("T")
 
 
@@ -186,3 +194,12 @@ def _values(resource: Owned, after: dict[str, Any] | None, **extra: Any) -> dict
     if resource.missing_ok:
         values["exists"] = after is not None
     return values
+
+
+def creation_location(requested: dict[str, Any], create: bool, label: str) -> str:
+    """Where a resource that is not there yet is created: refused without ``create`` or a ``location``."""
+    if not create:
+        raise OptionError(f"name: {label} does not exist and create is false (set create: true to create it)")
+    if not requested.get("location"):
+        raise OptionError(f"location: needed to create {label}")
+    return str(requested["location"])

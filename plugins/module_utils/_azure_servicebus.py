@@ -112,9 +112,7 @@ def validate_namespace(name: str, requested: dict[str, Any]) -> None:
         raise OptionError(f"name: {problem}")
     if requested.get("sku") is not None and requested["sku"] not in SKUS:
         raise OptionError(f"sku: must be one of {', '.join(SKUS)}, got {requested['sku']!r}")
-    owned.check_tags("tags", requested.get("tags"))
-    owned.check_tags("creation_tags", requested.get("creation_tags"))
-    owned.ownership_tags("require_tags", requested.get("require_tags"))
+    owned.check_tag_options(requested)
 
 
 def namespace_state(namespace: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -148,11 +146,7 @@ def plan_namespace(current: dict[str, Any] | None, requested: dict[str, Any], cr
     ``creation_tags``; an existing one changes only in what is requested."""
     tags = dict(requested.get("tags") or {})
     if current is None:
-        if not create:
-            raise OptionError(f"name: {label} does not exist and create is false (set create: true to create it)")
-        if not requested.get("location"):
-            raise OptionError(f"location: needed to create {label}")
-        return {"location": requested["location"], "sku": {"name": requested.get("sku") or "Standard",
+        return {"location": owned.creation_location(requested, create, label), "sku": {"name": requested.get("sku") or "Standard",
                                                            "tier": requested.get("sku") or "Standard"},
                 "tags": {**(requested.get("creation_tags") or {}), **tags},
                 "properties": {"disableLocalAuth": requested.get("disable_local_auth") is not False}}

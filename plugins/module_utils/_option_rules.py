@@ -199,3 +199,13 @@ def absent_ignores(params: dict[str, Any], spec: dict[str, Any], names: tuple[st
     given = {option: params.get(option) for option, rule in spec.items()
              if option not in names and params.get(option) is not None and params.get(option) != rule.get("default")}
     state_only("absent", given, {option: "an object with state: absent is found by its name" for option in given})
+
+
+# The options both cluster modules (aks_cluster, connected_cluster) take: the cluster, and its two switches
+# of the workload identity chain.
+CLUSTER_OPTIONS: dict[str, Any] = {
+    "resource_group": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "oidc_issuer": {"type": "bool"},
+    "workload_identity": {"type": "bool"},
+}
