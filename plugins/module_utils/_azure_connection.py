@@ -176,6 +176,33 @@ def adaptive_polling(polling_class: Any, ceiling: float, first: float = 1.0) -> 
     return AdaptivePolling(ceiling)
 
 
+# One TLS context per CA bundle file (path, size and modification time) in this process. The controller
+# shell's plugin loads the default bundle's before the workers fork (``warm_tls_context``): a context holds
+# no socket, and the workers only read it.
+_TLS_CONTEXTS: dict[tuple[str, int, float], Any] = {}
+
+
+def tls_context(path: Any) -> Any:
+    """The default TLS context trusting bundle file ``path`` (None when ``path`` is not a file)."""
+    import ssl
+
+    if not isinstance(path, str) or not os.path.isfile(path):
+        return None
+    info = os.stat(path)
+    key = (path, info.st_size, info.st_mtime)
+    if key not in _TLS_CONTEXTS:
+        _TLS_CONTEXTS[key] = ssl.create_default_context(cafile=path)
+    return _TLS_CONTEXTS[key]
+
+
+def warm_tls_context() -> None:
+    """Load the bundle requests would verify ARM and Entra with (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, else
+    certifi's), as ``shared_session`` would on first use."""
+    from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+    tls_context(os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or DEFAULT_CA_BUNDLE_PATH)
+
+
 def shared_session() -> Any:
     """A requests session whose HTTPS connections share one TLS context per CA bundle.
 
@@ -185,25 +212,19 @@ def shared_session() -> Any:
     (``verify``: REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else certifi's) is loaded once into a default
     context (certificate and host name checked as before), and the pools get that context instead of
     the path. A ``verify`` that is not a bundle file (False, a directory) takes requests' own path.
+    The contexts are kept per process (``tls_context``), so the controller shell loads the bundle once per run.
     """
-    import ssl
-
     from requests import Session
     from requests.adapters import HTTPAdapter
     from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
     class OneContextAdapter(HTTPAdapter):
         def __init__(self) -> None:
-            self._contexts: dict[str, ssl.SSLContext] = {}
+            self._contexts = _TLS_CONTEXTS
             super().__init__()
 
-        def context_for(self, verify: Any) -> ssl.SSLContext | None:
-            path = DEFAULT_CA_BUNDLE_PATH if verify is True else verify
-            if not isinstance(path, str) or not os.path.isfile(path):
-                return None
-            if path not in self._contexts:
-                self._contexts[path] = ssl.create_default_context(cafile=path)
-            return self._contexts[path]
+        def context_for(self, verify: Any) -> Any:
+            return tls_context(DEFAULT_CA_BUNDLE_PATH if verify is True else verify)
 
         def build_connection_pool_key_attributes(self, request: Any, verify: Any, cert: Any = None) -> Any:
             host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
