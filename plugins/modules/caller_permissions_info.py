@@ -124,8 +124,6 @@ reads:
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_permissions import RESOURCE
 from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = RESOURCE.argument_spec
-
 
 def main() -> None:
     run_module(RESOURCE)

@@ -123,8 +123,6 @@ server:
 from ansible_collections.kedaops.aks.plugins.module_utils._cluster_access import RESOURCE
 from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = RESOURCE.argument_spec
-
 
 def main() -> None:
     run_module(RESOURCE)

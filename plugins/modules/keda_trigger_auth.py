@@ -141,8 +141,6 @@ error:
 from ansible_collections.kedaops.aks.plugins.module_utils._keda import TRIGGER_AUTH_RESOURCE as RESOURCE
 from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = RESOURCE.argument_spec
-
 
 def main() -> None:
     run_module(RESOURCE)

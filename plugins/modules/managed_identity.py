@@ -258,8 +258,6 @@ error:
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import MANAGED_IDENTITY_RESOURCE as RESOURCE
 from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = RESOURCE.argument_spec
-
 
 def main() -> None:
     run_module(RESOURCE)

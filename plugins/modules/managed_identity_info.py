@@ -108,8 +108,6 @@ credentials:
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_msi import IDENTITY_INFO_RESOURCE as RESOURCE
 from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = RESOURCE.argument_spec
-
 
 def main() -> None:
     run_module(RESOURCE)

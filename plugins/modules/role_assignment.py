@@ -148,8 +148,6 @@ error:
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_rbac import RESOURCE
 from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = RESOURCE.argument_spec
-
 
 def main() -> None:
     run_module(RESOURCE)

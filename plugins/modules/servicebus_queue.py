@@ -137,8 +137,6 @@ error:
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_servicebus_core import QUEUE_RESOURCE as RESOURCE
 from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = RESOURCE.argument_spec
-
 
 def main() -> None:
     run_module(RESOURCE)

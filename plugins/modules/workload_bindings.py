@@ -411,8 +411,6 @@ errors:
 from ansible_collections.kedaops.aks.plugins.module_utils._bindings import RESOURCE
 from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 
-ARGUMENT_SPEC = RESOURCE.argument_spec
-
 
 def main() -> None:
     run_module(RESOURCE)

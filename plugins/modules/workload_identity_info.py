@@ -264,8 +264,6 @@ probe:
 from ansible_collections.kedaops.aks.plugins.module_utils._module import run_module
 from ansible_collections.kedaops.aks.plugins.module_utils._trust_chain import RESOURCE
 
-ARGUMENT_SPEC = RESOURCE.argument_spec
-
 
 def main() -> None:
     run_module(RESOURCE)
