@@ -146,8 +146,8 @@ def plan_namespace(current: dict[str, Any] | None, requested: dict[str, Any], cr
     ``creation_tags``; an existing one changes only in what is requested."""
     tags = dict(requested.get("tags") or {})
     if current is None:
-        return {"location": owned.creation_location(requested, create, label), "sku": {"name": requested.get("sku") or "Standard",
-                                                           "tier": requested.get("sku") or "Standard"},
+        sku = requested.get("sku") or "Standard"
+        return {"location": owned.creation_location(requested, create, label), "sku": {"name": sku, "tier": sku},
                 "tags": {**(requested.get("creation_tags") or {}), **tags},
                 "properties": {"disableLocalAuth": requested.get("disable_local_auth") is not False}}
     if requested.get("location") and _location_key(requested["location"]) != _location_key(current.get("location")):
