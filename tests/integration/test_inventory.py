@@ -287,8 +287,10 @@ def test_an_identity_per_cluster_passes_the_budget(fleet_lab, tmp_path):
     assert len(names) == AKS + ARC - 2
     for name in names:
         assert f"rg-keda-integration/id-keda-{name}: 1 federated credentials (1 new) for 1 hosts." in proc.stdout
-    # each identity read once, by its host, and nothing written
+    # each identity read once, by its host -- the identity and its credential list side by side (both GETs,
+    # answered 404 for an identity not created yet) -- and nothing written
     reads = [r for r in fleet_lab.requests("arm") if "/userAssignedIdentities/id-keda-" in r["path"]]
+    assert all(r["method"] == "GET" for r in reads)
     assert sorted(r["path"].split("/userAssignedIdentities/")[1].split("?")[0] for r in reads) == sorted(
-        f"id-keda-{n}" for n in names)
+        path for n in names for path in (f"id-keda-{n}", f"id-keda-{n}/federatedIdentityCredentials"))
     assert fleet_lab.writes() == []
