@@ -87,6 +87,15 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def inject_invocation(task_vars: dict[str, Any]) -> bool:
+    """Whether a module's result carries ``invocation``: ansible-core 2.21's INJECT_INVOCATION setting (off by
+    default); before 2.21, AnsibleModule always added it."""
+    try:
+        return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars))
+    except Exception:  # pylint: disable=broad-except  # the setting does not exist before 2.21
+        return True
+
+
 class ControllerAction(NormalAction):  # type: ignore[misc]  # ansible-core ships no type information
     """Base of the collection's action plugins; a subclass names its module's ``resource``."""
 
@@ -118,10 +127,10 @@ class ControllerAction(NormalAction):  # type: ignore[misc]  # ansible-core ship
         environment: dict[str, str] = {}
         self._compute_environment_string(environment)
         with _environment(environment):
-            result.update(self._run_core())
+            result.update(self._run_core(inject_invocation(task_vars)))
         return result
 
-    def _run_core(self) -> dict[str, Any]:
+    def _run_core(self, invocation: bool) -> dict[str, Any]:
         resource = self.resource
         fqcn = f"kedaops.aks.{resource.name}"
         check_mode = bool(self._task.check_mode)
@@ -135,7 +144,10 @@ class ControllerAction(NormalAction):  # type: ignore[misc]  # ansible-core ship
             msg = validation.errors.msg
             if isinstance(error, UnsupportedError):
                 msg = f"Unsupported parameters for ({fqcn}) module: {msg}"
-            return {"failed": True, "msg": msg}
+            failed: dict[str, Any] = {"failed": True, "msg": msg}
+            if invocation:  # AnsibleModule's: the arguments as far as validation got
+                failed["invocation"] = {"module_args": {**self._task.args, **validation.validated_parameters}}
+            return dict(remove_values(failed, no_log_values))
         params = validation.validated_parameters
         run = RunCache.open(C.DEFAULT_LOCAL_TMP, _RUN_KEY) if C.DEFAULT_LOCAL_TMP else None
         # AnsibleModule's one validation warning: an option given under its name and an alias.
@@ -148,5 +160,6 @@ class ControllerAction(NormalAction):  # type: ignore[misc]  # ansible-core ship
             out = {"failed": True, "msg": f"{type(error).__name__}: {error}", "exception": traceback.format_exc()}
         if warnings:
             out["warnings"] = warnings + list(out.get("warnings", []))
-        out["invocation"] = {"module_args": params}  # as AnsibleModule returns it, no_log values masked below
+        if invocation:  # as AnsibleModule returns it, no_log values masked below
+            out["invocation"] = {"module_args": params}
         return dict(remove_values(out, no_log_values))

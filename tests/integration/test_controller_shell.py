@@ -47,8 +47,10 @@ def _run(lab, playbook: str, tmp_path, shell: str | None = None) -> tuple[subpro
     env = lab.process_env()
     env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
     env.setdefault("ANSIBLE_PYTHON_INTERPRETER", sys.executable)
+    # ANSIBLE_INJECT_INVOCATION: ansible-core 2.21 adds a module's ``invocation`` only when asked (earlier
+    # lines always do); both shells follow the setting, and the -vvv check below reads the invocation.
     env.update(ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0",
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / "local"))
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "local"), ANSIBLE_INJECT_INVOCATION="1")
     secret = env.get("AZURE_CLIENT_SECRET") or env["AZURE_SECRET"]
     # The secret reaches the modules only through module_defaults (group/kedaops.aks.azure).
     for name in ("AZURE_CLIENT_SECRET", "AZURE_SECRET", "KEDAOPS_AKS_SHELL"):
