@@ -8,24 +8,19 @@ import contextlib
 import errno
 import hashlib
 import os
-import stat
 import tempfile
 import time
 from typing import Iterator
 
 from ansible_collections.kedaops.aks.plugins.module_utils._azure_errors import AzureError
+from ansible_collections.kedaops.aks.plugins.module_utils._azure_token_cache import private_dir
 
 
 def lock_dir() -> str:
     """This user's private lock directory (``$TMPDIR/kedaops-aks-<uid>``, mode 0700): another local
     user can neither hold our locks (and stall our writes) nor plant a file or link in it."""
     path = os.path.join(tempfile.gettempdir(), f"kedaops-aks-{os.getuid()}")
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    info = os.lstat(path)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+    if private_dir(path) is None:
         raise AzureError(f"the lock directory {path} is not a private directory of this user (mode 0700); "
                          "remove it and run again", code="LockDirectoryNotPrivate")
     return path

@@ -50,31 +50,29 @@ class RunCache:
     @classmethod
     def open(cls, parent: str, key: bytes) -> RunCache | None:
         """``parent``/kedaops-aks, created 0700 and checked to be the user's and closed to others; None if not."""
-        path = os.path.join(parent, "kedaops-aks")
-        try:
-            os.makedirs(path, mode=0o700, exist_ok=True)
-            info = os.lstat(path)
-        except OSError:
-            return None
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
-            return None
-        return cls(path, key)
+        path = private_dir(os.path.join(parent, "kedaops-aks"))
+        return cls(path, key) if path is not None else None
+
+
+def private_dir(path: str, follow_links: bool = False) -> str | None:
+    """``path``, created 0700 if missing, when it is a directory of this user closed to group and others
+    (a symbolic link only with ``follow_links``); None otherwise. The one test of the run cache, the opt-in
+    cache and the credential write locks."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        info = os.stat(path) if follow_links else os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+        return None
+    return path
 
 
 def cache_dir(environ: Any = None) -> str | None:
     """The cache directory when the user opted in and it is private to them; else None."""
     environ = os.environ if environ is None else environ
     path = environ.get(CACHE_ENV)
-    if not path:
-        return None
-    try:
-        os.makedirs(path, mode=0o700, exist_ok=True)
-        info = os.stat(path)
-    except OSError:
-        return None
-    if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
-        return None
-    return str(path)
+    return private_dir(str(path), follow_links=True) if path else None
 
 
 def _write_private(path: str, data: bytes) -> None:
