@@ -235,6 +235,8 @@ def configurations(env: dict[str, str], facts: dict[str, Any], with_azcollection
             "namespace": "kube-system", "name": "keda-operator",
             "unless_env_present": ["AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE"]},
             "k8s", anchor="kubernetes.core.k8s (anchor)", note="reads the Deployment and its pods"),
+        Config("keda_operator_info", "kedaops.aks.keda_operator_info", {}, "k8s", anchor="kubernetes.core.k8s (anchor)",
+               note="lists the KEDA operators of every namespace"),
         # -- Azure -----------------------------------------------------------------------------
         Config("azure_rm_resource (anchor)", "azure.azcollection.azure_rm_resource", {
             "api_version": "2023-01-31", "resource_group": rg, "provider": "ManagedIdentity",
