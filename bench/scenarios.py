@@ -224,7 +224,7 @@ def _service_summary(by_service: dict[str, int]) -> str:
 
 
 def _writes_text(row: dict[str, Any]) -> str:
-    tokens = row["writes"] - len(state_writes(row))
+    tokens = probe_exchanges(row)
     return f"{row['writes']}" + (f" ({tokens} TokenRequest)" if tokens else "")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from ansible_collections.kedaops.aks.plugins.module_utils import _option_rules as validate
 from ansible_collections.kedaops.aks.plugins.module_utils._core import Connection, Outcome, Resource
 from ansible_collections.kedaops.aks.plugins.module_utils._k8s_api import DEPLOYMENT
+from ansible_collections.kedaops.aks.plugins.module_utils._k8s_rollout import service_account_name
 
 OPERATOR_SELECTOR = "app.kubernetes.io/name=keda-operator"
 AKS_MANAGED = "kubernetes.azure.com/managedby"
@@ -52,8 +53,7 @@ def operator(deployment: dict[str, Any]) -> dict[str, Any]:
     metadata = deployment.get("metadata") or {}
     labels, annotations = metadata.get("labels") or {}, metadata.get("annotations") or {}
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
-    pod_spec = ((spec.get("template") or {}).get("spec")) or {}
-    containers = pod_spec.get("containers") or []
+    containers = (((spec.get("template") or {}).get("spec")) or {}).get("containers") or []
     main = next((c for c in containers if c.get("name") == "keda-operator"), containers[0] if containers else {})
     image = main.get("image") or ""
     add_on = labels.get(AKS_MANAGED) == "aks"
@@ -68,7 +68,7 @@ def operator(deployment: dict[str, Any]) -> dict[str, Any]:
                          if release else None),
         "version": labels.get(VERSION) or _image_tag(image),
         "image": image or None,
-        "service_account": pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount") or "default",
+        "service_account": service_account_name(deployment),
         "replicas": spec.get("replicas", 1),
         "ready_replicas": status.get("readyReplicas") or 0,
     }
